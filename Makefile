@@ -1,0 +1,23 @@
+# The two commands the README names: `make dev` and `make test`.
+PORT ?= 8787
+export PORT
+
+.PHONY: dev test tools build bench deploy
+
+dev: tools
+	@bash tools/dev.sh
+
+test:
+	@bash tools/test.sh
+
+tools:
+	@bash tools/bootstrap.sh
+
+build: tools
+	@bash tools/build.sh
+
+bench: tools
+	@bash tools/bench.sh
+
+deploy: tools
+	@bash tools/deploy.sh

@@ -1,0 +1,165 @@
+//! The kanban rules: which Sentry state a delivery stands for. Columns are
+//! derived from that state when the board is read (see `store::LIST_ITEMS`):
+//! resolved → DONE, assigned → DOING, otherwise TODO; ignored is a flag.
+
+/// Sentry's issue status, the only one the board keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Unresolved,
+    Resolved,
+    Ignored,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unresolved => "unresolved",
+            Status::Resolved => "resolved",
+            Status::Ignored => "ignored",
+        }
+    }
+
+    /// Sentry's status strings; `archived`/`muted` are older names for ignored.
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "unresolved" | "reprocessing" | "pending_merge" => Some(Status::Unresolved),
+            "resolved" | "resolved_in_next_release" => Some(Status::Resolved),
+            "ignored" | "archived" | "muted" => Some(Status::Ignored),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Assignee {
+    /// `user` or `team`.
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Whether a delivery says who the assignee is. Absent means "unchanged";
+/// an explicit null means "nobody".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeChange {
+    Keep,
+    Set(Option<Assignee>),
+}
+
+/// The card fields an issue snapshot carries. Missing fields keep what the
+/// card had.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IssueSnapshot {
+    pub id: String,
+    pub installation_uuid: Option<String>,
+    pub short_id: Option<String>,
+    pub title: String,
+    pub culprit: Option<String>,
+    pub permalink: Option<String>,
+    pub level: Option<String>,
+    pub substatus: Option<String>,
+    pub project_id: Option<String>,
+    pub project_slug: Option<String>,
+    pub project_name: Option<String>,
+    pub platform: Option<String>,
+    pub count: Option<String>,
+    pub user_count: Option<i32>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// The status the snapshot itself reports, if any.
+    pub status: Option<Status>,
+}
+
+/// What to record for an issue after one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueState {
+    pub snapshot: IssueSnapshot,
+    pub status: Status,
+    pub assignee: AssigneeChange,
+}
+
+/// An `issue` webhook action, as Sentry sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueAction {
+    Created,
+    Assigned(Option<Assignee>),
+    Resolved,
+    Ignored,
+    Unresolved,
+}
+
+impl IssueAction {
+    /// `archived` is what older installations are sent instead of `ignored`.
+    pub fn parse(action: &str, assignee: Option<Assignee>) -> Option<IssueAction> {
+        Some(match action {
+            "created" => IssueAction::Created,
+            "assigned" => IssueAction::Assigned(assignee),
+            "resolved" => IssueAction::Resolved,
+            "ignored" | "archived" => IssueAction::Ignored,
+            "unresolved" => IssueAction::Unresolved,
+            _ => return None,
+        })
+    }
+}
+
+/// Applies the kanban rules: the action decides the status where it names
+/// one; otherwise the snapshot's own status counts (a new issue can already
+/// be resolved). An assignment names its assignee; other actions carry the
+/// snapshot's `assignedTo`, if it was sent at all.
+pub fn issue_state(action: IssueAction, snapshot: IssueSnapshot, snapshot_assignee: AssigneeChange) -> IssueState {
+    let reported = snapshot.status.unwrap_or(Status::Unresolved);
+    let (status, assignee) = match action {
+        IssueAction::Created => (reported, snapshot_assignee),
+        IssueAction::Assigned(a) => (reported, AssigneeChange::Set(a)),
+        IssueAction::Resolved => (Status::Resolved, snapshot_assignee),
+        IssueAction::Ignored => (Status::Ignored, snapshot_assignee),
+        IssueAction::Unresolved => (Status::Unresolved, snapshot_assignee),
+    };
+    IssueState { snapshot, status, assignee }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(status: Option<Status>) -> IssueSnapshot {
+        IssueSnapshot { id: "1".into(), title: "t".into(), status, ..Default::default() }
+    }
+
+    fn alice() -> Assignee {
+        Assignee { kind: "user".into(), id: Some("7".into()), name: Some("Alice".into()), email: None }
+    }
+
+    #[test]
+    fn created_takes_the_reported_status() {
+        let s = issue_state(IssueAction::Created, snap(Some(Status::Resolved)), AssigneeChange::Keep);
+        assert_eq!(s.status, Status::Resolved);
+        let s = issue_state(IssueAction::Created, snap(None), AssigneeChange::Keep);
+        assert_eq!(s.status, Status::Unresolved);
+    }
+
+    #[test]
+    fn assignment_sets_the_named_assignee_even_if_the_snapshot_lags() {
+        let s = issue_state(IssueAction::Assigned(Some(alice())), snap(None), AssigneeChange::Set(None));
+        assert_eq!(s.assignee, AssigneeChange::Set(Some(alice())));
+    }
+
+    #[test]
+    fn status_actions_override_the_snapshot() {
+        for (action, want) in [
+            (IssueAction::Resolved, Status::Resolved),
+            (IssueAction::Ignored, Status::Ignored),
+            (IssueAction::Unresolved, Status::Unresolved),
+        ] {
+            let s = issue_state(action, snap(Some(Status::Unresolved)), AssigneeChange::Keep);
+            assert_eq!(s.status, want);
+        }
+    }
+
+    #[test]
+    fn archived_is_ignored_and_unknown_actions_are_none() {
+        assert_eq!(IssueAction::parse("archived", None), Some(IssueAction::Ignored));
+        assert_eq!(IssueAction::parse("escalated", None), None);
+    }
+}

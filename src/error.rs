@@ -1,0 +1,74 @@
+//! Typed errors and the one place they become HTTP statuses.
+
+use crate::verify::Rejection;
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppError {
+    Unauthorized(Rejection),
+    BadRequest(String),
+    PayloadTooLarge { limit: usize },
+    NotFound,
+    MethodNotAllowed,
+    /// A binding or the database failed; the detail goes to the log only.
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthorized(_) => 401,
+            AppError::BadRequest(_) => 400,
+            AppError::PayloadTooLarge { .. } => 413,
+            AppError::NotFound => 404,
+            AppError::MethodNotAllowed => 405,
+            AppError::Internal(_) => 500,
+        }
+    }
+
+    /// Short machine-readable code, also used as the log verdict.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized(r) => r.as_str(),
+            AppError::BadRequest(_) => "bad_request",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The JSON body sent to the client; internal details stay in the log.
+    pub fn body(&self) -> serde_json::Value {
+        let message = match self {
+            AppError::Unauthorized(_) => "signature verification failed".to_string(),
+            AppError::BadRequest(m) => m.clone(),
+            AppError::PayloadTooLarge { limit } => format!("body larger than {limit} bytes"),
+            AppError::NotFound => "not found".to_string(),
+            AppError::MethodNotAllowed => "method not allowed".to_string(),
+            AppError::Internal(_) => "internal error".to_string(),
+        };
+        json!({ "error": self.code(), "message": message })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_mapped_in_one_place() {
+        assert_eq!(AppError::Unauthorized(Rejection::BadSignature).status(), 401);
+        assert_eq!(AppError::BadRequest("x".into()).status(), 400);
+        assert_eq!(AppError::PayloadTooLarge { limit: 1 }.status(), 413);
+        assert_eq!(AppError::NotFound.status(), 404);
+        assert_eq!(AppError::MethodNotAllowed.status(), 405);
+        assert_eq!(AppError::Internal("db down".into()).status(), 500);
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_client() {
+        let body = AppError::Internal("D1_ERROR secret-ish detail".into()).body().to_string();
+        assert!(!body.contains("secret-ish"), "{body}");
+    }
+}

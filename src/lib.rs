@@ -1,0 +1,53 @@
+//! sentry-kanban: Sentry and GitHub webhooks into a kanban board on D1.
+//!
+//! The modules below `shell` are plain Rust and tested natively; `shell` is
+//! the wasm-only layer that talks to D1, Queues, Fetch and Env.
+
+pub mod board;
+pub mod config;
+pub mod error;
+pub mod log;
+pub mod plan;
+pub mod routes;
+pub mod sentry;
+pub mod store;
+pub mod time;
+pub mod verify;
+
+#[cfg(target_arch = "wasm32")]
+mod shell;
+
+#[cfg(target_arch = "wasm32")]
+mod entry {
+    use crate::routes::{route, Route};
+    use crate::shell;
+    use worker::*;
+
+    #[event(start)]
+    fn start() {
+        shell::install_panic_hook();
+    }
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+        let path = req.path();
+        match route(req.method().as_ref(), &path) {
+            Ok(Route::SentryWebhook) => shell::sentry_webhook(req, &env).await,
+            Ok(Route::Items) => shell::items(&env).await,
+            Ok(Route::Health) => shell::health(),
+            Ok(Route::Asset) => shell::asset(req, &env).await,
+            Err(e) => shell::error_response(&e),
+        }
+    }
+
+    #[event(queue)]
+    async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+        shell::queue(batch, &env).await;
+        Ok(())
+    }
+
+    #[event(scheduled)]
+    async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        shell::scheduled(&event.cron(), &env).await;
+    }
+}

@@ -1,0 +1,161 @@
+//! verify → parse → plan for one Sentry webhook delivery.
+
+use super::wire::{assignee_from, Envelope, IssueData};
+use crate::board::{issue_state, IssueAction};
+use crate::config::{Config, MAX_BODY_BYTES};
+use crate::error::AppError;
+use crate::plan::{Plan, Reply, Verdict};
+use crate::store;
+use crate::time::{format_millis, Millis};
+use crate::verify;
+use serde_json::json;
+
+/// The parts of a Sentry request the core needs, lifted out of HTTP.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery<'a> {
+    pub resource: Option<&'a str>,
+    /// `Sentry-Hook-Signature`, or `Sentry-App-Signature` for UI components.
+    pub signature: Option<&'a str>,
+    /// `Sentry-Hook-Timestamp`, epoch seconds. Unsigned, so only trusted up to now.
+    pub timestamp: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Authenticates and plans one delivery. Nothing is planned unless the
+/// signature over the raw bytes is good.
+pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError> {
+    if d.body.len() > MAX_BODY_BYTES {
+        return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+    }
+    verify::check_hex_hmac(cfg.sentry_secret.as_deref(), d.body, d.signature).map_err(AppError::Unauthorized)?;
+    let env: Envelope = serde_json::from_slice(d.body)
+        .map_err(|e| AppError::BadRequest(format!("body is not a JSON webhook envelope: {e}")))?;
+    let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
+    let applied_at = format_millis(state_time(d.timestamp, now));
+    match resource.as_str() {
+        "issue" => plan_issue(env, &applied_at, &format_millis(now)),
+        _ => Ok(skipped(&resource, &env.action, "resource not handled")),
+    }
+}
+
+/// When the delivered state was current: the hook timestamp (Sentry builds
+/// the body at that moment, on every attempt), never later than now so a
+/// forged header cannot freeze a card.
+fn state_time(header: Option<&str>, now: Millis) -> Millis {
+    header
+        .and_then(|h| h.trim().parse::<i64>().ok())
+        .and_then(|secs| secs.checked_mul(1000))
+        .filter(|ms| *ms > 0)
+        .map_or(now, |ms| ms.min(now))
+}
+
+fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppError> {
+    let data: IssueData = serde_json::from_value(env.data)
+        .map_err(|e| AppError::BadRequest(format!("issue webhook without a usable data.issue: {e}")))?;
+    let named = data.assignee.as_ref().and_then(assignee_from);
+    let Some(action) = IssueAction::parse(&env.action, named) else {
+        return Ok(skipped("issue", &env.action, "action not handled"));
+    };
+    let installation = env.installation.and_then(|i| i.uuid);
+    let (snapshot, assignee) = data.issue.into_snapshot(installation);
+    let issue_id = snapshot.id.clone();
+    let state = issue_state(action, snapshot, assignee);
+    Ok(Plan {
+        statements: vec![store::upsert_card(&state, applied_at, now)],
+        reply: Reply::ok(json!({ "ok": true, "issue": issue_id, "status": state.status.as_str() })),
+        verdict: verdict("issue", &env.action, "applied"),
+    })
+}
+
+fn skipped(resource: &str, action: &str, why: &str) -> Plan {
+    Plan {
+        statements: vec![],
+        reply: Reply::ok(json!({ "ok": true, "skipped": why })),
+        verdict: verdict(resource, action, "skipped"),
+    }
+}
+
+fn verdict(resource: &str, action: &str, outcome: &'static str) -> Verdict {
+    Verdict { resource: resource.to_string(), action: action.to_string(), outcome }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::SqlValue;
+    use crate::verify::{sign_hex, Rejection};
+
+    const SECRET: &str = "test-secret";
+    const NOW: Millis = 1_700_000_000_000;
+
+    fn cfg() -> Config {
+        Config { sentry_secret: Some(SECRET.into()) }
+    }
+
+    fn deliver(resource: &str, body: &str) -> Result<Plan, AppError> {
+        let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
+        let d = Delivery { resource: Some(resource), signature: Some(&sig), timestamp: Some("1699999999"), body: body.as_bytes() };
+        handle(&cfg(), &d, NOW)
+    }
+
+    const CREATED: &str = r#"{"action":"created","installation":{"uuid":"u1"},"data":{"issue":{"id":"42","title":"Caf\u00e9 boom","status":"unresolved","assignedTo":null}},"actor":{"type":"application","id":"sentry","name":"Sentry"}}"#;
+
+    #[test]
+    fn a_signed_issue_plans_one_upsert() {
+        let plan = deliver("issue", CREATED).unwrap();
+        assert_eq!(plan.statements.len(), 1);
+        let p = &plan.statements[0].params;
+        assert_eq!(p[0], SqlValue::Text("42".into()));
+        assert_eq!(p[3], SqlValue::Text("Café boom".into()));
+        assert_eq!(p[21], SqlValue::Text("2023-11-14T22:13:19.000Z".into()), "applied_at is the hook timestamp");
+        assert_eq!(plan.verdict.outcome, "applied");
+    }
+
+    #[test]
+    fn a_bad_signature_plans_nothing() {
+        let d = Delivery { resource: Some("issue"), signature: Some(&"0".repeat(64)), body: CREATED.as_bytes(), ..Default::default() };
+        assert_eq!(handle(&cfg(), &d, NOW), Err(AppError::Unauthorized(Rejection::BadSignature)));
+        let d = Delivery { resource: Some("issue"), body: CREATED.as_bytes(), ..Default::default() };
+        assert_eq!(handle(&cfg(), &d, NOW), Err(AppError::Unauthorized(Rejection::MissingSignature)));
+        let sig = sign_hex(SECRET.as_bytes(), CREATED.as_bytes());
+        let d = Delivery { resource: Some("issue"), signature: Some(&sig), body: CREATED.as_bytes(), ..Default::default() };
+        assert_eq!(handle(&Config::default(), &d, NOW), Err(AppError::Unauthorized(Rejection::SecretNotConfigured)));
+    }
+
+    #[test]
+    fn non_json_is_a_bad_request_only_after_verification() {
+        assert!(matches!(deliver("issue", "not json"), Err(AppError::BadRequest(_))));
+        let d = Delivery { resource: Some("issue"), signature: Some(&"0".repeat(64)), body: b"not json", ..Default::default() };
+        assert!(matches!(handle(&cfg(), &d, NOW), Err(AppError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused_before_anything_else() {
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        let d = Delivery { resource: Some("issue"), body: &big, ..Default::default() };
+        assert_eq!(handle(&cfg(), &d, NOW), Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES }));
+    }
+
+    #[test]
+    fn unknown_resources_and_actions_write_nothing() {
+        let plan = deliver("seer", r#"{"action":"root_cause_started","data":{}}"#).unwrap();
+        assert!(plan.statements.is_empty());
+        assert_eq!(plan.reply.status, 200);
+        let plan = deliver("issue", r#"{"action":"exploded","data":{"issue":{"id":"1"}}}"#).unwrap();
+        assert!(plan.statements.is_empty());
+        assert_eq!(plan.verdict.outcome, "skipped");
+    }
+
+    #[test]
+    fn an_issue_without_an_id_is_a_bad_request() {
+        assert!(matches!(deliver("issue", r#"{"action":"created","data":{"issue":{}}}"#), Err(AppError::BadRequest(_))));
+    }
+
+    #[test]
+    fn a_future_timestamp_is_clamped_to_now() {
+        assert_eq!(state_time(Some("99999999999"), NOW), NOW);
+        assert_eq!(state_time(Some("garbage"), NOW), NOW);
+        assert_eq!(state_time(None, NOW), NOW);
+        assert_eq!(state_time(Some("1000"), NOW), 1_000_000);
+    }
+}

@@ -1,0 +1,4 @@
+//! Sentry integration-platform webhooks.
+
+pub mod hook;
+pub mod wire;

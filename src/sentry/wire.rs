@@ -1,0 +1,185 @@
+//! Sentry webhook bodies as serde types. They tolerate unknown fields and
+//! treat ids as strings whether Sentry sent a string or a number.
+
+use crate::board::{Assignee, AssigneeChange, IssueSnapshot, Status};
+use crate::time;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// The envelope every resource shares.
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+    #[serde(default)]
+    pub data: Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InstallationRef {
+    #[serde(default, deserialize_with = "opt_id")]
+    pub uuid: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueData {
+    pub issue: WireIssue,
+    #[serde(default)]
+    pub assignee: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireIssue {
+    #[serde(deserialize_with = "id")]
+    pub id: String,
+    #[serde(default)]
+    pub short_id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub culprit: Option<String>,
+    #[serde(default)]
+    pub permalink: Option<String>,
+    #[serde(default, rename = "web_url")]
+    pub web_url: Option<String>,
+    #[serde(default)]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub substatus: Option<String>,
+    #[serde(default)]
+    pub platform: Option<String>,
+    #[serde(default)]
+    pub project: Option<WireProject>,
+    #[serde(default, deserialize_with = "opt_id")]
+    pub count: Option<String>,
+    #[serde(default)]
+    pub user_count: Option<Value>,
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    #[serde(default)]
+    pub last_seen: Option<String>,
+    /// `None` when the key is absent, `Some(Null)` when Sentry says nobody.
+    #[serde(default, deserialize_with = "present")]
+    pub assigned_to: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WireProject {
+    #[serde(default, deserialize_with = "opt_id")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl WireIssue {
+    pub fn into_snapshot(self, installation_uuid: Option<String>) -> (IssueSnapshot, AssigneeChange) {
+        let assignee = match &self.assigned_to {
+            None => AssigneeChange::Keep,
+            Some(Value::Null) => AssigneeChange::Set(None),
+            Some(v) => assignee_from(v).map_or(AssigneeChange::Keep, |a| AssigneeChange::Set(Some(a))),
+        };
+        let project = self.project.unwrap_or_default();
+        let title = self.title.filter(|t| !t.is_empty()).or(self.short_id.clone()).unwrap_or_else(|| format!("Issue {}", self.id));
+        let snapshot = IssueSnapshot {
+            installation_uuid,
+            short_id: self.short_id,
+            title,
+            culprit: self.culprit,
+            permalink: self.permalink.or(self.web_url),
+            level: self.level,
+            substatus: self.substatus,
+            project_id: project.id,
+            project_slug: project.slug,
+            project_name: project.name,
+            platform: self.platform,
+            count: self.count,
+            user_count: self.user_count.as_ref().and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok()),
+            first_seen: self.first_seen.as_deref().and_then(time::canonical),
+            last_seen: self.last_seen.as_deref().and_then(time::canonical),
+            status: self.status.as_deref().and_then(Status::parse),
+            id: self.id,
+        };
+        (snapshot, assignee)
+    }
+}
+
+/// Reads Sentry's assignee object (`{type, id, name, email}`); anything
+/// without an id or a name is not an assignee.
+pub fn assignee_from(v: &Value) -> Option<Assignee> {
+    let obj = v.as_object()?;
+    let text = |k: &str| obj.get(k).and_then(value_to_id);
+    let a = Assignee {
+        kind: text("type").unwrap_or_else(|| "user".to_string()),
+        id: text("id"),
+        name: text("name").or_else(|| text("username")),
+        email: text("email"),
+    };
+    (a.id.is_some() || a.name.is_some()).then_some(a)
+}
+
+fn value_to_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = Value::deserialize(d)?;
+    value_to_id(&v).ok_or_else(|| serde::de::Error::custom("expected a string or numeric id"))
+}
+
+fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(value_to_id(&Value::deserialize(d)?))
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_and_string_ids_both_parse_as_text() {
+        let a: WireIssue = serde_json::from_str(r#"{"id":1170820242}"#).unwrap();
+        let b: WireIssue = serde_json::from_str(r#"{"id":"1170820242"}"#).unwrap();
+        assert_eq!(a.id, b.id);
+        let huge: WireIssue = serde_json::from_str(r#"{"id":"9007199254740993"}"#).unwrap();
+        assert_eq!(huge.id, "9007199254740993");
+    }
+
+    #[test]
+    fn absent_null_and_set_assignees_differ() {
+        let absent: WireIssue = serde_json::from_str(r#"{"id":"1"}"#).unwrap();
+        let null: WireIssue = serde_json::from_str(r#"{"id":"1","assignedTo":null}"#).unwrap();
+        let team: WireIssue =
+            serde_json::from_str(r#"{"id":"1","assignedTo":{"type":"team","id":"4","name":"backend"}}"#).unwrap();
+        assert_eq!(absent.into_snapshot(None).1, AssigneeChange::Keep);
+        assert_eq!(null.into_snapshot(None).1, AssigneeChange::Set(None));
+        let (_, a) = team.into_snapshot(None);
+        let AssigneeChange::Set(Some(a)) = a else { panic!("team assignee lost: {a:?}") };
+        assert_eq!((a.kind.as_str(), a.name.as_deref()), ("team", Some("backend")));
+    }
+
+    #[test]
+    fn timestamps_are_canonicalised_and_title_falls_back() {
+        let w: WireIssue = serde_json::from_str(
+            r#"{"id":"5","shortId":"P-1","firstSeen":"2019-08-19T20:58:37.391000+00:00","lastSeen":"bogus"}"#,
+        )
+        .unwrap();
+        let (s, _) = w.into_snapshot(None);
+        assert_eq!(s.first_seen.as_deref(), Some("2019-08-19T20:58:37.391Z"));
+        assert_eq!(s.last_seen, None);
+        assert_eq!(s.title, "P-1");
+    }
+}

@@ -1,0 +1,40 @@
+//! Runs planned statements on D1.
+
+use crate::error::AppError;
+use crate::plan::{SqlValue, Stmt};
+use serde_json::{Map, Value};
+use worker::wasm_bindgen::JsValue;
+use worker::D1Database;
+
+fn bind(db: &D1Database, stmt: &Stmt) -> Result<worker::D1PreparedStatement, AppError> {
+    let params: Vec<JsValue> = stmt
+        .params
+        .iter()
+        .map(|p| match p {
+            SqlValue::Null => JsValue::NULL,
+            // A JS number, not a BigInt: D1 rejects BigInt.
+            SqlValue::Int(i) => JsValue::from_f64(f64::from(*i)),
+            SqlValue::Text(s) => JsValue::from_str(s),
+        })
+        .collect();
+    db.prepare(stmt.sql).bind(&params).map_err(internal)
+}
+
+/// All statements in one `batch`: one round trip, one transaction.
+pub async fn run(db: &D1Database, stmts: &[Stmt]) -> Result<(), AppError> {
+    if stmts.is_empty() {
+        return Ok(());
+    }
+    let prepared = stmts.iter().map(|s| bind(db, s)).collect::<Result<Vec<_>, _>>()?;
+    db.batch(prepared).await.map_err(internal)?;
+    Ok(())
+}
+
+pub async fn rows(db: &D1Database, sql: &str) -> Result<Vec<Map<String, Value>>, AppError> {
+    let result = db.prepare(sql).all().await.map_err(internal)?;
+    result.results::<Map<String, Value>>().map_err(internal)
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("D1: {e}"))
+}

@@ -1,0 +1,31 @@
+//! HTTP plumbing: headers, bounded bodies, JSON replies.
+
+use crate::error::AppError;
+use crate::plan::Reply;
+use worker::{Request, Response, Result};
+
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// Reads the raw body, refusing anything over `limit` bytes. The declared
+/// length is checked first so an oversized body is never buffered.
+pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, AppError> {
+    let declared = header(req, "Content-Length").and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    let body = req.bytes().await.map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
+    if body.len() > limit {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    Ok(body)
+}
+
+pub fn json_response(reply: &Reply) -> Result<Response> {
+    Ok(Response::from_json(&reply.body)?.with_status(reply.status))
+}
+
+pub fn error_response(e: &AppError) -> Result<Response> {
+    Ok(Response::from_json(&e.body())?.with_status(e.status()))
+}

@@ -1,0 +1,205 @@
+//! End to end: signed Sentry deliveries into the real worker under
+//! `wrangler dev`, asserted through the JSON API. Each test uses its own
+//! issue ids, so they share one running worker.
+
+#[path = "e2e/app.rs"]
+mod app;
+#[path = "e2e/mock.rs"]
+mod mock;
+
+use app::{app, SECRET};
+use serde_json::Value;
+
+/// A compact, ASCII-escaped body shaped like Sentry's real deliveries.
+fn issue_body(action: &str, id: &str, status: &str, assigned_to: &str, extra: &str) -> String {
+    format!(
+        concat!(
+            r#"{{"action":"{action}","installation":{{"uuid":"a8e5d37a-696c-4c54-adb5-b3f28d64c7de"}},"data":{{{extra}"issue":{{"#,
+            r#""id":"{id}","shortId":"FRONT-END-{id}","title":"ReferenceError: caf\u00e9 \u2013 {id}","culprit":"?(runner)","#,
+            r#""permalink":"https://sentry.example/issues/{id}/","level":"error","status":"{status}","substatus":"ongoing","#,
+            r#""project":{{"id":"1","name":"front-end","slug":"front-end","platform":""}},"count":"3","userCount":1,"#,
+            r#""firstSeen":"2019-08-19T20:58:37.391000Z","lastSeen":"2019-08-19T21:58:37.391000+00:00","assignedTo":{assigned}}}}},"#,
+            r#""actor":{{"type":"application","id":"sentry","name":"Sentry"}}}}"#
+        ),
+        action = action,
+        id = id,
+        status = status,
+        assigned = assigned_to,
+        extra = extra,
+    )
+}
+
+const ALICE: &str = r#"{"type":"user","id":"7","name":"Alice","email":"alice@example.com"}"#;
+
+fn assigned_extra(who: &str) -> String {
+    format!(r#""assignee":{who},"#)
+}
+
+/// An epoch-seconds hook timestamp `secs` ago: the worker clamps future ones to now.
+fn past(secs: i64) -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    now - secs
+}
+
+fn card(id: &str) -> Value {
+    app().item(id).unwrap_or_else(|| panic!("no card {id} on the board"))
+}
+
+#[test]
+fn created_issue_becomes_a_todo_card_once() {
+    let body = issue_body("created", "9001", "unresolved", "null", "");
+    for _ in 0..2 {
+        let r = app().send_sentry("issue", &body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let cards: Vec<_> = app().items().into_iter().filter(|i| i["id"] == "9001").collect();
+    assert_eq!(cards.len(), 1, "a redelivery made a second card");
+    let c = &cards[0];
+    assert_eq!(c["column"], "TODO");
+    assert_eq!(c["ignored"], false);
+    assert_eq!(c["title"], "ReferenceError: café – 9001");
+    assert_eq!(c["short_id"], "FRONT-END-9001");
+    assert_eq!(c["sentry_issue_id"], "9001");
+    assert_eq!(c["permalink"], "https://sentry.example/issues/9001/");
+    assert_eq!(c["level"], "error");
+    assert_eq!(c["status"], "unresolved");
+    assert_eq!(c["project"], "front-end");
+    assert_eq!(c["assignee"], Value::Null);
+    assert_eq!(c["last_seen"], "2019-08-19T21:58:37.391Z");
+}
+
+#[test]
+fn created_resolved_issue_lands_in_done() {
+    app().send_sentry("issue", &issue_body("created", "9002", "resolved", "null", ""));
+    assert_eq!(card("9002")["column"], "DONE");
+}
+
+#[test]
+fn every_issue_action_moves_the_card() {
+    let id = "9003";
+    let t0 = past(3600);
+    let step = |action: &str, status: &str, assigned: &str, extra: &str, ts: i64| {
+        let r = app().send_sentry_at("issue", &issue_body(action, id, status, assigned, extra), Some(ts));
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+        card(id)
+    };
+    assert_eq!(step("created", "unresolved", "null", "", t0)["column"], "TODO");
+
+    let c = step("assigned", "unresolved", ALICE, &assigned_extra(ALICE), t0 + 1);
+    assert_eq!(c["column"], "DOING");
+    assert_eq!(c["assignee"]["name"], "Alice");
+    assert_eq!(c["assignee"]["email"], "alice@example.com");
+    assert_eq!(c["assignee"]["type"], "user");
+
+    let c = step("resolved", "resolved", ALICE, r#""resolution_type":"resolved","#, t0 + 2);
+    assert_eq!((c["column"].as_str(), c["status"].as_str()), (Some("DONE"), Some("resolved")));
+
+    let c = step("unresolved", "unresolved", ALICE, "", t0 + 3);
+    assert_eq!(c["column"], "DOING", "unresolved but still assigned");
+
+    let c = step("ignored", "ignored", ALICE, "", t0 + 4);
+    assert_eq!(c["ignored"], true);
+
+    let c = step("unresolved", "unresolved", "null", "", t0 + 5);
+    assert_eq!((c["column"].as_str(), c["ignored"].as_bool()), (Some("TODO"), Some(false)));
+
+    let c = step("archived", "ignored", "null", "", t0 + 6);
+    assert_eq!(c["ignored"], true);
+}
+
+#[test]
+fn team_assignment_is_stored_as_a_team() {
+    let team = r#"{"type":"team","id":"4","name":"backend"}"#;
+    app().send_sentry("issue", &issue_body("assigned", "9004", "unresolved", team, &assigned_extra(team)));
+    let c = card("9004");
+    assert_eq!(c["column"], "DOING");
+    assert_eq!(c["assignee"]["type"], "team");
+    assert_eq!(c["assignee"]["name"], "backend");
+}
+
+#[test]
+fn a_status_webhook_without_a_card_creates_it() {
+    app().send_sentry("issue", &issue_body("resolved", "9005", "resolved", "null", r#""resolution_type":"resolved","#));
+    assert_eq!(card("9005")["column"], "DONE");
+}
+
+#[test]
+fn an_older_delivery_does_not_undo_a_newer_state() {
+    let t = past(600);
+    app().send_sentry_at("issue", &issue_body("resolved", "9006", "resolved", "null", ""), Some(t + 10));
+    let r = app().send_sentry_at("issue", &issue_body("created", "9006", "unresolved", "null", ""), Some(t));
+    assert_eq!(r.status, 200);
+    assert_eq!(card("9006")["column"], "DONE");
+}
+
+#[test]
+fn bad_and_missing_signatures_are_401_and_write_nothing() {
+    let body = issue_body("created", "9007", "unresolved", "null", "");
+    let wrong = sentry_kanban::verify::sign_hex(b"not-the-secret", body.as_bytes());
+    for headers in [
+        vec![("Sentry-Hook-Resource", "issue"), ("Sentry-Hook-Signature", wrong.as_str())],
+        vec![("Sentry-Hook-Resource", "issue")],
+    ] {
+        let r = app().request("POST", "/api/webhooks/sentry", &headers, body.as_bytes());
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    assert!(app().item("9007").is_none(), "an unauthenticated delivery wrote a card");
+}
+
+#[test]
+fn app_signature_header_and_alternate_paths_are_accepted() {
+    let body = issue_body("created", "9008", "unresolved", "null", "");
+    let sig = sentry_kanban::verify::sign_hex(SECRET.as_bytes(), body.as_bytes());
+    for path in ["/api/webhooks/sentry/", "/api/sentry/webhook/", "/api/sentry/webhook"] {
+        let r = app().request(
+            "POST",
+            path,
+            &[("Sentry-Hook-Resource", "issue"), ("Sentry-App-Signature", &sig)],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    assert_eq!(card("9008")["column"], "TODO");
+}
+
+#[test]
+fn a_signed_non_json_body_is_400() {
+    let r = app().send_sentry("issue", "this is not json");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"], "bad_request");
+}
+
+#[test]
+fn an_oversized_body_is_413() {
+    let body = format!(r#"{{"action":"created","data":{{"pad":"{}"}}}}"#, "x".repeat(1024 * 1024));
+    let r = app().send_sentry("issue", &body);
+    assert_eq!(r.status, 413, "{}", r.body);
+}
+
+#[test]
+fn unknown_resources_and_actions_answer_2xx_and_write_nothing() {
+    let before = app().items().len();
+    let r = app().send_sentry("seer", r#"{"action":"root_cause_started","installation":{"uuid":"x"},"data":{"run_id":1}}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app().send_sentry("issue", &issue_body("exploded", "9009", "unresolved", "null", ""));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(app().item("9009").is_none());
+    assert!(app().items().len() >= before);
+}
+
+#[test]
+fn deliveries_are_logged_without_secrets_or_bodies() {
+    let body = issue_body("created", "9010", "unresolved", "null", "");
+    app().send_sentry("issue", &body);
+    let log = app().log_text();
+    assert!(log.contains(r#""event":"delivery""#), "no delivery line in the log");
+    assert!(!log.contains(SECRET), "the secret reached the log");
+    assert!(!log.contains("caf\\u00e9 \\u2013 9010") && !log.contains("café – 9010"), "a body reached the log");
+}
+
+#[test]
+fn the_board_page_is_served() {
+    let r = app().request("GET", "/", &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("sentry-kanban"), "{}", &r.body[..r.body.len().min(300)]);
+}

@@ -1,0 +1,147 @@
+//! `app()`: the real worker under `wrangler dev`, started once per test
+//! binary with a fresh state directory, migrations applied and its API bases
+//! pointed at an in-process mock. Every e2e test talks to it through the
+//! handle; the process group it starts is stopped when the tests end.
+
+use super::mock::Mock;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const SECRET: &str = "e2e-sentry-client-secret";
+
+pub struct App {
+    pub base: String,
+    pub mock: Mock,
+    pub log: PathBuf,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+static APP: OnceLock<App> = OnceLock::new();
+
+pub fn app() -> &'static App {
+    APP.get_or_init(spawn_app)
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sh(script: &str, args: &[&str]) {
+    let status = Command::new("bash").arg(root().join(script)).args(args).current_dir(root()).status().expect("bash runs");
+    assert!(status.success(), "{script} {args:?} failed: {status}");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_app() -> App {
+    if std::env::var("SK_PREBUILT").as_deref() != Ok("1") {
+        sh("tools/build.sh", &[]);
+    }
+    let mock = Mock::start();
+    let dir = root().join("target/e2e").join(format!("run-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state");
+    let log = dir.join("wrangler.log");
+    sh("tools/migrate.sh", &[state.to_str().unwrap()]);
+    let port = free_port();
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("tests/e2e/run-wrangler.sh"))
+        .args([&std::process::id().to_string(), &port.to_string(), state.to_str().unwrap(), &mock.url, SECRET, log.to_str().unwrap()])
+        .current_dir(root())
+        .stdin(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn().expect("wrangler dev starts");
+    let app = App { base: format!("http://127.0.0.1:{port}"), mock, log };
+    app.wait_ready(Duration::from_secs(180));
+    app
+}
+
+impl App {
+    fn wait_ready(&self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(r) = ureq::get(&format!("{}/api/health", self.base)).timeout(Duration::from_secs(2)).call() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        panic!("wrangler dev not ready after {limit:?}; log:\n{log}");
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut req = ureq::request(method, &format!("{}{}", self.base, path)).timeout(Duration::from_secs(30));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let resp = match req.send_bytes(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp.headers_names().iter().map(|n| (n.clone(), resp.header(n).unwrap_or("").to_string())).collect();
+        let body = resp.into_string().unwrap_or_default();
+        Reply { status, headers, body }
+    }
+
+    /// Posts a webhook signed the way Sentry signs it (HMAC of the raw bytes).
+    pub fn send_sentry(&self, resource: &str, body: &str) -> Reply {
+        self.send_sentry_at(resource, body, None)
+    }
+
+    /// Same, with an explicit `Sentry-Hook-Timestamp` (epoch seconds).
+    pub fn send_sentry_at(&self, resource: &str, body: &str, ts: Option<i64>) -> Reply {
+        let sig = sentry_kanban::verify::sign_hex(SECRET.as_bytes(), body.as_bytes());
+        let ts = ts.map(|t| t.to_string()).unwrap_or_else(now_secs);
+        self.request(
+            "POST",
+            "/api/webhooks/sentry",
+            &[
+                ("Content-Type", "application/json"),
+                ("Sentry-Hook-Resource", resource),
+                ("Sentry-Hook-Timestamp", &ts),
+                ("Sentry-Hook-Signature", &sig),
+                ("Request-ID", "e2e0000000000000000000000000000"),
+            ],
+            body.as_bytes(),
+        )
+    }
+
+    pub fn items(&self) -> Vec<Value> {
+        let r = self.request("GET", "/api/items", &[], b"");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn item(&self, id: &str) -> Option<Value> {
+        self.items().into_iter().find(|i| i["id"] == id)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn now_secs() -> String {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string()
+}

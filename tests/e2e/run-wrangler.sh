@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Started by the e2e helper in a process group of its own. Runs wrangler dev
+# and, once the test process ($1) is gone, stops exactly this process group:
+# cleanup holds even when a test panics or the runner is killed.
+set -u
+parent=$1 port=$2 state=$3 mock=$4 secret=$5 log=$6
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/env.sh"
+cd "$ROOT"
+SK_SKIP_BUILD=1 "${WRANGLER[@]}" dev --port "$port" --ip 127.0.0.1 --persist-to "$state" \
+    --test-scheduled --show-interactive-dev-session=false \
+    --var "SENTRY_API_BASE:$mock" --var "GITHUB_API_BASE:$mock" \
+    --var "SENTRY_CLIENT_SECRET:$secret" >"$log" 2>&1 </dev/null &
+child=$!
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
+kill -- -$$ 2>/dev/null
