@@ -54,7 +54,8 @@ pub struct IssueSnapshot {
     pub id: String,
     pub installation_uuid: Option<String>,
     pub short_id: Option<String>,
-    pub title: String,
+    /// `None` when the delivery had no usable title: the card keeps its own.
+    pub title: Option<String>,
     pub culprit: Option<String>,
     pub permalink: Option<String>,
     pub level: Option<String>,
@@ -103,20 +104,20 @@ impl IssueAction {
     }
 }
 
-/// Applies the kanban rules: the action decides the status where it names
-/// one; otherwise the snapshot's own status counts (a new issue can already
-/// be resolved). An assignment names its assignee; other actions carry the
-/// snapshot's `assignedTo`, if it was sent at all.
+/// Applies the kanban rules. The snapshot's own status wins: Sentry
+/// re-serialises the issue on every retry, so a retried `resolved` delivery
+/// for an issue reopened since carries `unresolved`. The action only decides
+/// when the snapshot has no status. An assignment names its assignee; other
+/// actions carry the snapshot's `assignedTo`, if it was sent at all.
 pub fn issue_state(action: IssueAction, snapshot: IssueSnapshot, snapshot_assignee: AssigneeChange) -> IssueState {
-    let reported = snapshot.status.unwrap_or(Status::Unresolved);
-    let (status, assignee) = match action {
-        IssueAction::Created => (reported, snapshot_assignee),
-        IssueAction::Assigned(a) => (reported, AssigneeChange::Set(a)),
+    let (implied, assignee) = match action {
+        IssueAction::Created => (Status::Unresolved, snapshot_assignee),
+        IssueAction::Assigned(a) => (Status::Unresolved, AssigneeChange::Set(a)),
         IssueAction::Resolved => (Status::Resolved, snapshot_assignee),
         IssueAction::Ignored => (Status::Ignored, snapshot_assignee),
         IssueAction::Unresolved => (Status::Unresolved, snapshot_assignee),
     };
-    IssueState { snapshot, status, assignee }
+    IssueState { status: snapshot.status.unwrap_or(implied), snapshot, assignee }
 }
 
 #[cfg(test)]
@@ -124,7 +125,7 @@ mod tests {
     use super::*;
 
     fn snap(status: Option<Status>) -> IssueSnapshot {
-        IssueSnapshot { id: "1".into(), title: "t".into(), status, ..Default::default() }
+        IssueSnapshot { id: "1".into(), title: Some("t".into()), status, ..Default::default() }
     }
 
     fn alice() -> Assignee {
@@ -146,15 +147,21 @@ mod tests {
     }
 
     #[test]
-    fn status_actions_override_the_snapshot() {
+    fn status_actions_decide_when_the_snapshot_has_no_status() {
         for (action, want) in [
             (IssueAction::Resolved, Status::Resolved),
             (IssueAction::Ignored, Status::Ignored),
             (IssueAction::Unresolved, Status::Unresolved),
         ] {
-            let s = issue_state(action, snap(Some(Status::Unresolved)), AssigneeChange::Keep);
+            let s = issue_state(action, snap(None), AssigneeChange::Keep);
             assert_eq!(s.status, want);
         }
+    }
+
+    #[test]
+    fn a_retried_action_follows_the_fresh_snapshot() {
+        let s = issue_state(IssueAction::Resolved, snap(Some(Status::Unresolved)), AssigneeChange::Keep);
+        assert_eq!(s.status, Status::Unresolved);
     }
 
     #[test]

@@ -15,9 +15,7 @@ impl Config {
     /// apply to the worker's Env and to tests.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        Config {
-            sentry_secret: non_empty("SENTRY_CLIENT_SECRET").or_else(|| non_empty("SENTRY_WEBHOOK_SECRET")),
-        }
+        Config { sentry_secret: non_empty("SENTRY_CLIENT_SECRET").or_else(|| non_empty("SENTRY_WEBHOOK_SECRET")) }
     }
 }
 

@@ -7,7 +7,9 @@ use serde_json::json;
 pub enum AppError {
     Unauthorized(Rejection),
     BadRequest(String),
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     NotFound,
     MethodNotAllowed,
     /// A binding or the database failed; the detail goes to the log only.

@@ -13,12 +13,12 @@ const UPSERT_CARD: &str = "\
 INSERT INTO cards (id, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_id, project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
     assignee_type, assignee_id, assignee_name, assignee_email, applied_at, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+VALUES (?1, ?2, ?3, COALESCE(?4, ?3, 'Issue ' || ?1), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
     ?18, ?19, ?20, ?21, ?22, ?23, ?23)
 ON CONFLICT (id) DO UPDATE SET
     installation_uuid = COALESCE(excluded.installation_uuid, cards.installation_uuid),
     short_id = COALESCE(excluded.short_id, cards.short_id),
-    title = excluded.title,
+    title = COALESCE(?4, cards.title),
     culprit = COALESCE(excluded.culprit, cards.culprit),
     permalink = COALESCE(excluded.permalink, cards.permalink),
     level = COALESCE(excluded.level, cards.level),

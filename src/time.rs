@@ -101,13 +101,7 @@ pub fn format_millis(ms: Millis) -> String {
     let secs = ms.div_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        ms.rem_euclid(1000)
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", sod / 3600, sod % 3600 / 60, sod % 60, ms.rem_euclid(1000))
 }
 
 /// Re-renders a timestamp canonically; `None` for anything unparseable.
@@ -144,7 +138,14 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected() {
-        for bad in ["", "yesterday", "2019-13-01T00:00:00Z", "2019-02-30T00:00:00Z", "2019-08-19T20:58:37+0000", "2019-08-19T20:58:37.Z"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2019-13-01T00:00:00Z",
+            "2019-02-30T00:00:00Z",
+            "2019-08-19T20:58:37+0000",
+            "2019-08-19T20:58:37.Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }

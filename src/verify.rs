@@ -66,10 +66,8 @@ pub fn check_github(secret: Option<&str>, body: &[u8], header: Option<&str>) -> 
 
 /// Constant-time comparison of a presented bearer token with the expected one.
 pub fn check_bearer(expected: &str, authorization: Option<&str>) -> Result<(), Rejection> {
-    let presented = authorization
-        .and_then(|h| h.trim().strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(Rejection::BadBearer)?;
+    let presented =
+        authorization.and_then(|h| h.trim().strip_prefix("Bearer ")).map(str::trim).ok_or(Rejection::BadBearer)?;
     if constant_time_eq(expected.as_bytes(), presented.as_bytes()) && !expected.is_empty() {
         Ok(())
     } else {
@@ -101,10 +99,7 @@ mod tests {
     #[test]
     fn github_without_prefix_is_malformed() {
         let bare = GH_SIG.trim_start_matches("sha256=");
-        assert_eq!(
-            check_github(Some(GH_SECRET), b"Hello, World!", Some(bare)),
-            Err(Rejection::MalformedSignature)
-        );
+        assert_eq!(check_github(Some(GH_SECRET), b"Hello, World!", Some(bare)), Err(Rejection::MalformedSignature));
     }
 
     #[test]

@@ -22,6 +22,9 @@ fn wrangler_deploy_dry_run_accepts_the_bundle() {
     for binding in ["env.DB", "env.JOBS", "env.ASSETS"] {
         assert!(text.contains(binding), "binding {binding} missing from the dry-run summary:\n{text}");
     }
-    let wasm = std::fs::read_dir(&out).unwrap().filter_map(Result::ok).any(|e| e.path().extension().is_some_and(|x| x == "wasm"));
+    let wasm = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.path().extension().is_some_and(|x| x == "wasm"));
     assert!(wasm, "no .wasm module in {}", out.display());
 }

@@ -179,7 +179,8 @@ fn an_oversized_body_is_413() {
 #[test]
 fn unknown_resources_and_actions_answer_2xx_and_write_nothing() {
     let before = app().items().len();
-    let r = app().send_sentry("seer", r#"{"action":"root_cause_started","installation":{"uuid":"x"},"data":{"run_id":1}}"#);
+    let r =
+        app().send_sentry("seer", r#"{"action":"root_cause_started","installation":{"uuid":"x"},"data":{"run_id":1}}"#);
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app().send_sentry("issue", &issue_body("exploded", "9009", "unresolved", "null", ""));
     assert_eq!(r.status, 200, "{}", r.body);

@@ -94,7 +94,12 @@ mod tests {
 
     fn deliver(resource: &str, body: &str) -> Result<Plan, AppError> {
         let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
-        let d = Delivery { resource: Some(resource), signature: Some(&sig), timestamp: Some("1699999999"), body: body.as_bytes() };
+        let d = Delivery {
+            resource: Some(resource),
+            signature: Some(&sig),
+            timestamp: Some("1699999999"),
+            body: body.as_bytes(),
+        };
         handle(&cfg(), &d, NOW)
     }
 
@@ -113,19 +118,30 @@ mod tests {
 
     #[test]
     fn a_bad_signature_plans_nothing() {
-        let d = Delivery { resource: Some("issue"), signature: Some(&"0".repeat(64)), body: CREATED.as_bytes(), ..Default::default() };
+        let d = Delivery {
+            resource: Some("issue"),
+            signature: Some(&"0".repeat(64)),
+            body: CREATED.as_bytes(),
+            ..Default::default()
+        };
         assert_eq!(handle(&cfg(), &d, NOW), Err(AppError::Unauthorized(Rejection::BadSignature)));
         let d = Delivery { resource: Some("issue"), body: CREATED.as_bytes(), ..Default::default() };
         assert_eq!(handle(&cfg(), &d, NOW), Err(AppError::Unauthorized(Rejection::MissingSignature)));
         let sig = sign_hex(SECRET.as_bytes(), CREATED.as_bytes());
-        let d = Delivery { resource: Some("issue"), signature: Some(&sig), body: CREATED.as_bytes(), ..Default::default() };
+        let d =
+            Delivery { resource: Some("issue"), signature: Some(&sig), body: CREATED.as_bytes(), ..Default::default() };
         assert_eq!(handle(&Config::default(), &d, NOW), Err(AppError::Unauthorized(Rejection::SecretNotConfigured)));
     }
 
     #[test]
     fn non_json_is_a_bad_request_only_after_verification() {
         assert!(matches!(deliver("issue", "not json"), Err(AppError::BadRequest(_))));
-        let d = Delivery { resource: Some("issue"), signature: Some(&"0".repeat(64)), body: b"not json", ..Default::default() };
+        let d = Delivery {
+            resource: Some("issue"),
+            signature: Some(&"0".repeat(64)),
+            body: b"not json",
+            ..Default::default()
+        };
         assert!(matches!(handle(&cfg(), &d, NOW), Err(AppError::Unauthorized(_))));
     }
 
@@ -148,7 +164,10 @@ mod tests {
 
     #[test]
     fn an_issue_without_an_id_is_a_bad_request() {
-        assert!(matches!(deliver("issue", r#"{"action":"created","data":{"issue":{}}}"#), Err(AppError::BadRequest(_))));
+        assert!(matches!(
+            deliver("issue", r#"{"action":"created","data":{"issue":{}}}"#),
+            Err(AppError::BadRequest(_))
+        ));
     }
 
     #[test]

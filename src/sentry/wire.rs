@@ -86,7 +86,7 @@ impl WireIssue {
             Some(v) => assignee_from(v).map_or(AssigneeChange::Keep, |a| AssigneeChange::Set(Some(a))),
         };
         let project = self.project.unwrap_or_default();
-        let title = self.title.filter(|t| !t.is_empty()).or(self.short_id.clone()).unwrap_or_else(|| format!("Issue {}", self.id));
+        let title = self.title.filter(|t| !t.trim().is_empty());
         let snapshot = IssueSnapshot {
             installation_uuid,
             short_id: self.short_id,
@@ -172,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_canonicalised_and_title_falls_back() {
+    fn timestamps_are_canonicalised_and_a_missing_title_is_none() {
         let w: WireIssue = serde_json::from_str(
             r#"{"id":"5","shortId":"P-1","firstSeen":"2019-08-19T20:58:37.391000+00:00","lastSeen":"bogus"}"#,
         )
@@ -180,6 +180,6 @@ mod tests {
         let (s, _) = w.into_snapshot(None);
         assert_eq!(s.first_seen.as_deref(), Some("2019-08-19T20:58:37.391Z"));
         assert_eq!(s.last_seen, None);
-        assert_eq!(s.title, "P-1");
+        assert_eq!(s.title, None, "no title: the card keeps the one it has");
     }
 }

@@ -20,7 +20,9 @@ pub fn install_panic_hook() {
 }
 
 fn config(env: &Env) -> Config {
-    Config::from_lookup(|name| env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())))
+    Config::from_lookup(|name| {
+        env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+    })
 }
 
 pub async fn sentry_webhook(mut req: Request, env: &Env) -> Result<Response> {

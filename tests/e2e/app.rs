@@ -42,7 +42,8 @@ fn root() -> &'static Path {
 }
 
 fn sh(script: &str, args: &[&str]) {
-    let status = Command::new("bash").arg(root().join(script)).args(args).current_dir(root()).status().expect("bash runs");
+    let status =
+        Command::new("bash").arg(root().join(script)).args(args).current_dir(root()).status().expect("bash runs");
     assert!(status.success(), "{script} {args:?} failed: {status}");
 }
 
@@ -63,7 +64,14 @@ fn spawn_app() -> App {
     let port = free_port();
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("tests/e2e/run-wrangler.sh"))
-        .args([&std::process::id().to_string(), &port.to_string(), state.to_str().unwrap(), &mock.url, SECRET, log.to_str().unwrap()])
+        .args([
+            &std::process::id().to_string(),
+            &port.to_string(),
+            state.to_str().unwrap(),
+            &mock.url,
+            SECRET,
+            log.to_str().unwrap(),
+        ])
         .current_dir(root())
         .stdin(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -99,7 +107,8 @@ impl App {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         let status = resp.status();
-        let headers = resp.headers_names().iter().map(|n| (n.clone(), resp.header(n).unwrap_or("").to_string())).collect();
+        let headers =
+            resp.headers_names().iter().map(|n| (n.clone(), resp.header(n).unwrap_or("").to_string())).collect();
         let body = resp.into_string().unwrap_or_default();
         Reply { status, headers, body }
     }

@@ -53,7 +53,9 @@ impl Mock {
                 };
                 let reply = shared.lock().unwrap().answer(call);
                 let mut resp = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-                for (k, v) in reply.headers.iter().chain([("Content-Type".to_string(), "application/json".to_string())].iter()) {
+                for (k, v) in
+                    reply.headers.iter().chain([("Content-Type".to_string(), "application/json".to_string())].iter())
+                {
                     resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
                 }
                 let _ = req.respond(resp);

@@ -1,0 +1,105 @@
+//! An in-memory SQLite stand-in for D1: the real migrations, the planned
+//! statements run as one transaction (as a D1 `batch` is), and the board read
+//! through the same SQL and row mapping the worker uses.
+//!
+//! Include with `#[path = "support/db.rs"] mod db;` or via `mod support;`.
+#![allow(dead_code)]
+
+use rusqlite::types::{Value as SqlParam, ValueRef};
+use rusqlite::Connection;
+use sentry_kanban::plan::{SqlValue, Stmt};
+use sentry_kanban::store;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// `migrations/*.sql`, sorted by file name (the order wrangler applies them).
+pub fn migration_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("migrations entry").path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "sql"))
+        .collect();
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    assert!(!files.is_empty(), "no migrations in {}", dir.display());
+    files
+}
+
+/// A new in-memory database with every migration applied.
+pub fn fresh_db() -> Connection {
+    let conn = Connection::open_in_memory().expect("open in-memory sqlite");
+    for file in migration_files() {
+        let sql = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+        conn.execute_batch(&sql).unwrap_or_else(|e| panic!("applying {}: {e}", file.display()));
+    }
+    conn
+}
+
+fn param(v: &SqlValue) -> SqlParam {
+    match v {
+        SqlValue::Null => SqlParam::Null,
+        SqlValue::Int(i) => SqlParam::Integer(i64::from(*i)),
+        SqlValue::Text(s) => SqlParam::Text(s.clone()),
+    }
+}
+
+/// Runs all statements in one transaction: all apply or none do.
+pub fn try_run(conn: &Connection, stmts: &[Stmt]) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    for stmt in stmts {
+        tx.execute(stmt.sql, rusqlite::params_from_iter(stmt.params.iter().map(param)))?;
+    }
+    tx.commit()
+}
+
+/// Like `try_run`, panicking with the failing SQL on error.
+pub fn run(conn: &Connection, stmts: &[Stmt]) {
+    if let Err(e) = try_run(conn, stmts) {
+        panic!("batch failed: {e}\nstatements: {stmts:#?}");
+    }
+}
+
+/// Every row of `sql` as a JSON object, typed the way D1 returns rows:
+/// INTEGER and REAL → number, TEXT → string, NULL → null.
+pub fn rows(conn: &Connection, sql: &str) -> Vec<Map<String, Value>> {
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("preparing {sql}: {e}"));
+    let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    let mut out = Vec::new();
+    let mut rows = stmt.query([]).expect("query");
+    while let Some(row) = rows.next().expect("next row") {
+        let mut obj = Map::new();
+        for (i, name) in names.iter().enumerate() {
+            let v = match row.get_ref(i).expect("column") {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => Value::from(n),
+                ValueRef::Real(f) => Value::from(f),
+                ValueRef::Text(t) => Value::String(String::from_utf8(t.to_vec()).expect("utf-8 text")),
+                ValueRef::Blob(_) => panic!("column {name} is a BLOB; D1 would return an array"),
+            };
+            obj.insert(name.clone(), v);
+        }
+        out.push(obj);
+    }
+    out
+}
+
+/// The board as `GET /api/items` returns it: `store::LIST_ITEMS` mapped
+/// through `store::item_from_row`.
+pub fn items(conn: &Connection) -> Vec<Value> {
+    rows(conn, store::LIST_ITEMS).iter().map(store::item_from_row).collect()
+}
+
+/// The one card with this Sentry issue id; panics if there is none or several.
+pub fn card(conn: &Connection, id: &str) -> Value {
+    let found: Vec<Value> = items(conn).into_iter().filter(|i| i["id"] == id).collect();
+    match found.len() {
+        1 => found.into_iter().next().unwrap(),
+        0 => panic!("no card {id} on the board"),
+        n => panic!("{n} cards for issue {id}"),
+    }
+}
+
+/// Number of rows in `cards`, straight from the table.
+pub fn card_count(conn: &Connection) -> i64 {
+    conn.query_row("SELECT COUNT(*) FROM cards", [], |r| r.get(0)).expect("count cards")
+}

@@ -1,0 +1,6 @@
+//! Shared helpers for the integration tests (`mod support;`). Each file can
+//! also be included on its own with `#[path = "support/<file>.rs"]`.
+#![allow(dead_code)]
+
+pub mod db;
+pub mod sentry;
