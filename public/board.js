@@ -34,7 +34,7 @@
 
   function timeEl(className, label, iso) {
     var rel = relative(iso);
-    var node = el("time", className, label + " " + (rel || "unknown"));
+    var node = el("time", className, (label + " " + (rel || "unknown")).trim());
     if (rel) {
       node.dateTime = iso;
       node.title = new Date(iso).toLocaleString();
@@ -81,16 +81,35 @@
     return el("span", "events", text);
   }
 
+  var KIND_LABELS = { event_alert: "event alert", metric_alert: "metric alert" };
+
+  function commentsEl(comments) {
+    var box = el("details", "comments");
+    box.appendChild(el("summary", null, comments.length + (comments.length === 1 ? " comment" : " comments")));
+    comments.forEach(function (c) {
+      var row = el("div", "comment");
+      var head = el("div", "comment-head");
+      head.appendChild(el("span", "comment-author", c.author || "someone"));
+      head.appendChild(timeEl("comment-time", "", c.time));
+      row.appendChild(head);
+      row.appendChild(el("p", "comment-text", c.text || ""));
+      box.appendChild(row);
+    });
+    return box;
+  }
+
   function card(item) {
     var level = LEVELS.indexOf(item.level) >= 0 ? item.level : "unknown";
-    var node = el("article", "card");
+    var kind = /^[a-z_]+$/.test(item.kind || "") ? item.kind : "issue";
+    var alert = kind !== "issue";
+    var node = el("article", alert ? "card alert kind-" + kind : "card");
     node.dataset.id = item.id;
     if (item.ignored) node.classList.add("ignored");
 
     var head = el("div", "card-head");
     head.appendChild(el("span", "level level-" + level, item.level || "unknown"));
     var href = safeUrl(item.permalink);
-    var sid = el(href ? "a" : "span", "short-id", item.short_id || item.id);
+    var sid = el(href ? "a" : "span", "short-id", item.short_id || (alert ? "Sentry" : item.id));
     if (href) {
       sid.href = href;
       sid.target = "_blank";
@@ -98,6 +117,7 @@
     }
     head.appendChild(sid);
     if (item.ignored) head.appendChild(el("span", "tag-ignored", "ignored"));
+    if (alert) head.appendChild(el("span", "tag-kind", KIND_LABELS[kind] || kind));
     node.appendChild(head);
 
     node.appendChild(el("h3", "title", item.title || "(no title)"));
@@ -107,11 +127,20 @@
     var project = el("span", "project", item.project || item.project_name || "—");
     if (item.project_name) project.title = item.project_name;
     meta.appendChild(project);
-    meta.appendChild(assigneeEl(item.assignee));
-    meta.appendChild(eventsEl(item));
-    meta.appendChild(timeEl("last-seen", "seen", item.last_seen));
-    meta.appendChild(timeEl("age", "first seen", item.first_seen));
+    if (alert) {
+      if (item.rule) meta.appendChild(el("span", "rule", item.rule));
+      if (item.trigger_count != null) {
+        meta.appendChild(el("span", "events", item.trigger_count + (item.trigger_count === 1 ? " trigger" : " triggers")));
+      }
+      meta.appendChild(timeEl("last-seen", "triggered", item.last_seen));
+    } else {
+      meta.appendChild(assigneeEl(item.assignee));
+      meta.appendChild(eventsEl(item));
+      meta.appendChild(timeEl("last-seen", "seen", item.last_seen));
+      meta.appendChild(timeEl("age", "first seen", item.first_seen));
+    }
     node.appendChild(meta);
+    if (Array.isArray(item.comments) && item.comments.length) node.appendChild(commentsEl(item.comments));
     return node;
   }
 

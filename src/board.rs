@@ -120,6 +120,118 @@ pub fn issue_state(action: IssueAction, snapshot: IssueSnapshot, snapshot_assign
     IssueState { status: snapshot.status.unwrap_or(implied), snapshot, assignee }
 }
 
+/// A comment on an issue. It is kept only while the issue has a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: String,
+    pub issue_id: String,
+    pub author: Option<String>,
+    pub text: Option<String>,
+    /// When Sentry says it was written (canonical); the delivery time if not.
+    pub time: String,
+}
+
+/// A `comment` webhook action: created and updated both write the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentAction {
+    Write,
+    Delete,
+}
+
+impl CommentAction {
+    pub fn parse(action: &str) -> Option<CommentAction> {
+        match action {
+            "created" | "updated" => Some(CommentAction::Write),
+            "deleted" => Some(CommentAction::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// An issue-alert rule fired for an event: one card per (issue, rule),
+/// updated in place when the rule fires again.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventAlert {
+    pub issue_id: String,
+    /// The rule's label (`triggered_rule`).
+    pub rule: String,
+    pub installation_uuid: Option<String>,
+    pub event_id: Option<String>,
+    pub title: Option<String>,
+    pub culprit: Option<String>,
+    pub level: Option<String>,
+    pub permalink: Option<String>,
+    /// When the event happened (canonical), the delivery time if unknown.
+    pub triggered_at: String,
+}
+
+impl EventAlert {
+    pub fn card_id(&self) -> String {
+        format!("event_alert:{}:{}", self.issue_id, self.rule)
+    }
+}
+
+/// A metric alert's state, from the webhook action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricStatus {
+    Critical,
+    Warning,
+    Resolved,
+}
+
+impl MetricStatus {
+    /// `open` exists in Sentry's enum without a documented meaning: it is
+    /// shown like a warning.
+    pub fn parse(action: &str) -> Option<MetricStatus> {
+        match action {
+            "critical" => Some(MetricStatus::Critical),
+            "warning" | "open" => Some(MetricStatus::Warning),
+            "resolved" => Some(MetricStatus::Resolved),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricStatus::Critical => "critical",
+            MetricStatus::Warning => "warning",
+            MetricStatus::Resolved => "resolved",
+        }
+    }
+
+    /// The level the card shows; a resolved alert keeps the one it had.
+    pub fn level(self) -> Option<&'static str> {
+        match self {
+            MetricStatus::Critical => Some("fatal"),
+            MetricStatus::Warning => Some("warning"),
+            MetricStatus::Resolved => None,
+        }
+    }
+}
+
+/// A metric alert (Sentry incident): one card per id, TODO while critical
+/// or warning, DONE once resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricAlert {
+    pub id: String,
+    pub status: MetricStatus,
+    pub installation_uuid: Option<String>,
+    /// The alert rule's name.
+    pub rule: Option<String>,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+    pub permalink: Option<String>,
+    pub project: Option<String>,
+    /// When the incident started (canonical), the delivery time if unknown.
+    pub started_at: String,
+}
+
+impl MetricAlert {
+    pub fn card_id(&self) -> String {
+        format!("metric_alert:{}", self.id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +280,42 @@ mod tests {
     fn archived_is_ignored_and_unknown_actions_are_none() {
         assert_eq!(IssueAction::parse("archived", None), Some(IssueAction::Ignored));
         assert_eq!(IssueAction::parse("escalated", None), None);
+    }
+
+    #[test]
+    fn comment_actions() {
+        assert_eq!(CommentAction::parse("created"), Some(CommentAction::Write));
+        assert_eq!(CommentAction::parse("updated"), Some(CommentAction::Write));
+        assert_eq!(CommentAction::parse("deleted"), Some(CommentAction::Delete));
+        assert_eq!(CommentAction::parse("reacted"), None);
+    }
+
+    #[test]
+    fn metric_statuses_and_their_levels() {
+        let level = |a: &str| MetricStatus::parse(a).map(MetricStatus::level);
+        assert_eq!(level("critical"), Some(Some("fatal")));
+        assert_eq!(level("warning"), Some(Some("warning")));
+        assert_eq!(level("open"), Some(Some("warning")), "open is shown like a warning");
+        assert_eq!(level("resolved"), Some(None), "resolved keeps the level shown");
+        assert_eq!(MetricStatus::parse("closed"), None);
+        assert_eq!(MetricStatus::parse("open").map(MetricStatus::as_str), Some("warning"));
+    }
+
+    #[test]
+    fn alert_card_ids_do_not_collide_with_issue_ids() {
+        let e = EventAlert { issue_id: "1".into(), rule: "r: x".into(), ..Default::default() };
+        assert_eq!(e.card_id(), "event_alert:1:r: x");
+        let m = MetricAlert {
+            id: "1".into(),
+            status: MetricStatus::Critical,
+            installation_uuid: None,
+            rule: None,
+            title: None,
+            detail: None,
+            permalink: None,
+            project: None,
+            started_at: String::new(),
+        };
+        assert_eq!(m.card_id(), "metric_alert:1");
     }
 }

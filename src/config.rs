@@ -8,6 +8,9 @@ pub struct Config {
     /// The integration's client secret (`SENTRY_CLIENT_SECRET`, or the
     /// `SENTRY_WEBHOOK_SECRET` name older set-ups use).
     pub sentry_secret: Option<String>,
+    /// When set, Sentry deliveries must also carry `Authorization: Bearer <it>`
+    /// (a custom webhook header some set-ups configure).
+    pub sentry_bearer: Option<String>,
 }
 
 impl Config {
@@ -15,7 +18,10 @@ impl Config {
     /// apply to the worker's Env and to tests.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        Config { sentry_secret: non_empty("SENTRY_CLIENT_SECRET").or_else(|| non_empty("SENTRY_WEBHOOK_SECRET")) }
+        Config {
+            sentry_secret: non_empty("SENTRY_CLIENT_SECRET").or_else(|| non_empty("SENTRY_WEBHOOK_SECRET")),
+            sentry_bearer: non_empty("SENTRY_WEBHOOK_BEARER"),
+        }
     }
 }
 

@@ -34,6 +34,7 @@ mod entry {
         match route(req.method().as_ref(), &path) {
             Ok(Route::SentryWebhook) => shell::sentry_webhook(req, &env).await,
             Ok(Route::Items) => shell::items(&env).await,
+            Ok(Route::Deliveries) => shell::deliveries(&env).await,
             Ok(Route::Health) => shell::health(),
             Ok(Route::Asset) => shell::asset(req, &env).await,
             Err(e) => shell::error_response(&e),

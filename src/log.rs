@@ -3,7 +3,10 @@
 
 use serde_json::json;
 
+/// One delivery, as logged and as stored in the `deliveries` table.
+#[derive(Debug, Clone, Default)]
 pub struct DeliveryLog<'a> {
+    pub received_at: &'a str,
     pub source: &'a str,
     pub resource: Option<&'a str>,
     pub action: Option<&'a str>,
@@ -11,6 +14,9 @@ pub struct DeliveryLog<'a> {
     pub status: u16,
     pub request_id: Option<&'a str>,
     pub detail: Option<&'a str>,
+    /// Set only for deliveries whose signature verified.
+    pub body_sha256: Option<&'a str>,
+    pub latency_ms: u32,
 }
 
 impl DeliveryLog<'_> {
@@ -24,6 +30,7 @@ impl DeliveryLog<'_> {
             "status": self.status,
             "request_id": self.request_id,
             "detail": self.detail,
+            "latency_ms": self.latency_ms,
         })
         .to_string()
     }
@@ -42,7 +49,7 @@ mod tests {
             verdict: "applied",
             status: 200,
             request_id: Some("abc"),
-            detail: None,
+            ..Default::default()
         }
         .line();
         assert!(!line.contains('\n'));

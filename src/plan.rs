@@ -53,11 +53,13 @@ pub struct Stmt {
 pub struct Reply {
     pub status: u16,
     pub body: serde_json::Value,
+    /// Extra response headers, e.g. `Sentry-Hook-Project` for Sentry's request log.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
     pub fn ok(body: serde_json::Value) -> Self {
-        Reply { status: 200, body }
+        Reply { status: 200, body, headers: vec![] }
     }
 }
 

@@ -4,6 +4,7 @@
 pub enum Route {
     SentryWebhook,
     Items,
+    Deliveries,
     Health,
     /// Anything else: served from `public/` by the assets binding.
     Asset,
@@ -16,6 +17,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
     let (route, allowed): (Route, &[&str]) = match trimmed {
         "/api/webhooks/sentry" | "/api/sentry/webhook" => (Route::SentryWebhook, &["POST"]),
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
+        "/api/deliveries" => (Route::Deliveries, &["GET", "HEAD"]),
         "/api/health" => (Route::Health, &["GET", "HEAD"]),
         _ if trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/') => {
             return Err(crate::error::AppError::NotFound)

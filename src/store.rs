@@ -2,9 +2,10 @@
 //! built as `Stmt`s (run by the shell on D1, and by the tests on rusqlite);
 //! reads are SQL text plus a pure mapping from result rows to API values.
 
-use crate::board::{Assignee, AssigneeChange, IssueState};
+use crate::board::{Assignee, AssigneeChange, Comment, CommentAction, EventAlert, IssueState, MetricAlert};
 use crate::plan::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// Inserts or updates one card. The `WHERE` makes it order-guarded: a state
 /// older than the one already applied changes nothing, and replaying the same
@@ -40,19 +41,122 @@ ON CONFLICT (id) DO UPDATE SET
     updated_at = excluded.updated_at
 WHERE excluded.applied_at >= cards.applied_at";
 
-/// Cards for the board, newest activity first. Column and ignored are
-/// derived here, from the same two facts Sentry has: status and assignee.
+/// Every card for the board, newest activity first: issue cards (`kind`
+/// 'issue') and alert cards (`kind` 'event_alert' | 'metric_alert') under the
+/// same column names. An issue card's column and ignored flag are derived
+/// here, from the same two facts Sentry has: status and assignee. An alert
+/// card is DONE when its metric alert is resolved, or when the issue its
+/// event alert fired for has a resolved card; TODO otherwise. For alerts,
+/// `culprit` is the event's culprit or the metric description, `first_seen`/
+/// `last_seen` are the first and last trigger.
 pub const LIST_ITEMS: &str = "\
-SELECT id, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
+SELECT * FROM (
+SELECT id, 'issue' AS kind, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
     assignee_type, assignee_id, assignee_name, assignee_email, updated_at,
     CASE WHEN status = 'resolved' THEN 'DONE'
          WHEN assignee_id IS NOT NULL OR assignee_name IS NOT NULL THEN 'DOING'
          ELSE 'TODO' END AS column_name,
-    CASE WHEN status = 'ignored' THEN 1 ELSE 0 END AS ignored
+    CASE WHEN status = 'ignored' THEN 1 ELSE 0 END AS ignored,
+    id AS sentry_issue_id, NULL AS rule, NULL AS trigger_count
 FROM cards
+UNION ALL
+SELECT a.id, a.kind, a.installation_uuid, c.short_id, a.title, a.detail, a.permalink, a.level, a.status, NULL,
+    COALESCE(a.project, c.project_slug), c.project_name, c.platform, NULL, NULL, a.first_triggered, a.last_triggered,
+    NULL, NULL, NULL, NULL, a.updated_at,
+    CASE WHEN a.kind = 'metric_alert' AND a.status = 'resolved' THEN 'DONE'
+         WHEN a.kind = 'event_alert' AND c.status = 'resolved' THEN 'DONE'
+         ELSE 'TODO' END,
+    0, a.issue_id, a.rule, a.trigger_count
+FROM alerts AS a LEFT JOIN cards AS c ON a.kind = 'event_alert' AND c.id = a.issue_id
+)
 ORDER BY COALESCE(last_seen, updated_at) DESC, id
 LIMIT 2000";
+
+/// Live (not deleted) comments, oldest first; `board_json` puts them on
+/// their issue cards.
+pub const LIST_COMMENTS: &str = "\
+SELECT id, issue_id, author, text, time FROM comments WHERE deleted = 0 ORDER BY time, id";
+
+/// Writes a comment (created/updated), but only on an issue that has a card:
+/// the `WHERE EXISTS` makes that decision in the database, since the plan
+/// cannot read. Order-guarded like cards; a tombstone is never revived.
+/// `time` keeps the earliest known, so an edit does not move the comment.
+const WRITE_COMMENT: &str = "\
+INSERT INTO comments (id, issue_id, author, text, time, deleted, applied_at, created_at, updated_at)
+SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?7
+WHERE EXISTS (SELECT 1 FROM cards WHERE id = ?2)
+ON CONFLICT (id) DO UPDATE SET
+    author = COALESCE(excluded.author, comments.author),
+    text = excluded.text,
+    time = CASE WHEN excluded.time < comments.time THEN excluded.time ELSE comments.time END,
+    applied_at = excluded.applied_at,
+    updated_at = excluded.updated_at
+WHERE comments.deleted = 0 AND excluded.applied_at >= comments.applied_at";
+
+/// Deletes a comment by leaving a tombstone, whatever order deliveries come
+/// in: no created/updated delivery, older or retried later, brings it back.
+const DELETE_COMMENT: &str = "\
+INSERT INTO comments (id, issue_id, author, text, time, deleted, applied_at, created_at, updated_at)
+SELECT ?1, ?2, ?3, NULL, ?4, 1, ?5, ?6, ?6
+WHERE EXISTS (SELECT 1 FROM cards WHERE id = ?2)
+ON CONFLICT (id) DO UPDATE SET
+    text = NULL,
+    deleted = 1,
+    applied_at = MAX(comments.applied_at, excluded.applied_at),
+    updated_at = excluded.updated_at
+WHERE comments.deleted = 0";
+
+/// One event-alert card per (issue, rule), updated in place, order-guarded.
+const UPSERT_EVENT_ALERT: &str = "\
+INSERT INTO alerts (id, kind, installation_uuid, issue_id, rule, title, detail, level, status, permalink,
+    event_id, trigger_count, first_triggered, last_triggered, applied_at, created_at, updated_at)
+VALUES (?1, 'event_alert', ?2, ?3, ?4, COALESCE(?5, ?4), ?6, ?7, 'triggered', ?8, ?9, 0, ?10, ?10, ?11, ?12, ?12)
+ON CONFLICT (id) DO UPDATE SET
+    installation_uuid = COALESCE(excluded.installation_uuid, alerts.installation_uuid),
+    title = COALESCE(?5, alerts.title),
+    detail = COALESCE(excluded.detail, alerts.detail),
+    level = COALESCE(excluded.level, alerts.level),
+    permalink = COALESCE(excluded.permalink, alerts.permalink),
+    event_id = COALESCE(excluded.event_id, alerts.event_id),
+    applied_at = excluded.applied_at,
+    updated_at = excluded.updated_at
+WHERE excluded.applied_at >= alerts.applied_at";
+
+/// Remembers the triggering event; a redelivery of the same event is one row.
+const INSERT_ALERT_TRIGGER: &str = "\
+INSERT INTO alert_triggers (alert_id, event_id, triggered_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (alert_id, event_id) DO NOTHING";
+
+/// Count and first/last trigger from the triggers seen, in any order.
+const COUNT_ALERT_TRIGGERS: &str = "\
+UPDATE alerts SET
+    trigger_count = (SELECT COUNT(*) FROM alert_triggers WHERE alert_id = ?1),
+    first_triggered = (SELECT MIN(triggered_at) FROM alert_triggers WHERE alert_id = ?1),
+    last_triggered = (SELECT MAX(triggered_at) FROM alert_triggers WHERE alert_id = ?1)
+WHERE id = ?1";
+
+/// One metric-alert card per metric alert id, updated in place,
+/// order-guarded. A resolved delivery (no level) keeps the level shown.
+const UPSERT_METRIC_ALERT: &str = "\
+INSERT INTO alerts (id, kind, installation_uuid, alert_id, rule, title, detail, level, status, permalink, project,
+    first_triggered, last_triggered, applied_at, created_at, updated_at)
+VALUES (?1, 'metric_alert', ?2, ?3, ?4, COALESCE(?5, ?4, 'Metric alert ' || ?3), ?6, COALESCE(?7, 'info'), ?8, ?9,
+    ?10, ?11, ?12, ?12, ?13, ?13)
+ON CONFLICT (id) DO UPDATE SET
+    installation_uuid = COALESCE(excluded.installation_uuid, alerts.installation_uuid),
+    rule = COALESCE(excluded.rule, alerts.rule),
+    title = COALESCE(?5, ?4, alerts.title),
+    detail = COALESCE(excluded.detail, alerts.detail),
+    level = COALESCE(?7, alerts.level),
+    status = excluded.status,
+    permalink = COALESCE(excluded.permalink, alerts.permalink),
+    project = COALESCE(excluded.project, alerts.project),
+    first_triggered = MIN(alerts.first_triggered, excluded.first_triggered),
+    last_triggered = excluded.last_triggered,
+    applied_at = excluded.applied_at,
+    updated_at = excluded.updated_at
+WHERE excluded.applied_at >= alerts.applied_at";
 
 /// The statement that records `state` for an issue, applied at `applied_at`.
 pub fn upsert_card(state: &IssueState, applied_at: &str, now: &str) -> Stmt {
@@ -93,6 +197,122 @@ pub fn upsert_card(state: &IssueState, applied_at: &str, now: &str) -> Stmt {
     }
 }
 
+/// The statement that writes (created/updated) or deletes a comment.
+pub fn comment(c: &Comment, action: CommentAction, applied_at: &str, now: &str) -> Stmt {
+    match action {
+        CommentAction::Write => Stmt {
+            sql: WRITE_COMMENT,
+            params: vec![
+                c.id.clone().into(),
+                c.issue_id.clone().into(),
+                c.author.clone().into(),
+                c.text.clone().into(),
+                c.time.clone().into(),
+                applied_at.into(),
+                now.into(),
+            ],
+        },
+        CommentAction::Delete => Stmt {
+            sql: DELETE_COMMENT,
+            params: vec![
+                c.id.clone().into(),
+                c.issue_id.clone().into(),
+                c.author.clone().into(),
+                c.time.clone().into(),
+                applied_at.into(),
+                now.into(),
+            ],
+        },
+    }
+}
+
+/// The statements that record one firing of an event alert: the card, the
+/// triggering event (a redelivery adds nothing), and the trigger count.
+pub fn event_alert(a: &EventAlert, applied_at: &str, now: &str) -> Vec<Stmt> {
+    let id = a.card_id();
+    let event = a.event_id.clone().unwrap_or_else(|| applied_at.to_string());
+    vec![
+        Stmt {
+            sql: UPSERT_EVENT_ALERT,
+            params: vec![
+                id.clone().into(),
+                a.installation_uuid.clone().into(),
+                a.issue_id.clone().into(),
+                a.rule.clone().into(),
+                a.title.clone().into(),
+                a.culprit.clone().into(),
+                a.level.clone().into(),
+                a.permalink.clone().into(),
+                a.event_id.clone().into(),
+                a.triggered_at.clone().into(),
+                applied_at.into(),
+                now.into(),
+            ],
+        },
+        Stmt {
+            sql: INSERT_ALERT_TRIGGER,
+            params: vec![id.clone().into(), event.into(), a.triggered_at.clone().into()],
+        },
+        Stmt { sql: COUNT_ALERT_TRIGGERS, params: vec![id.into()] },
+    ]
+}
+
+/// The statement that records a metric alert's state, applied at `applied_at`.
+pub fn metric_alert(m: &MetricAlert, applied_at: &str, now: &str) -> Stmt {
+    Stmt {
+        sql: UPSERT_METRIC_ALERT,
+        params: vec![
+            m.card_id().into(),
+            m.installation_uuid.clone().into(),
+            m.id.clone().into(),
+            m.rule.clone().into(),
+            m.title.clone().into(),
+            m.detail.clone().into(),
+            m.status.level().map(str::to_string).into(),
+            m.status.as_str().into(),
+            m.permalink.clone().into(),
+            m.project.clone().into(),
+            m.started_at.clone().into(),
+            applied_at.into(),
+            now.into(),
+        ],
+    }
+}
+
+/// `GET /api/items`: `{"items":[…]}` from `LIST_ITEMS` rows, each issue item
+/// with `"comments":[{"id","author","text","time"}]` from `LIST_COMMENTS`
+/// rows (in their order; empty when none). Alert items have no comments.
+pub fn board_json(item_rows: &[Map<String, Value>], comment_rows: &[Map<String, Value>]) -> Value {
+    let mut by_issue: HashMap<String, Vec<Value>> = HashMap::new();
+    for row in comment_rows {
+        let Some(issue) = row.get("issue_id").and_then(id_text) else { continue };
+        let field = |k: &str| row.get(k).cloned().unwrap_or(Value::Null);
+        let comment =
+            json!({ "id": field("id"), "author": field("author"), "text": field("text"), "time": field("time") });
+        by_issue.entry(issue).or_default().push(comment);
+    }
+    let items: Vec<Value> = item_rows
+        .iter()
+        .map(|row| {
+            let mut item = item_from_row(row);
+            if item["kind"] == "issue" {
+                let comments = item["id"].as_str().and_then(|id| by_issue.get(id)).cloned().unwrap_or_default();
+                item["comments"] = Value::Array(comments);
+            }
+            item
+        })
+        .collect();
+    json!({ "items": items })
+}
+
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// Maps one `LIST_ITEMS` row (as D1 or rusqlite returns it) to an API item.
 pub fn item_from_row(row: &Map<String, Value>) -> Value {
     let text = |k: &str| row.get(k).filter(|v| !v.is_null()).cloned().unwrap_or(Value::Null);
@@ -102,9 +322,17 @@ pub fn item_from_row(row: &Map<String, Value>) -> Value {
             "type": text("assignee_type"), "id": id, "name": name, "email": text("assignee_email"),
         }),
     };
-    json!({
+    // Rows without `kind` (an older query) are issue cards.
+    let kind = text("kind").as_str().unwrap_or("issue").to_string();
+    let sentry_issue_id = match (row.contains_key("sentry_issue_id"), kind.as_str()) {
+        (true, _) => text("sentry_issue_id"),
+        (false, "issue") => text("id"),
+        (false, _) => Value::Null,
+    };
+    let mut item = json!({
         "id": text("id"),
-        "sentry_issue_id": text("id"),
+        "kind": kind.clone(),
+        "sentry_issue_id": sentry_issue_id,
         "installation": text("installation_uuid"),
         "short_id": text("short_id"),
         "title": text("title"),
@@ -124,7 +352,13 @@ pub fn item_from_row(row: &Map<String, Value>) -> Value {
         "first_seen": text("first_seen"),
         "last_seen": text("last_seen"),
         "updated_at": text("updated_at"),
-    })
+    });
+    if kind != "issue" {
+        item["rule"] = text("rule");
+        item["trigger_count"] =
+            row.get("trigger_count").and_then(Value::as_f64).map_or(Value::Null, |n| json!(n as i64));
+    }
+    item
 }
 
 fn truthy(v: Option<&Value>) -> bool {
@@ -133,4 +367,54 @@ fn truthy(v: Option<&Value>) -> bool {
         Some(Value::Bool(b)) => *b,
         _ => false,
     }
+}
+
+// ---- Delivery log ---------------------------------------------------------
+
+/// How many deliveries are kept; older rows are trimmed on every insert.
+pub const DELIVERY_LOG_ROWS: i32 = 10_000;
+
+const INSERT_DELIVERY: &str = "\
+INSERT INTO deliveries (received_at, source, resource, action, request_id, body_sha256, verdict, status, latency_ms, error)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+const TRIM_DELIVERIES: &str = "DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?1";
+
+/// Whether this exact body was already accepted for this resource (`?1`
+/// source, `?2` resource, `?3` body hash) inside the kept window.
+pub const SEEN_BODY: &str = "\
+SELECT 1 AS seen FROM deliveries
+WHERE body_sha256 = ?3 AND source = ?1 AND COALESCE(resource, '') = ?2 AND status < 300
+LIMIT 1";
+
+pub const LIST_DELIVERIES: &str = "\
+SELECT id, received_at, source, resource, action, request_id, verdict, status, latency_ms, error
+FROM deliveries ORDER BY id DESC LIMIT 200";
+
+/// Records one delivery and keeps the table bounded.
+pub fn record_delivery(d: &crate::log::DeliveryLog) -> Vec<Stmt> {
+    let opt = |v: Option<&str>| SqlValue::from(v.map(str::to_string));
+    vec![
+        Stmt {
+            sql: INSERT_DELIVERY,
+            params: vec![
+                d.received_at.into(),
+                d.source.into(),
+                opt(d.resource),
+                opt(d.action),
+                opt(d.request_id),
+                opt(d.body_sha256),
+                d.verdict.into(),
+                i32::from(d.status).into(),
+                i32::try_from(d.latency_ms).unwrap_or(i32::MAX).into(),
+                opt(d.detail),
+            ],
+        },
+        Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] },
+    ]
+}
+
+/// Parameters for `SEEN_BODY`.
+pub fn seen_body_params(source: &str, resource: &str, body_sha256: &str) -> Vec<SqlValue> {
+    vec![source.into(), resource.into(), body_sha256.into()]
 }

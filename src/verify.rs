@@ -41,6 +41,12 @@ fn mac(secret: &[u8], body: &[u8]) -> HmacSha256 {
     mac
 }
 
+/// SHA-256 of the raw body, lowercase hex: the replay key of a delivery.
+pub fn body_digest(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(body))
+}
+
 /// Checks a bare hex HMAC (Sentry's `Sentry-Hook-Signature` format).
 pub fn check_hex_hmac(secret: Option<&str>, body: &[u8], sig: Option<&str>) -> Result<(), Rejection> {
     let secret = secret.filter(|s| !s.is_empty()).ok_or(Rejection::SecretNotConfigured)?;

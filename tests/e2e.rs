@@ -204,3 +204,130 @@ fn the_board_page_is_served() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("sentry-kanban"), "{}", &r.body[..r.body.len().min(300)]);
 }
+
+#[test]
+fn a_verbatim_replay_with_a_fresh_timestamp_changes_nothing() {
+    let created = issue_body("created", "9011", "unresolved", "null", "");
+    app().send_sentry_at("issue", &created, Some(past(600)));
+    app().send_sentry_at("issue", &issue_body("resolved", "9011", "resolved", "null", ""), Some(past(300)));
+    // The timestamp is not signed: a replayed body could claim to be newest.
+    let r = app().send_sentry_at("issue", &created, Some(past(0)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["duplicate"], true);
+    assert_eq!(card("9011")["column"], "DONE");
+}
+
+#[test]
+fn every_delivery_is_recorded_in_the_delivery_log() {
+    let body = issue_body("created", "9012", "unresolved", "null", "");
+    let ok = app().send_sentry_with("issue", &body, None, &[("Request-ID", "a9012000000000000000000000000001")]);
+    assert_eq!(ok.status, 200);
+    let bad = app().request(
+        "POST",
+        "/api/webhooks/sentry",
+        &[
+            ("Sentry-Hook-Resource", "issue"),
+            ("Sentry-Hook-Signature", &"0".repeat(64)),
+            ("Request-ID", "a9012000000000000000000000000002"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(bad.status, 401);
+    assert_eq!(app::App::header(&bad, "Sentry-Hook-Error"), Some("a9012000000000000000000000000002"));
+    let log = app().deliveries();
+    let find = |rid: &str| {
+        log.iter().find(|d| d["request_id"] == rid).cloned().unwrap_or_else(|| panic!("{rid} not logged: {log:?}"))
+    };
+    let accepted = find("a9012000000000000000000000000001");
+    assert_eq!((accepted["resource"].as_str(), accepted["action"].as_str()), (Some("issue"), Some("created")));
+    assert_eq!((accepted["verdict"].as_str(), accepted["status"].as_f64()), (Some("applied"), Some(200.0)));
+    assert!(accepted["latency_ms"].is_number() && accepted["received_at"].is_string());
+    let rejected = find("a9012000000000000000000000000002");
+    assert_eq!((rejected["verdict"].as_str(), rejected["status"].as_f64()), (Some("bad_signature"), Some(401.0)));
+}
+
+#[test]
+fn the_project_id_is_echoed_to_sentry() {
+    let r = app().send_sentry("issue", &issue_body("created", "9013", "unresolved", "null", ""));
+    assert_eq!(app::App::header(&r, "Sentry-Hook-Project"), Some("1"));
+}
+
+#[test]
+fn bearer_mode_requires_the_token_in_addition_to_the_signature() {
+    let bearer = app::bearer_app();
+    let body = issue_body("created", "9014", "unresolved", "null", "");
+    let auth = format!("Bearer {}", app::BEARER);
+    assert_eq!(bearer.send_sentry("issue", &body).status, 401, "signature alone must not do");
+    assert_eq!(bearer.send_sentry_with("issue", &body, None, &[("Authorization", "Bearer wrong")]).status, 401);
+    let unsigned = bearer.request(
+        "POST",
+        "/api/webhooks/sentry",
+        &[("Sentry-Hook-Resource", "issue"), ("Authorization", &auth)],
+        body.as_bytes(),
+    );
+    assert_eq!(unsigned.status, 401, "the token alone must not do");
+    assert!(bearer.item("9014").is_none());
+    let r = bearer.send_sentry_with("issue", &body, None, &[("Authorization", &auth)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(bearer.item("9014").expect("card")["column"], "TODO");
+}
+
+fn comment_body(action: &str, comment_id: u64, issue_id: &str, text: &str) -> String {
+    format!(
+        r#"{{"action":"{action}","installation":{{"uuid":"eac5a0ae-60ec-418f-9318-46dc5e7e52ec"}},"data":{{"comment":"{text}","project_slug":"sentry","comment_id":{comment_id},"issue_id":{issue_id},"timestamp":"2022-03-02T21:51:44.118160Z"}},"actor":{{"type":"user","id":1,"name":"colleen"}}}}"#
+    )
+}
+
+#[test]
+fn comments_follow_their_card_and_need_one() {
+    app().send_sentry("issue", &issue_body("created", "9020", "unresolved", "null", ""));
+    let r =
+        app().send_sentry_at("comment", &comment_body("created", 77001, "9020", "first look \\u00e9"), Some(past(30)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = card("9020");
+    assert_eq!(c["comments"].as_array().map(Vec::len), Some(1), "{c}");
+    assert_eq!(c["comments"][0]["text"], "first look é");
+    assert_eq!(c["comments"][0]["author"], "colleen");
+
+    app().send_sentry_at("comment", &comment_body("updated", 77001, "9020", "second look"), Some(past(20)));
+    assert_eq!(card("9020")["comments"][0]["text"], "second look");
+    app().send_sentry_at("comment", &comment_body("deleted", 77001, "9020", "second look"), Some(past(10)));
+    assert_eq!(card("9020")["comments"].as_array().map(Vec::len), Some(0));
+
+    let orphan = app().send_sentry("comment", &comment_body("created", 77002, "9999020", "no card"));
+    assert_eq!(orphan.status, 200, "{}", orphan.body);
+    assert!(app().item("9999020").is_none(), "a comment created a card");
+}
+
+#[test]
+fn alerts_become_their_own_cards() {
+    let event_alert = r#"{"action":"triggered","installation":{"uuid":"u"},"data":{"event":{"event_id":"e4874d664c3540c1a32eab185f12c5ab","issue_id":"9021","title":"ReferenceError: heck is not defined","culprit":"?(<anonymous>)","level":"error","datetime":"2019-08-19T21:06:17.677000Z","web_url":"https://sentry.example/issues/9021/events/e48/"},"triggered_rule":"Send a notification for new issues"},"actor":{"type":"application","id":"sentry","name":"Sentry"}}"#;
+    let r = app().send_sentry("event_alert", event_alert);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let alert = app()
+        .items()
+        .into_iter()
+        .find(|i| i["kind"] == "event_alert" && i["sentry_issue_id"] == "9021")
+        .expect("event alert card");
+    assert_eq!(alert["column"], "TODO");
+
+    let metric = |action: &str| {
+        format!(
+            r#"{{"action":"{action}","installation":{{"uuid":"u"}},"data":{{"description_text":"1000 events","description_title":"Too many errors","metric_alert":{{"id":"90210","alert_rule":{{"id":"7","name":"Too many errors","projects":["bar"]}},"status":1}},"web_url":"https://sentry.example/alerts/7/"}},"actor":{{"type":"application","id":"sentry","name":"Sentry"}}}}"#
+        )
+    };
+    app().send_sentry_at("metric_alert", &metric("critical"), Some(past(20)));
+    let find = || {
+        app()
+            .items()
+            .into_iter()
+            .filter(|i| i["kind"] == "metric_alert" && i["id"] == "metric_alert:90210")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find().len(), 1);
+    assert_eq!(find()[0]["column"], "TODO");
+    app().send_sentry_at("metric_alert", &metric("resolved"), Some(past(10)));
+    let cards = find();
+    assert_eq!(cards.len(), 1, "a metric alert is one card, updated in place");
+    assert_eq!(cards[0]["column"], "DONE");
+}

@@ -25,7 +25,7 @@ const NOW: Millis = 1_700_000_000_000;
 const T0: i64 = 1_699_990_000;
 
 fn cfg() -> Config {
-    Config { sentry_secret: Some(SECRET.into()) }
+    Config { sentry_secret: Some(SECRET.into()), ..Default::default() }
 }
 
 /// `applied_at`/`updated_at` text for a delivery at `t`.
@@ -38,7 +38,8 @@ fn at(t: i64) -> String {
 fn deliver_as(conn: &Connection, resource: &str, body: &[u8], t: i64) -> Plan {
     let sig = sign_hex(SECRET.as_bytes(), body);
     let ts = (T0 + t).to_string();
-    let d = Delivery { resource: Some(resource), signature: Some(&sig), timestamp: Some(&ts), body };
+    let d =
+        Delivery { resource: Some(resource), signature: Some(&sig), timestamp: Some(&ts), body, ..Default::default() };
     let plan = handle(&cfg(), &d, NOW)
         .unwrap_or_else(|e| panic!("delivery refused: {e:?}\nbody: {}", String::from_utf8_lossy(body)));
     assert_eq!(plan.reply.status, 200, "{:?}", plan.reply);
@@ -365,7 +366,13 @@ fn a_batch_is_all_or_nothing() {
     let conn = fresh_db();
     let body = issue_body("created", &Issue::new("150"));
     let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
-    let d = Delivery { resource: Some("issue"), signature: Some(&sig), timestamp: None, body: body.as_bytes() };
+    let d = Delivery {
+        resource: Some("issue"),
+        signature: Some(&sig),
+        timestamp: None,
+        body: body.as_bytes(),
+        ..Default::default()
+    };
     let mut stmts = handle(&cfg(), &d, NOW).unwrap().statements;
     stmts.push(Stmt { sql: "INSERT INTO no_such_table VALUES (1)", params: vec![] });
     assert!(db::try_run(&conn, &stmts).is_err());

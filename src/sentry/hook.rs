@@ -18,6 +18,8 @@ pub struct Delivery<'a> {
     pub signature: Option<&'a str>,
     /// `Sentry-Hook-Timestamp`, epoch seconds. Unsigned, so only trusted up to now.
     pub timestamp: Option<&'a str>,
+    /// `Authorization`, checked only when a bearer is configured.
+    pub authorization: Option<&'a str>,
     pub body: &'a [u8],
 }
 
@@ -28,12 +30,21 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError>
         return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
     verify::check_hex_hmac(cfg.sentry_secret.as_deref(), d.body, d.signature).map_err(AppError::Unauthorized)?;
+    if let Some(bearer) = &cfg.sentry_bearer {
+        verify::check_bearer(bearer, d.authorization).map_err(AppError::Unauthorized)?;
+    }
     let env: Envelope = serde_json::from_slice(d.body)
         .map_err(|e| AppError::BadRequest(format!("body is not a JSON webhook envelope: {e}")))?;
     let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     let applied_at = format_millis(state_time(d.timestamp, now));
     match resource.as_str() {
         "issue" => plan_issue(env, &applied_at, &format_millis(now)),
+        "comment" => super::comments::plan(&env, &applied_at, &format_millis(now))
+            .map(|p| p.unwrap_or_else(|| skipped("comment", &env.action, "action not handled"))),
+        "event_alert" => super::alerts::plan_event_alert(&env, &applied_at, &format_millis(now))
+            .map(|p| p.unwrap_or_else(|| skipped("event_alert", &env.action, "action not handled"))),
+        "metric_alert" => super::alerts::plan_metric_alert(&env, &applied_at, &format_millis(now))
+            .map(|p| p.unwrap_or_else(|| skipped("metric_alert", &env.action, "action not handled"))),
         _ => Ok(skipped(&resource, &env.action, "resource not handled")),
     }
 }
@@ -59,10 +70,14 @@ fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppErr
     let installation = env.installation.and_then(|i| i.uuid);
     let (snapshot, assignee) = data.issue.into_snapshot(installation);
     let issue_id = snapshot.id.clone();
+    let project = snapshot.project_id.clone().filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let state = issue_state(action, snapshot, assignee);
+    let mut reply = Reply::ok(json!({ "ok": true, "issue": issue_id, "status": state.status.as_str() }));
+    // Sentry shows this in the integration's request log.
+    reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
     Ok(Plan {
         statements: vec![store::upsert_card(&state, applied_at, now)],
-        reply: Reply::ok(json!({ "ok": true, "issue": issue_id, "status": state.status.as_str() })),
+        reply,
         verdict: verdict("issue", &env.action, "applied"),
     })
 }
@@ -89,7 +104,7 @@ mod tests {
     const NOW: Millis = 1_700_000_000_000;
 
     fn cfg() -> Config {
-        Config { sentry_secret: Some(SECRET.into()) }
+        Config { sentry_secret: Some(SECRET.into()), ..Default::default() }
     }
 
     fn deliver(resource: &str, body: &str) -> Result<Plan, AppError> {
@@ -99,6 +114,7 @@ mod tests {
             signature: Some(&sig),
             timestamp: Some("1699999999"),
             body: body.as_bytes(),
+            ..Default::default()
         };
         handle(&cfg(), &d, NOW)
     }
@@ -168,6 +184,31 @@ mod tests {
             deliver("issue", r#"{"action":"created","data":{"issue":{}}}"#),
             Err(AppError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn a_configured_bearer_is_required_in_addition_to_the_signature() {
+        let cfg = Config { sentry_bearer: Some("tok".into()), ..cfg() };
+        let sig = sign_hex(SECRET.as_bytes(), CREATED.as_bytes());
+        let with = |auth| Delivery {
+            resource: Some("issue"),
+            signature: Some(&sig),
+            authorization: auth,
+            body: CREATED.as_bytes(),
+            ..Default::default()
+        };
+        assert!(handle(&cfg, &with(Some("Bearer tok")), NOW).is_ok());
+        assert_eq!(handle(&cfg, &with(Some("Bearer nope")), NOW), Err(AppError::Unauthorized(Rejection::BadBearer)));
+        assert_eq!(handle(&cfg, &with(None), NOW), Err(AppError::Unauthorized(Rejection::BadBearer)));
+        let unsigned = Delivery { signature: None, ..with(Some("Bearer tok")) };
+        assert_eq!(handle(&cfg, &unsigned, NOW), Err(AppError::Unauthorized(Rejection::MissingSignature)));
+    }
+
+    #[test]
+    fn the_project_id_is_echoed_for_sentrys_request_log() {
+        let body = r#"{"action":"created","data":{"issue":{"id":"1","project":{"id":"17","slug":"p"}}}}"#;
+        let plan = deliver("issue", body).unwrap();
+        assert_eq!(plan.reply.headers, vec![("Sentry-Hook-Project", "17".to_string())]);
     }
 
     #[test]

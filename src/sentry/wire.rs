@@ -15,6 +15,9 @@ pub struct Envelope {
     pub installation: Option<InstallationRef>,
     #[serde(default)]
     pub data: Value,
+    /// Who acted (`{type, id, name}`); the author of a comment.
+    #[serde(default)]
+    pub actor: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,7 +127,7 @@ pub fn assignee_from(v: &Value) -> Option<Assignee> {
     (a.id.is_some() || a.name.is_some()).then_some(a)
 }
 
-fn value_to_id(v: &Value) -> Option<String> {
+pub(crate) fn value_to_id(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -132,13 +135,21 @@ fn value_to_id(v: &Value) -> Option<String> {
     }
 }
 
-fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = Value::deserialize(d)?;
     value_to_id(&v).ok_or_else(|| serde::de::Error::custom("expected a string or numeric id"))
 }
 
-fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(value_to_id(&Value::deserialize(d)?))
+}
+
+/// A non-blank string, or `None` for anything else (null, numbers, objects).
+pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s),
+        _ => None,
+    })
 }
 
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {

@@ -7,8 +7,11 @@ use worker::wasm_bindgen::JsValue;
 use worker::D1Database;
 
 fn bind(db: &D1Database, stmt: &Stmt) -> Result<worker::D1PreparedStatement, AppError> {
-    let params: Vec<JsValue> = stmt
-        .params
+    bind_params(db, stmt.sql, &stmt.params)
+}
+
+fn bind_params(db: &D1Database, sql: &str, params: &[SqlValue]) -> Result<worker::D1PreparedStatement, AppError> {
+    let params: Vec<JsValue> = params
         .iter()
         .map(|p| match p {
             SqlValue::Null => JsValue::NULL,
@@ -17,7 +20,7 @@ fn bind(db: &D1Database, stmt: &Stmt) -> Result<worker::D1PreparedStatement, App
             SqlValue::Text(s) => JsValue::from_str(s),
         })
         .collect();
-    db.prepare(stmt.sql).bind(&params).map_err(internal)
+    db.prepare(sql).bind(&params).map_err(internal)
 }
 
 /// All statements in one `batch`: one round trip, one transaction.
@@ -33,6 +36,12 @@ pub async fn run(db: &D1Database, stmts: &[Stmt]) -> Result<(), AppError> {
 pub async fn rows(db: &D1Database, sql: &str) -> Result<Vec<Map<String, Value>>, AppError> {
     let result = db.prepare(sql).all().await.map_err(internal)?;
     result.results::<Map<String, Value>>().map_err(internal)
+}
+
+/// Whether a query returns at least one row.
+pub async fn exists(db: &D1Database, sql: &str, params: &[SqlValue]) -> Result<bool, AppError> {
+    let first = bind_params(db, sql, params)?.first::<Value>(None).await.map_err(internal)?;
+    Ok(first.is_some())
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {

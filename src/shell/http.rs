@@ -23,7 +23,11 @@ pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<V
 }
 
 pub fn json_response(reply: &Reply) -> Result<Response> {
-    Ok(Response::from_json(&reply.body)?.with_status(reply.status))
+    let mut resp = Response::from_json(&reply.body)?.with_status(reply.status);
+    for (name, value) in &reply.headers {
+        resp.headers_mut().set(name, value)?;
+    }
+    Ok(resp)
 }
 
 pub fn error_response(e: &AppError) -> Result<Response> {

@@ -3,15 +3,16 @@
 
 mod d1;
 mod http;
+mod sentry;
+
+pub use sentry::webhook as sentry_webhook;
 
 pub use http::error_response;
 
-use crate::config::{Config, MAX_BODY_BYTES};
+use crate::config::Config;
 use crate::error::AppError;
-use crate::log::DeliveryLog;
-use crate::sentry::hook::{self, Delivery};
 use crate::store;
-use worker::{console_log, Date, Env, MessageBatch, MessageExt, Request, Response, Result};
+use worker::{console_log, Env, MessageBatch, MessageExt, Request, Response, Result};
 
 const DB: &str = "DB";
 
@@ -19,74 +20,40 @@ pub fn install_panic_hook() {
     console_error_panic_hook::set_once();
 }
 
-fn config(env: &Env) -> Config {
+pub(crate) fn config(env: &Env) -> Config {
     Config::from_lookup(|name| {
         env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
     })
 }
 
-pub async fn sentry_webhook(mut req: Request, env: &Env) -> Result<Response> {
-    let request_id = http::header(&req, "Request-ID");
-    let resource = http::header(&req, "Sentry-Hook-Resource");
-    let outcome = sentry_outcome(&mut req, env, resource.as_deref()).await;
-    let (status, verdict, action, detail, response) = match outcome {
-        Ok((plan, action)) => (plan.reply.status, plan.verdict.outcome, action, None, http::json_response(&plan.reply)),
-        Err(e) => {
-            let detail = match &e {
-                AppError::Internal(d) => Some(d.clone()),
-                _ => None,
-            };
-            (e.status(), e.code(), None, detail, error_response(&e))
-        }
-    };
-    let line = DeliveryLog {
-        source: "sentry",
-        resource: resource.as_deref(),
-        action: action.as_deref(),
-        verdict,
-        status,
-        request_id: request_id.as_deref(),
-        detail: detail.as_deref(),
-    }
-    .line();
-    console_log!("{}", line);
-    response
-}
-
-async fn sentry_outcome(
-    req: &mut Request,
-    env: &Env,
-    resource: Option<&str>,
-) -> std::result::Result<(crate::plan::Plan, Option<String>), AppError> {
-    let body = http::read_body(req, MAX_BODY_BYTES).await?;
-    let signature = http::header(req, "Sentry-Hook-Signature").or_else(|| http::header(req, "Sentry-App-Signature"));
-    let timestamp = http::header(req, "Sentry-Hook-Timestamp");
-    let delivery = Delivery { resource, signature: signature.as_deref(), timestamp: timestamp.as_deref(), body: &body };
-    let plan = hook::handle(&config(env), &delivery, Date::now().as_millis() as i64)?;
-    d1::run(&db(env)?, &plan.statements).await?;
-    let action = Some(plan.verdict.action.clone());
-    Ok((plan, action))
-}
-
-fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError> {
+pub(crate) fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError> {
     env.d1(DB).map_err(|e| AppError::Internal(format!("D1 binding {DB}: {e}")))
 }
 
 pub async fn items(env: &Env) -> Result<Response> {
-    let rows = match db(env) {
-        Ok(db) => d1::rows(&db, store::LIST_ITEMS).await,
-        Err(e) => Err(e),
-    };
-    match rows {
-        Ok(rows) => {
-            let items: Vec<_> = rows.iter().map(store::item_from_row).collect();
-            Response::from_json(&serde_json::json!({ "items": items }))
-        }
-        Err(e) => {
-            console_log!("{}", serde_json::json!({"event": "items_failed", "error": format!("{e:?}")}));
-            error_response(&e)
-        }
+    match read(env, store::LIST_ITEMS).await {
+        Ok(rows) => match read(env, store::LIST_COMMENTS).await {
+            Ok(comments) => Response::from_json(&store::board_json(&rows, &comments)),
+            Err(e) => read_failed("comments", &e),
+        },
+        Err(e) => read_failed("items", &e),
     }
+}
+
+pub async fn deliveries(env: &Env) -> Result<Response> {
+    match read(env, store::LIST_DELIVERIES).await {
+        Ok(rows) => Response::from_json(&serde_json::json!({ "deliveries": rows })),
+        Err(e) => read_failed("deliveries", &e),
+    }
+}
+
+async fn read(env: &Env, sql: &str) -> std::result::Result<Vec<serde_json::Map<String, serde_json::Value>>, AppError> {
+    d1::rows(&db(env)?, sql).await
+}
+
+fn read_failed(what: &str, e: &AppError) -> Result<Response> {
+    console_log!("{}", serde_json::json!({"event": "read_failed", "what": what, "error": format!("{e:?}")}));
+    error_response(e)
 }
 
 pub fn health() -> Result<Response> {

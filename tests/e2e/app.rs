@@ -32,9 +32,17 @@ impl Reply {
 }
 
 static APP: OnceLock<App> = OnceLock::new();
+static BEARER_APP: OnceLock<App> = OnceLock::new();
+
+pub const BEARER: &str = "e2e-bearer-token";
 
 pub fn app() -> &'static App {
-    APP.get_or_init(spawn_app)
+    APP.get_or_init(|| spawn_app(&[]))
+}
+
+/// A second worker that also requires `Authorization: Bearer BEARER`.
+pub fn bearer_app() -> &'static App {
+    BEARER_APP.get_or_init(|| spawn_app(&[("SENTRY_WEBHOOK_BEARER", BEARER)]))
 }
 
 fn root() -> &'static Path {
@@ -51,7 +59,7 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn_app() -> App {
+fn spawn_app(vars: &[(&str, &str)]) -> App {
     if std::env::var("SK_PREBUILT").as_deref() != Ok("1") {
         sh("tools/build.sh", &[]);
     }
@@ -72,6 +80,7 @@ fn spawn_app() -> App {
             SECRET,
             log.to_str().unwrap(),
         ])
+        .args(vars.iter().map(|(k, v)| format!("{k}:{v}")))
         .current_dir(root())
         .stdin(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -120,20 +129,34 @@ impl App {
 
     /// Same, with an explicit `Sentry-Hook-Timestamp` (epoch seconds).
     pub fn send_sentry_at(&self, resource: &str, body: &str, ts: Option<i64>) -> Reply {
+        self.send_sentry_with(resource, body, ts, &[])
+    }
+
+    /// Same, with further headers (e.g. `Authorization`, `Request-ID`).
+    pub fn send_sentry_with(&self, resource: &str, body: &str, ts: Option<i64>, extra: &[(&str, &str)]) -> Reply {
         let sig = sentry_kanban::verify::sign_hex(SECRET.as_bytes(), body.as_bytes());
         let ts = ts.map(|t| t.to_string()).unwrap_or_else(now_secs);
-        self.request(
-            "POST",
-            "/api/webhooks/sentry",
-            &[
-                ("Content-Type", "application/json"),
-                ("Sentry-Hook-Resource", resource),
-                ("Sentry-Hook-Timestamp", &ts),
-                ("Sentry-Hook-Signature", &sig),
-                ("Request-ID", "e2e0000000000000000000000000000"),
-            ],
-            body.as_bytes(),
-        )
+        let mut headers = vec![
+            ("Content-Type", "application/json"),
+            ("Sentry-Hook-Resource", resource),
+            ("Sentry-Hook-Timestamp", ts.as_str()),
+            ("Sentry-Hook-Signature", sig.as_str()),
+        ];
+        if !extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("Request-ID")) {
+            headers.push(("Request-ID", "e2e00000000000000000000000000000"));
+        }
+        headers.extend_from_slice(extra);
+        self.request("POST", "/api/webhooks/sentry", &headers, body.as_bytes())
+    }
+
+    pub fn deliveries(&self) -> Vec<Value> {
+        let r = self.request("GET", "/api/deliveries", &[], b"");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["deliveries"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
+        reply.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn items(&self) -> Vec<Value> {

@@ -4,12 +4,15 @@
 # cleanup holds even when a test panics or the runner is killed.
 set -u
 parent=$1 port=$2 state=$3 mock=$4 secret=$5 log=$6
+shift 6
+extra=()
+for kv in "$@"; do extra+=(--var "$kv"); done   # further KEY:VALUE vars
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/env.sh"
 cd "$ROOT"
 SK_SKIP_BUILD=1 "${WRANGLER[@]}" dev --port "$port" --ip 127.0.0.1 --persist-to "$state" \
     --test-scheduled --show-interactive-dev-session=false \
     --var "SENTRY_API_BASE:$mock" --var "GITHUB_API_BASE:$mock" \
-    --var "SENTRY_CLIENT_SECRET:$secret" >"$log" 2>&1 </dev/null &
+    --var "SENTRY_CLIENT_SECRET:$secret" "${extra[@]}" >"$log" 2>&1 </dev/null &
 child=$!
 while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
 kill -- -$$ 2>/dev/null

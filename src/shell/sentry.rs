@@ -1,0 +1,119 @@
+//! The Sentry webhook endpoint: read, hand to the core, dedupe verbatim
+//! replays, then apply the plan and the delivery record in one D1 batch.
+
+use super::{config, d1, db, http};
+use crate::config::MAX_BODY_BYTES;
+use crate::error::AppError;
+use crate::log::DeliveryLog;
+use crate::plan::{Plan, Reply, Stmt};
+use crate::sentry::hook::{self, Delivery};
+use crate::store;
+use crate::time::format_millis;
+use crate::verify::body_digest;
+use worker::{console_log, Date, Env, Request, Response, Result};
+
+/// What the core decided for one delivery, before it is recorded.
+struct Outcome {
+    reply: std::result::Result<Reply, AppError>,
+    verdict: &'static str,
+    action: Option<String>,
+    digest: Option<String>,
+    statements: Vec<Stmt>,
+}
+
+impl Outcome {
+    fn rejected(e: AppError) -> Self {
+        Outcome { verdict: e.code(), reply: Err(e), action: None, digest: None, statements: vec![] }
+    }
+}
+
+pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
+    let started = Date::now().as_millis();
+    let request_id = http::header(&req, "Request-ID");
+    let resource = http::header(&req, "Sentry-Hook-Resource");
+    let mut outcome = accept(&mut req, env, resource.as_deref()).await.unwrap_or_else(Outcome::rejected);
+    let received_at = format_millis(started as i64);
+    let record = DeliveryLog {
+        received_at: &received_at,
+        source: "sentry",
+        resource: resource.as_deref().map(str::trim),
+        action: outcome.action.as_deref(),
+        verdict: outcome.verdict,
+        status: outcome.reply.as_ref().map_or_else(AppError::status, |r| r.status),
+        request_id: request_id.as_deref(),
+        detail: None,
+        body_sha256: outcome.digest.as_deref(),
+        latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
+    };
+    let mut batch = std::mem::take(&mut outcome.statements);
+    batch.extend(store::record_delivery(&record));
+    let failure = match db(env) {
+        Ok(db) => d1::run(&db, &batch).await.err().map(|e| (e, Some(db))),
+        Err(e) => Some((e, None)),
+    };
+    match &failure {
+        None => console_log!("{}", record.line()),
+        Some((e, db)) => {
+            // The plan did not apply: answer 5xx so Sentry retries, and
+            // record the failure on its own.
+            let detail = format!("{e:?}");
+            let failed = DeliveryLog { verdict: "store_failed", status: e.status(), detail: Some(&detail), ..record };
+            console_log!("{}", failed.line());
+            if let Some(db) = db {
+                let _ = d1::run(db, &store::record_delivery(&failed)).await;
+            }
+        }
+    }
+    let failure = failure.map(|(e, _)| e);
+    match (failure.as_ref(), &outcome.reply) {
+        (Some(e), _) | (None, Err(e)) => http::error_response(e).map(|r| with_hook_error(r, request_id.as_deref())),
+        (None, Ok(reply)) => http::json_response(reply),
+    }
+}
+
+/// Verifies and plans. A verbatim replay of an accepted body is answered
+/// 200 and applies nothing: its unsigned timestamp could otherwise make old
+/// state look new.
+async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::result::Result<Outcome, AppError> {
+    let body = http::read_body(req, MAX_BODY_BYTES).await?;
+    let signature = http::header(req, "Sentry-Hook-Signature").or_else(|| http::header(req, "Sentry-App-Signature"));
+    let timestamp = http::header(req, "Sentry-Hook-Timestamp");
+    let authorization = http::header(req, "Authorization");
+    let delivery = Delivery {
+        resource,
+        signature: signature.as_deref(),
+        timestamp: timestamp.as_deref(),
+        authorization: authorization.as_deref(),
+        body: &body,
+    };
+    let Plan { statements, reply, verdict } = hook::handle(&config(env), &delivery, Date::now().as_millis() as i64)?;
+    let digest = body_digest(&body);
+    let resource_key = resource.unwrap_or("").trim().to_ascii_lowercase();
+    let seen = store::seen_body_params("sentry", &resource_key, &digest);
+    if d1::exists(&db(env)?, store::SEEN_BODY, &seen).await? {
+        let reply = Reply::ok(serde_json::json!({ "ok": true, "duplicate": true }));
+        return Ok(Outcome {
+            reply: Ok(reply),
+            verdict: "duplicate",
+            action: Some(verdict.action),
+            digest: Some(digest),
+            statements: vec![],
+        });
+    }
+    Ok(Outcome {
+        reply: Ok(reply),
+        verdict: verdict.outcome,
+        action: Some(verdict.action),
+        digest: Some(digest),
+        statements,
+    })
+}
+
+/// Sentry's request log shows this header's value next to a failed delivery.
+fn with_hook_error(mut resp: Response, request_id: Option<&str>) -> Response {
+    let safe = |id: &&str| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if let Some(id) = request_id.filter(safe) {
+        let _ = resp.headers_mut().set("Sentry-Hook-Error", id);
+    }
+    resp
+}
