@@ -6,46 +6,17 @@
 mod support;
 
 use rusqlite::Connection;
-use sentry_kanban::config::Config;
 use sentry_kanban::plan::{Plan, Stmt};
 use sentry_kanban::sentry::hook::{handle, Delivery};
-use sentry_kanban::time::{format_millis, Millis};
+use sentry_kanban::time::format_millis;
 use sentry_kanban::verify::sign_hex;
 use serde_json::{json, Value};
 use support::db::{self, card, card_count, fresh_db, items};
+use support::hook::{at, cfg, deliver_as, NOW, SECRET};
 use support::sentry::{
     backend_team, fixture, fixtures_dir, issue_body, jane, js, literal_fixtures, Assigned, Issue, FIXTURE_ISSUE,
     INSTALLATION,
 };
-
-const SECRET: &str = "store-test-secret";
-/// The worker's clock for every delivery.
-const NOW: Millis = 1_700_000_000_000;
-/// `Sentry-Hook-Timestamp` of a delivery at `t` is `T0 + t` seconds.
-const T0: i64 = 1_699_990_000;
-
-fn cfg() -> Config {
-    Config { sentry_secret: Some(SECRET.into()), ..Default::default() }
-}
-
-/// `applied_at`/`updated_at` text for a delivery at `t`.
-fn at(t: i64) -> String {
-    format_millis((T0 + t) * 1000)
-}
-
-/// Signs `body`, plans it through the real hook as resource `resource`
-/// stamped `T0 + t`, and runs the plan.
-fn deliver_as(conn: &Connection, resource: &str, body: &[u8], t: i64) -> Plan {
-    let sig = sign_hex(SECRET.as_bytes(), body);
-    let ts = (T0 + t).to_string();
-    let d =
-        Delivery { resource: Some(resource), signature: Some(&sig), timestamp: Some(&ts), body, ..Default::default() };
-    let plan = handle(&cfg(), &d, NOW)
-        .unwrap_or_else(|e| panic!("delivery refused: {e:?}\nbody: {}", String::from_utf8_lossy(body)));
-    assert_eq!(plan.reply.status, 200, "{:?}", plan.reply);
-    db::run(conn, &plan.statements);
-    plan
-}
 
 fn deliver(conn: &Connection, body: &[u8], t: i64) -> Plan {
     deliver_as(conn, "issue", body, t)

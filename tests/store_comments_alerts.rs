@@ -6,44 +6,16 @@
 mod support;
 
 use rusqlite::Connection;
-use sentry_kanban::config::Config;
 use sentry_kanban::plan::Plan;
-use sentry_kanban::sentry::hook::{handle, Delivery};
 use sentry_kanban::store;
-use sentry_kanban::time::{format_millis, Millis};
-use sentry_kanban::verify::sign_hex;
 use serde_json::{json, Value};
 use support::db::{self, fresh_db};
+use support::hook::{at, deliver_as};
 use support::sentry::{issue_body, jane, js, Issue, INSTALLATION};
-
-const SECRET: &str = "store-test-secret";
-const NOW: Millis = 1_700_000_000_000;
-/// `Sentry-Hook-Timestamp` of a delivery at `t` is `T0 + t` seconds.
-const T0: i64 = 1_699_990_000;
-
-fn cfg() -> Config {
-    Config { sentry_secret: Some(SECRET.into()), ..Default::default() }
-}
-
-fn at(t: i64) -> String {
-    format_millis((T0 + t) * 1000)
-}
 
 /// Signs `body`, plans it as `resource` stamped `T0 + t`, runs the plan.
 fn deliver(conn: &Connection, resource: &str, body: &str, t: i64) -> Plan {
-    let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
-    let ts = (T0 + t).to_string();
-    let d = Delivery {
-        resource: Some(resource),
-        signature: Some(&sig),
-        timestamp: Some(&ts),
-        body: body.as_bytes(),
-        ..Default::default()
-    };
-    let plan = handle(&cfg(), &d, NOW).unwrap_or_else(|e| panic!("delivery refused: {e:?}\nbody: {body}"));
-    assert_eq!(plan.reply.status, 200, "{:?}", plan.reply);
-    db::run(conn, &plan.statements);
-    plan
+    deliver_as(conn, resource, body.as_bytes(), t)
 }
 
 /// `GET /api/items`, as the worker builds it.

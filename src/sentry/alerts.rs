@@ -174,27 +174,10 @@ pub fn plan_metric_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+
     use crate::plan::SqlValue;
-    use crate::sentry::hook::{handle, Delivery};
-    use crate::time::Millis;
-    use crate::verify::sign_hex;
 
-    const SECRET: &str = "test-secret";
-    const NOW: Millis = 1_700_000_000_000;
-
-    fn deliver(resource: &str, body: &str) -> Result<Plan, AppError> {
-        let cfg = Config { sentry_secret: Some(SECRET.into()), ..Default::default() };
-        let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
-        let d = Delivery {
-            resource: Some(resource),
-            signature: Some(&sig),
-            timestamp: Some("1699999999"),
-            body: body.as_bytes(),
-            ..Default::default()
-        };
-        handle(&cfg, &d, NOW)
-    }
+    use crate::sentry::hook::tests::deliver;
 
     const TRIGGERED: &str = r#"{"action":"triggered","actor":{"id":"sentry","name":"Sentry","type":"application"},"data":{"event":{"_ref":1,"culprit":"?(<anonymous>)","datetime":"2019-08-19T21:06:17.677000Z","event_id":"e4874d664c3540c1a32eab185f12c5ab","issue_id":"1117540176","level":"error","project":1,"tags":[["level","error"]],"timestamp":1566248777.677,"title":"ReferenceError: heck is not defined","web_url":"https://sentry.io/organizations/test-org/issues/1117540176/events/e4874d664c3540c1a32eab185f12c5ab/"},"triggered_rule":"Very Important Alert Rule!","issue_alert":{"title":"Very Important Alert Rule!","settings":[]}},"installation":{"uuid":"a8e5d37a"}}"#;
 

@@ -63,26 +63,11 @@ fn actor_name(actor: Option<&Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::plan::SqlValue;
-    use crate::sentry::hook::{handle, Delivery};
-    use crate::time::Millis;
-    use crate::verify::sign_hex;
 
-    const SECRET: &str = "test-secret";
-    const NOW: Millis = 1_700_000_000_000;
+    use crate::plan::SqlValue;
 
     fn deliver(body: &str) -> Result<Plan, AppError> {
-        let cfg = Config { sentry_secret: Some(SECRET.into()), ..Default::default() };
-        let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
-        let d = Delivery {
-            resource: Some("comment"),
-            signature: Some(&sig),
-            timestamp: Some("1699999999"),
-            body: body.as_bytes(),
-            ..Default::default()
-        };
-        handle(&cfg, &d, NOW)
+        crate::sentry::hook::tests::deliver("comment", body)
     }
 
     const CREATED: &str = r#"{"action":"created","data":{"comment":"adding a comment","project_slug":"sentry","comment_id":1234,"issue_id":100,"timestamp":"2022-03-02T21:51:44.118160Z"},"installation":{"uuid":"u1"},"actor":{"type":"user","id":1,"name":"colleen"}}"#;

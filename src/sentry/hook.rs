@@ -95,7 +95,7 @@ fn verdict(resource: &str, action: &str, outcome: &'static str) -> Verdict {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::SqlValue;
     use crate::verify::{sign_hex, Rejection};
@@ -107,7 +107,8 @@ mod tests {
         Config { sentry_secret: Some(SECRET.into()), ..Default::default() }
     }
 
-    fn deliver(resource: &str, body: &str) -> Result<Plan, AppError> {
+    /// Signs `body` with the test secret and hands it to `handle` as `resource`.
+    pub(crate) fn deliver(resource: &str, body: &str) -> Result<Plan, AppError> {
         let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
         let d = Delivery {
             resource: Some(resource),

@@ -3,4 +3,5 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod hook;
 pub mod sentry;
