@@ -37,7 +37,10 @@ wait $bg
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm dev dependencies (wrangler, binaryen, node 22)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Not `npm ci`: npm 11 leaves other platforms' optional workerd packages
+    # out of the lock file and then refuses it as out of sync. The lock still
+    # pins every version that is installed.
+    npm install --no-audit --no-fund --loglevel=error
     touch node_modules/.package-lock.json
 fi
 
