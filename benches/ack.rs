@@ -3,8 +3,10 @@
 //!
 //! BENCH_N (default 2000) requests at BENCH_C (default 16) concurrency.
 
+#[allow(dead_code)]
 #[path = "../tests/e2e/app.rs"]
 mod app;
+#[allow(dead_code)]
 #[path = "../tests/e2e/mock.rs"]
 mod mock;
 

@@ -4,6 +4,8 @@
 
 #[path = "e2e/app.rs"]
 mod app;
+// The mock records outbound API calls; the queue-job tests assert on them.
+#[allow(dead_code)]
 #[path = "e2e/mock.rs"]
 mod mock;
 
@@ -330,4 +332,12 @@ fn alerts_become_their_own_cards() {
     let cards = find();
     assert_eq!(cards.len(), 1, "a metric alert is one card, updated in place");
     assert_eq!(cards[0]["column"], "DONE");
+}
+
+#[test]
+fn the_webhook_ack_path_calls_no_api() {
+    let r = app().send_sentry("issue", &issue_body("created", "9030", "unresolved", "null", ""));
+    assert_eq!(r.status, 200);
+    let calls = app().mock.calls();
+    assert!(calls.is_empty(), "the ack path reached out to the API: {calls:?}");
 }

@@ -2,7 +2,6 @@
 //! APIs: it records every call and answers from a table of canned replies.
 
 use std::collections::VecDeque;
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
