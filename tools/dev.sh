@@ -8,5 +8,5 @@ STATE=${STATE:-.wrangler/state}
 tools/migrate.sh "$STATE"
 echo "board:    http://localhost:$PORT/"
 echo "webhooks: http://localhost:$PORT/api/webhooks/sentry"
-echo "cron:     curl 'http://localhost:$PORT/cdn-cgi/local/scheduled?cron=*/5+*+*+*+*'"
+echo "cron:     http://localhost:$PORT/__scheduled?cron=*/5+*+*+*+*"
 exec "${WRANGLER[@]}" dev --port "$PORT" --persist-to "$STATE" --test-scheduled "$@"
