@@ -71,6 +71,12 @@ pub struct Verdict {
     pub outcome: &'static str,
 }
 
+impl Verdict {
+    pub fn new(resource: &str, action: &str, outcome: &'static str) -> Self {
+        Verdict { resource: resource.to_string(), action: action.to_string(), outcome }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub statements: Vec<Stmt>,

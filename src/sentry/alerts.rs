@@ -129,7 +129,7 @@ pub fn plan_event_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<O
     Ok(Some(Plan {
         statements: store::event_alert(&alert, applied_at, now),
         reply: Reply::ok(json!({ "ok": true, "alert": card, "issue": alert.issue_id })),
-        verdict: Verdict { resource: "event_alert".into(), action: env.action.clone(), outcome: "applied" },
+        verdict: Verdict::new("event_alert", &env.action, "applied"),
     }))
 }
 
@@ -167,7 +167,7 @@ pub fn plan_metric_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<
     Ok(Some(Plan {
         statements: vec![store::metric_alert(&alert, applied_at, now)],
         reply: Reply::ok(json!({ "ok": true, "alert": alert.card_id(), "status": status.as_str() })),
-        verdict: Verdict { resource: "metric_alert".into(), action: env.action.clone(), outcome: "applied" },
+        verdict: Verdict::new("metric_alert", &env.action, "applied"),
     }))
 }
 

@@ -78,7 +78,7 @@ fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppErr
     Ok(Plan {
         statements: vec![store::upsert_card(&state, applied_at, now)],
         reply,
-        verdict: verdict("issue", &env.action, "applied"),
+        verdict: Verdict::new("issue", &env.action, "applied"),
     })
 }
 
@@ -86,12 +86,8 @@ fn skipped(resource: &str, action: &str, why: &str) -> Plan {
     Plan {
         statements: vec![],
         reply: Reply::ok(json!({ "ok": true, "skipped": why })),
-        verdict: verdict(resource, action, "skipped"),
+        verdict: Verdict::new(resource, action, "skipped"),
     }
-}
-
-fn verdict(resource: &str, action: &str, outcome: &'static str) -> Verdict {
-    Verdict { resource: resource.to_string(), action: action.to_string(), outcome }
 }
 
 #[cfg(test)]
