@@ -38,6 +38,13 @@ pub async fn rows(db: &D1Database, sql: &str) -> Result<Vec<Map<String, Value>>,
     result.results::<Map<String, Value>>().map_err(internal)
 }
 
+/// Several read-only queries in one `batch`: one round trip.
+pub async fn rows_batch(db: &D1Database, sqls: &[&str]) -> Result<Vec<Vec<Map<String, Value>>>, AppError> {
+    let prepared = sqls.iter().map(|sql| db.prepare(*sql)).collect();
+    let results = db.batch(prepared).await.map_err(internal)?;
+    results.iter().map(|r| r.results::<Map<String, Value>>().map_err(internal)).collect()
+}
+
 /// Whether a query returns at least one row.
 pub async fn exists(db: &D1Database, sql: &str, params: &[SqlValue]) -> Result<bool, AppError> {
     let first = bind_params(db, sql, params)?.first::<Value>(None).await.map_err(internal)?;

@@ -30,13 +30,16 @@ pub(crate) fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError>
     env.d1(DB).map_err(|e| AppError::Internal(format!("D1 binding {DB}: {e}")))
 }
 
+/// Cards and comments come from one D1 batch: one round trip per board poll.
 pub async fn items(env: &Env) -> Result<Response> {
-    match read(env, store::LIST_ITEMS).await {
-        Ok(rows) => match read(env, store::LIST_COMMENTS).await {
-            Ok(comments) => Response::from_json(&store::board_json(&rows, &comments)),
-            Err(e) => read_failed("comments", &e),
-        },
-        Err(e) => read_failed("items", &e),
+    let read = match db(env) {
+        Ok(db) => d1::rows_batch(&db, &[store::LIST_ITEMS, store::LIST_COMMENTS]).await,
+        Err(e) => Err(e),
+    };
+    match read.as_deref() {
+        Ok([rows, comments]) => Response::from_json(&store::board_json(rows, comments)),
+        Ok(_) => read_failed("items", &AppError::Internal("D1 batch returned an unexpected result count".into())),
+        Err(e) => read_failed("items", e),
     }
 }
 
