@@ -3,7 +3,7 @@
 /// Largest webhook body accepted; Sentry and GitHub bodies are far smaller.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Config {
     /// The integration's client secret (`SENTRY_CLIENT_SECRET`, or the
     /// `SENTRY_WEBHOOK_SECRET` name older set-ups use).
@@ -11,17 +11,89 @@ pub struct Config {
     /// When set, Sentry deliveries must also carry `Authorization: Bearer <it>`
     /// (a custom webhook header some set-ups configure).
     pub sentry_bearer: Option<String>,
+    /// `SENTRY_CLIENT_ID`, sent with the secret when exchanging grant codes.
+    pub sentry_client_id: Option<String>,
+    /// Internal-integration mode: `SENTRY_AUTH_TOKEN` + `SENTRY_ORG_SLUG`.
+    pub internal: Option<Internal>,
+    /// `SENTRY_API_BASE`, without a trailing slash.
+    pub sentry_api_base: String,
+    pub retry: RetryPolicy,
+    /// `SENTRY_HTTP_TIMEOUT_MS`: one outbound API call, connect to last byte.
+    pub http_timeout_ms: u32,
 }
+
+/// An internal integration's fixed token and the one organization it serves.
+#[derive(Clone, PartialEq)]
+pub struct Internal {
+    pub token: String,
+    pub org_slug: String,
+}
+
+/// Queue retry backoff: `base * 2^(attempt-1)`, capped at `max` seconds
+/// (`JOB_RETRY_BASE_SECONDS`, `JOB_RETRY_MAX_SECONDS`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub base_secs: u32,
+    pub max_secs: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { base_secs: 10, max_secs: 3600 }
+    }
+}
+
+pub const DEFAULT_SENTRY_API_BASE: &str = "https://sentry.io";
+pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
 
 impl Config {
     /// Builds the config from a lookup of variable names, so the same rules
     /// apply to the worker's Env and to tests.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let number = |name: &str, default: u32| non_empty(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let internal = match (non_empty("SENTRY_AUTH_TOKEN"), non_empty("SENTRY_ORG_SLUG")) {
+            (Some(token), Some(org_slug)) => Some(Internal { token, org_slug }),
+            _ => None,
+        };
+        let defaults = RetryPolicy::default();
         Config {
             sentry_secret: non_empty("SENTRY_CLIENT_SECRET").or_else(|| non_empty("SENTRY_WEBHOOK_SECRET")),
             sentry_bearer: non_empty("SENTRY_WEBHOOK_BEARER"),
+            sentry_client_id: non_empty("SENTRY_CLIENT_ID"),
+            internal,
+            sentry_api_base: non_empty("SENTRY_API_BASE")
+                .unwrap_or_else(|| DEFAULT_SENTRY_API_BASE.to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            retry: RetryPolicy {
+                base_secs: number("JOB_RETRY_BASE_SECONDS", defaults.base_secs).max(1),
+                max_secs: number("JOB_RETRY_MAX_SECONDS", defaults.max_secs).max(1),
+            },
+            http_timeout_ms: number("SENTRY_HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS).max(100),
         }
+    }
+}
+
+impl std::fmt::Debug for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Internal").field("token", &"<redacted>").field("org_slug", &self.org_slug).finish()
+    }
+}
+
+/// Secrets never reach a log line, even through `{:?}`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "set" } else { "unset" };
+        f.debug_struct("Config")
+            .field("sentry_secret", &set(&self.sentry_secret))
+            .field("sentry_bearer", &set(&self.sentry_bearer))
+            .field("sentry_client_id", &self.sentry_client_id)
+            .field("internal_org", &self.internal.as_ref().map(|i| &i.org_slug))
+            .field("sentry_api_base", &self.sentry_api_base)
+            .field("retry", &self.retry)
+            .field("http_timeout_ms", &self.http_timeout_ms)
+            .finish()
     }
 }
 
@@ -37,5 +109,40 @@ mod tests {
         assert_eq!(fallback.sentry_secret.as_deref(), Some("old"));
         let blank = Config::from_lookup(|_| Some("  ".to_string()));
         assert_eq!(blank.sentry_secret, None);
+    }
+
+    #[test]
+    fn internal_mode_needs_both_the_token_and_the_org() {
+        let only_token = Config::from_lookup(|k| (k == "SENTRY_AUTH_TOKEN").then(|| "t".to_string()));
+        assert!(only_token.internal.is_none());
+        let both = Config::from_lookup(|k| match k {
+            "SENTRY_AUTH_TOKEN" => Some("t".into()),
+            "SENTRY_ORG_SLUG" => Some("acme".into()),
+            _ => None,
+        });
+        assert_eq!(both.internal, Some(Internal { token: "t".into(), org_slug: "acme".into() }));
+    }
+
+    #[test]
+    fn numbers_and_bases_fall_back_to_defaults() {
+        let cfg = Config::from_lookup(|k| match k {
+            "SENTRY_API_BASE" => Some("http://127.0.0.1:9/".into()),
+            "JOB_RETRY_BASE_SECONDS" => Some("nope".into()),
+            "JOB_RETRY_MAX_SECONDS" => Some("2".into()),
+            _ => None,
+        });
+        assert_eq!(cfg.sentry_api_base, "http://127.0.0.1:9");
+        assert_eq!(cfg.retry, RetryPolicy { base_secs: 10, max_secs: 2 });
+        assert_eq!(cfg.http_timeout_ms, DEFAULT_HTTP_TIMEOUT_MS);
+        assert_eq!(Config::default().sentry_api_base, "", "Default is only for tests; from_lookup sets the base");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let cfg = Config::from_lookup(|k| Some(format!("secret-value-{k}")));
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("secret-value-SENTRY_CLIENT_SECRET"), "{shown}");
+        assert!(!shown.contains("secret-value-SENTRY_AUTH_TOKEN"), "{shown}");
+        assert!(!shown.contains("secret-value-SENTRY_WEBHOOK_BEARER"), "{shown}");
     }
 }

@@ -6,7 +6,9 @@
 pub mod board;
 pub mod config;
 pub mod error;
+pub mod jobs;
 pub mod log;
+pub mod outbound;
 pub mod plan;
 pub mod routes;
 pub mod sentry;
@@ -33,8 +35,14 @@ mod entry {
         let path = req.path();
         match route(req.method().as_ref(), &path) {
             Ok(Route::SentryWebhook) => shell::sentry_webhook(req, &env).await,
-            Ok(Route::Items) => shell::items(&env).await,
+            Ok(Route::SentrySetup) => shell::sentry_setup(req, &env).await,
+            Ok(Route::SentryOptions(kind)) => shell::sentry_options(req, &env, kind).await,
+            Ok(Route::SentryIssueLink(action)) => shell::sentry_issue_link(req, &env, action).await,
+            Ok(Route::SentryAlertRuleAction) => shell::sentry_alert_rule_action(req, &env).await,
+            Ok(Route::Items) => shell::items(&req, &env).await,
             Ok(Route::Deliveries) => shell::deliveries(&env).await,
+            Ok(Route::Installations) => shell::installations(&env).await,
+            Ok(Route::Jobs) => shell::jobs(&env).await,
             Ok(Route::Health) => shell::health(),
             Ok(Route::Asset) => shell::asset(req, &env).await,
             Err(e) => shell::error_response(&e),

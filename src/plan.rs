@@ -80,6 +80,16 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub statements: Vec<Stmt>,
+    /// Queued only after the statements applied, so a job always finds the
+    /// rows it was queued for.
+    pub jobs: Vec<crate::jobs::Job>,
     pub reply: Reply,
     pub verdict: Verdict,
+}
+
+impl Plan {
+    /// Statements only, no jobs.
+    pub fn writes(statements: Vec<Stmt>, reply: Reply, verdict: Verdict) -> Self {
+        Plan { statements, jobs: vec![], reply, verdict }
+    }
 }

@@ -1,10 +1,20 @@
 //! Which handler a request goes to. Pure, so the path rules are tested natively.
 
+use crate::sentry::ui::{LinkAction, Options};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     SentryWebhook,
+    /// Sentry's redirect URL after an install.
+    SentrySetup,
+    /// UI components, signed with `Sentry-App-Signature`.
+    SentryOptions(Options),
+    SentryIssueLink(LinkAction),
+    SentryAlertRuleAction,
     Items,
     Deliveries,
+    Installations,
+    Jobs,
     Health,
     /// Anything else: served from `public/` by the assets binding.
     Asset,
@@ -16,7 +26,15 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
     let trimmed = path.trim_end_matches('/');
     let (route, allowed): (Route, &[&str]) = match trimmed {
         "/api/webhooks/sentry" | "/api/sentry/webhook" => (Route::SentryWebhook, &["POST"]),
+        "/sentry/setup" => (Route::SentrySetup, &["GET", "HEAD"]),
+        "/api/sentry/options/items" => (Route::SentryOptions(Options::Items), &["GET"]),
+        "/api/sentry/options/users" => (Route::SentryOptions(Options::Users), &["GET"]),
+        "/api/sentry/issue-link/create" => (Route::SentryIssueLink(LinkAction::Create), &["POST"]),
+        "/api/sentry/issue-link/link" => (Route::SentryIssueLink(LinkAction::Link), &["POST"]),
+        "/api/sentry/alert-rule-action" => (Route::SentryAlertRuleAction, &["POST"]),
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
+        "/api/installations" => (Route::Installations, &["GET", "HEAD"]),
+        "/api/jobs" => (Route::Jobs, &["GET", "HEAD"]),
         "/api/deliveries" => (Route::Deliveries, &["GET", "HEAD"]),
         "/api/health" => (Route::Health, &["GET", "HEAD"]),
         _ if trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/') => {
@@ -48,6 +66,15 @@ mod tests {
         assert_eq!(route("GET", "/api/webhooks/sentry"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("GET", "/api/nope"), Err(AppError::NotFound));
         assert_eq!(route("GET", "/api"), Err(AppError::NotFound));
+    }
+
+    #[test]
+    fn ui_components_and_the_setup_page_have_routes() {
+        assert_eq!(route("GET", "/api/sentry/options/users"), Ok(Route::SentryOptions(Options::Users)));
+        assert_eq!(route("POST", "/api/sentry/issue-link/link/"), Ok(Route::SentryIssueLink(LinkAction::Link)));
+        assert_eq!(route("POST", "/api/sentry/alert-rule-action"), Ok(Route::SentryAlertRuleAction));
+        assert_eq!(route("GET", "/sentry/setup"), Ok(Route::SentrySetup));
+        assert_eq!(route("POST", "/api/sentry/options/items"), Err(AppError::MethodNotAllowed));
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub fn plan(env: &Envelope, applied_at: &str, now: &str) -> Result<Option<Plan>,
     };
     Ok(Some(Plan {
         statements: vec![store::comment(&comment, action, applied_at, now)],
+        jobs: vec![],
         reply: Reply::ok(json!({ "ok": true, "comment": comment.id, "issue": comment.issue_id })),
         verdict: Verdict::new("comment", &env.action, "applied"),
     }))

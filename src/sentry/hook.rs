@@ -37,7 +37,10 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError>
         .map_err(|e| AppError::BadRequest(format!("body is not a JSON webhook envelope: {e}")))?;
     let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     let applied_at = format_millis(state_time(d.timestamp, now));
-    match resource.as_str() {
+    let internal_row = internal_installation(cfg, &env, &format_millis(now)).filter(|_| resource != "installation");
+    let plan = match resource.as_str() {
+        "installation" => super::installation::plan(cfg, &env, &applied_at, &format_millis(now))
+            .map(|p| p.unwrap_or_else(|| skipped("installation", &env.action, "action not handled"))),
         "issue" => plan_issue(env, &applied_at, &format_millis(now)),
         "comment" => super::comments::plan(&env, &applied_at, &format_millis(now))
             .map(|p| p.unwrap_or_else(|| skipped("comment", &env.action, "action not handled"))),
@@ -46,7 +49,24 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError>
         "metric_alert" => super::alerts::plan_metric_alert(&env, &applied_at, &format_millis(now))
             .map(|p| p.unwrap_or_else(|| skipped("metric_alert", &env.action, "action not handled"))),
         _ => Ok(skipped(&resource, &env.action, "resource not handled")),
+    }?;
+    Ok(with_first(internal_row, plan))
+}
+
+/// In internal-integration mode the installation is never announced by an
+/// installation.created webhook: the first delivery records it, under the
+/// configured organization, so cards can be filtered by organization.
+fn internal_installation(cfg: &Config, env: &Envelope, now: &str) -> Option<crate::plan::Stmt> {
+    let internal = cfg.internal.as_ref()?;
+    let uuid = env.installation.as_ref()?.uuid.as_deref()?;
+    Some(crate::store::installations::ensure_internal(uuid, &internal.org_slug, now))
+}
+
+fn with_first(first: Option<crate::plan::Stmt>, mut plan: Plan) -> Plan {
+    if let (Some(stmt), false) = (first, plan.statements.is_empty()) {
+        plan.statements.insert(0, stmt);
     }
+    plan
 }
 
 /// When the delivered state was current: the hook timestamp (Sentry builds
@@ -77,6 +97,7 @@ fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppErr
     reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
     Ok(Plan {
         statements: vec![store::upsert_card(&state, applied_at, now)],
+        jobs: vec![],
         reply,
         verdict: Verdict::new("issue", &env.action, "applied"),
     })
@@ -85,6 +106,7 @@ fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppErr
 fn skipped(resource: &str, action: &str, why: &str) -> Plan {
     Plan {
         statements: vec![],
+        jobs: vec![],
         reply: Reply::ok(json!({ "ok": true, "skipped": why })),
         verdict: Verdict::new(resource, action, "skipped"),
     }
@@ -105,6 +127,12 @@ pub(crate) mod tests {
 
     /// Signs `body` with the test secret and hands it to `handle` as `resource`.
     pub(crate) fn deliver(resource: &str, body: &str) -> Result<Plan, AppError> {
+        deliver_with(cfg(), resource, body)
+    }
+
+    /// Same, under `base` (its secret replaced by the test secret).
+    pub(crate) fn deliver_with(base: Config, resource: &str, body: &str) -> Result<Plan, AppError> {
+        let cfg = Config { sentry_secret: Some(SECRET.into()), ..base };
         let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
         let d = Delivery {
             resource: Some(resource),
@@ -113,7 +141,7 @@ pub(crate) mod tests {
             body: body.as_bytes(),
             ..Default::default()
         };
-        handle(&cfg(), &d, NOW)
+        handle(&cfg, &d, NOW)
     }
 
     const CREATED: &str = r#"{"action":"created","installation":{"uuid":"u1"},"data":{"issue":{"id":"42","title":"Caf\u00e9 boom","status":"unresolved","assignedTo":null}},"actor":{"type":"application","id":"sentry","name":"Sentry"}}"#;
@@ -206,6 +234,20 @@ pub(crate) mod tests {
         let body = r#"{"action":"created","data":{"issue":{"id":"1","project":{"id":"17","slug":"p"}}}}"#;
         let plan = deliver("issue", body).unwrap();
         assert_eq!(plan.reply.headers, vec![("Sentry-Hook-Project", "17".to_string())]);
+    }
+
+    #[test]
+    fn internal_mode_records_the_installation_with_the_first_write() {
+        let internal = Config {
+            internal: Some(crate::config::Internal { token: "t".into(), org_slug: "acme".into() }),
+            ..Default::default()
+        };
+        let plan = deliver_with(internal.clone(), "issue", CREATED).unwrap();
+        assert_eq!(plan.statements.len(), 2);
+        assert_eq!(plan.statements[0].params[..2], [SqlValue::Text("u1".into()), SqlValue::Text("acme".into())]);
+        let skipped = deliver_with(internal, "seer", r#"{"action":"x","installation":{"uuid":"u1"},"data":{}}"#);
+        assert!(skipped.unwrap().statements.is_empty(), "a delivery that writes nothing records nothing");
+        assert_eq!(deliver("issue", CREATED).unwrap().statements.len(), 1);
     }
 
     #[test]

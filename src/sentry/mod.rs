@@ -3,4 +3,9 @@
 pub mod alerts;
 pub mod comments;
 pub mod hook;
+pub mod installation;
+pub mod members;
+pub mod setup;
+pub mod token;
+pub mod ui;
 pub mod wire;

@@ -38,9 +38,23 @@ pub async fn rows(db: &D1Database, sql: &str) -> Result<Vec<Map<String, Value>>,
     result.results::<Map<String, Value>>().map_err(internal)
 }
 
+/// Every row of a query with bound parameters.
+pub async fn query(db: &D1Database, sql: &str, params: &[SqlValue]) -> Result<Vec<Map<String, Value>>, AppError> {
+    let result = bind_params(db, sql, params)?.all().await.map_err(internal)?;
+    result.results::<Map<String, Value>>().map_err(internal)
+}
+
+/// The first row of a query, if any.
+pub async fn first(db: &D1Database, sql: &str, params: &[SqlValue]) -> Result<Option<Map<String, Value>>, AppError> {
+    bind_params(db, sql, params)?.first::<Map<String, Value>>(None).await.map_err(internal)
+}
+
 /// Several read-only queries in one `batch`: one round trip.
-pub async fn rows_batch(db: &D1Database, sqls: &[&str]) -> Result<Vec<Vec<Map<String, Value>>>, AppError> {
-    let prepared = sqls.iter().map(|sql| db.prepare(*sql)).collect();
+pub async fn rows_batch(
+    db: &D1Database,
+    queries: &[(&str, &[SqlValue])],
+) -> Result<Vec<Vec<Map<String, Value>>>, AppError> {
+    let prepared = queries.iter().map(|(sql, params)| bind_params(db, sql, params)).collect::<Result<Vec<_>, _>>()?;
     let results = db.batch(prepared).await.map_err(internal)?;
     results.iter().map(|r| r.results::<Map<String, Value>>().map_err(internal)).collect()
 }
@@ -53,4 +67,13 @@ pub async fn exists(db: &D1Database, sql: &str, params: &[SqlValue]) -> Result<b
 
 fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("D1: {e}"))
+}
+
+/// A column as text, whether D1 returned a string or a number.
+pub fn text(row: &Map<String, Value>, key: &str) -> Option<String> {
+    match row.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }

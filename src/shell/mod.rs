@@ -2,17 +2,24 @@
 //! resulting plans on D1. Nothing outside this module touches `worker::`.
 
 mod d1;
+mod fetch;
 mod http;
+mod jobs;
 mod sentry;
+mod tokens;
+mod ui;
 
 pub use sentry::webhook as sentry_webhook;
+pub use ui::{alert_rule_action as sentry_alert_rule_action, issue_link as sentry_issue_link};
+pub use ui::{options as sentry_options, setup_page as sentry_setup};
 
 pub use http::error_response;
 
 use crate::config::Config;
 use crate::error::AppError;
+use crate::plan::SqlValue;
 use crate::store;
-use worker::{console_log, Env, MessageBatch, MessageExt, Request, Response, Result};
+use worker::{console_log, Env, MessageBatch, Request, Response, Result};
 
 const DB: &str = "DB";
 
@@ -30,10 +37,13 @@ pub(crate) fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError>
     env.d1(DB).map_err(|e| AppError::Internal(format!("D1 binding {DB}: {e}")))
 }
 
-/// Cards and comments come from one D1 batch: one round trip per board poll.
-pub async fn items(env: &Env) -> Result<Response> {
+/// Cards and comments come from one D1 batch: one round trip per board
+/// poll. `?org=<slug>` keeps the cards of that organization's installations.
+pub async fn items(req: &Request, env: &Env) -> Result<Response> {
+    let org = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "org").map(|(_, v)| v.into_owned()));
+    let org = SqlValue::from(org.filter(|o| !o.trim().is_empty()));
     let read = match db(env) {
-        Ok(db) => d1::rows_batch(&db, &[store::LIST_ITEMS, store::LIST_COMMENTS]).await,
+        Ok(db) => d1::rows_batch(&db, &[(store::LIST_ITEMS, &[org]), (store::LIST_COMMENTS, &[])]).await,
         Err(e) => Err(e),
     };
     match read.as_deref() {
@@ -43,11 +53,25 @@ pub async fn items(env: &Env) -> Result<Response> {
     }
 }
 
-pub async fn deliveries(env: &Env) -> Result<Response> {
-    match read(env, store::LIST_DELIVERIES).await {
-        Ok(rows) => Response::from_json(&serde_json::json!({ "deliveries": rows })),
-        Err(e) => read_failed("deliveries", &e),
+/// Installations and their visible state; tokens are never listed.
+pub async fn installations(env: &Env) -> Result<Response> {
+    list(env, "installations", store::installations::LIST_INSTALLATIONS).await
+}
+
+/// The newest queue jobs and their fate.
+pub async fn jobs(env: &Env) -> Result<Response> {
+    list(env, "jobs", store::installations::LIST_JOBS).await
+}
+
+async fn list(env: &Env, key: &str, sql: &str) -> Result<Response> {
+    match read(env, sql).await {
+        Ok(rows) => Response::from_json(&serde_json::json!({ key: rows })),
+        Err(e) => read_failed(key, &e),
     }
+}
+
+pub async fn deliveries(env: &Env) -> Result<Response> {
+    list(env, "deliveries", store::LIST_DELIVERIES).await
 }
 
 async fn read(env: &Env, sql: &str) -> std::result::Result<Vec<serde_json::Map<String, serde_json::Value>>, AppError> {
@@ -67,13 +91,8 @@ pub async fn asset(req: Request, env: &Env) -> Result<Response> {
     env.assets("ASSETS")?.fetch_request(req).await
 }
 
-/// No job kinds exist yet; messages are acknowledged and logged so the
-/// consumer never traps (an `Err` here would retry the whole batch).
-pub async fn queue(batch: MessageBatch<serde_json::Value>, _env: &Env) {
-    for message in batch.raw_iter() {
-        console_log!("{}", serde_json::json!({"event": "queue_message_unhandled", "id": message.id()}));
-        message.ack();
-    }
+pub async fn queue(batch: MessageBatch<serde_json::Value>, env: &Env) {
+    jobs::consume(batch, env).await;
 }
 
 pub async fn scheduled(cron: &str, _env: &Env) {

@@ -4,13 +4,14 @@
 use super::{config, d1, db, http};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::AppError;
+use crate::jobs::Job;
 use crate::log::DeliveryLog;
 use crate::plan::{Plan, Reply, Stmt};
 use crate::sentry::hook::{self, Delivery};
 use crate::store;
 use crate::time::format_millis;
 use crate::verify::body_digest;
-use worker::{console_log, Date, Env, Request, Response, Result};
+use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
 /// What the core decided for one delivery, before it is recorded.
 struct Outcome {
@@ -19,11 +20,12 @@ struct Outcome {
     action: Option<String>,
     digest: Option<String>,
     statements: Vec<Stmt>,
+    jobs: Vec<Job>,
 }
 
 impl Outcome {
     fn rejected(e: AppError) -> Self {
-        Outcome { verdict: e.code(), reply: Err(e), action: None, digest: None, statements: vec![] }
+        Outcome { verdict: e.code(), reply: Err(e), action: None, digest: None, statements: vec![], jobs: vec![] }
     }
 }
 
@@ -47,8 +49,9 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     };
     let mut batch = std::mem::take(&mut outcome.statements);
     batch.extend(store::record_delivery(&record));
+    let jobs = std::mem::take(&mut outcome.jobs);
     let failure = match db(env) {
-        Ok(db) => d1::run(&db, &batch).await.err().map(|e| (e, Some(db))),
+        Ok(db) => apply(env, &db, &batch, jobs, outcome.digest.as_deref()).await.err().map(|e| (e, Some(db))),
         Err(e) => Some((e, None)),
     };
     match &failure {
@@ -71,6 +74,27 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     }
 }
 
+/// Applies the plan and the delivery record in one batch, then queues the
+/// plan's jobs. If queueing fails the delivery is marked failed again, so
+/// Sentry's retry is not taken for a replay and the job is not lost.
+async fn apply(
+    env: &Env,
+    db: &D1Database,
+    batch: &[Stmt],
+    jobs: Vec<Job>,
+    digest: Option<&str>,
+) -> std::result::Result<(), AppError> {
+    d1::run(db, batch).await?;
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let Err(e) = super::jobs::enqueue(env, jobs).await else { return Ok(()) };
+    if let Some(digest) = digest {
+        let _ = d1::run(db, &[store::delivery_failed(digest, "enqueue_failed", &e)]).await;
+    }
+    Err(AppError::Internal(e))
+}
+
 /// Verifies and plans. A verbatim replay of an accepted body is answered
 /// 200 and applies nothing: its unsigned timestamp could otherwise make old
 /// state look new.
@@ -86,7 +110,8 @@ async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::re
         authorization: authorization.as_deref(),
         body: &body,
     };
-    let Plan { statements, reply, verdict } = hook::handle(&config(env), &delivery, Date::now().as_millis() as i64)?;
+    let Plan { statements, jobs, reply, verdict } =
+        hook::handle(&config(env), &delivery, Date::now().as_millis() as i64)?;
     let digest = body_digest(&body);
     let resource_key = resource.unwrap_or("").trim().to_ascii_lowercase();
     let seen = store::seen_body_params("sentry", &resource_key, &digest);
@@ -98,6 +123,7 @@ async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::re
             action: Some(verdict.action),
             digest: Some(digest),
             statements: vec![],
+            jobs: vec![],
         });
     }
     Ok(Outcome {
@@ -106,6 +132,7 @@ async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::re
         action: Some(verdict.action),
         digest: Some(digest),
         statements,
+        jobs,
     })
 }
 

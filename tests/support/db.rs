@@ -59,13 +59,22 @@ pub fn run(conn: &Connection, stmts: &[Stmt]) {
     }
 }
 
-/// Every row of `sql` as a JSON object, typed the way D1 returns rows:
-/// INTEGER and REAL → number, TEXT → string, NULL → null.
+/// Every row of `sql` as a JSON object, any parameters bound to NULL (as
+/// D1 binds the ones a read leaves out).
 pub fn rows(conn: &Connection, sql: &str) -> Vec<Map<String, Value>> {
+    query(conn, sql, &[])
+}
+
+/// Every row of `sql` with `params` bound, typed the way D1 returns rows:
+/// INTEGER and REAL → number, TEXT → string, NULL → null. Parameters beyond
+/// `params` are NULL.
+pub fn query(conn: &Connection, sql: &str, params: &[SqlValue]) -> Vec<Map<String, Value>> {
     let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("preparing {sql}: {e}"));
     let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    let mut bound: Vec<SqlParam> = params.iter().map(param).collect();
+    bound.resize(stmt.parameter_count().max(bound.len()), SqlParam::Null);
     let mut out = Vec::new();
-    let mut rows = stmt.query([]).expect("query");
+    let mut rows = stmt.query(rusqlite::params_from_iter(bound)).expect("query");
     while let Some(row) = rows.next().expect("next row") {
         let mut obj = Map::new();
         for (i, name) in names.iter().enumerate() {

@@ -7,6 +7,8 @@ use crate::plan::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
+pub mod installations;
+
 /// Inserts or updates one card. The `WHERE` makes it order-guarded: a state
 /// older than the one already applied changes nothing, and replaying the same
 /// state yields the same row.
@@ -48,9 +50,10 @@ WHERE excluded.applied_at >= cards.applied_at";
 /// card is DONE when its metric alert is resolved, or when the issue its
 /// event alert fired for has a resolved card; TODO otherwise. For alerts,
 /// `culprit` is the event's culprit or the metric description, `first_seen`/
-/// `last_seen` are the first and last trigger.
+/// `last_seen` are the first and last trigger. `?1` is an organization slug
+/// to filter by (through the card's installation), or NULL for all.
 pub const LIST_ITEMS: &str = "\
-SELECT * FROM (
+SELECT u.*, i.org_slug FROM (
 SELECT id, 'issue' AS kind, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
     assignee_type, assignee_id, assignee_name, assignee_email, updated_at,
@@ -69,8 +72,9 @@ SELECT a.id, a.kind, a.installation_uuid, c.short_id, a.title, a.detail, a.perma
          ELSE 'TODO' END,
     0, a.issue_id, a.rule, a.trigger_count
 FROM alerts AS a LEFT JOIN cards AS c ON a.kind = 'event_alert' AND c.id = a.issue_id
-)
-ORDER BY COALESCE(last_seen, updated_at) DESC, id
+) AS u LEFT JOIN installations AS i ON i.uuid = u.installation_uuid
+WHERE ?1 IS NULL OR i.org_slug = ?1
+ORDER BY COALESCE(u.last_seen, u.updated_at) DESC, u.id
 LIMIT 2000";
 
 /// Live (not deleted) comments, oldest first; `board_json` puts them on
@@ -334,6 +338,7 @@ pub fn item_from_row(row: &Map<String, Value>) -> Value {
         "kind": kind.clone(),
         "sentry_issue_id": sentry_issue_id,
         "installation": text("installation_uuid"),
+        "org": text("org_slug"),
         "short_id": text("short_id"),
         "title": text("title"),
         "culprit": text("culprit"),
@@ -412,6 +417,16 @@ pub fn record_delivery(d: &crate::log::DeliveryLog) -> Vec<Stmt> {
         },
         Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] },
     ]
+}
+
+/// The accepted delivery of this body could not finish (its jobs were not
+/// queued): mark it failed so a retry of the same body is applied again.
+const DELIVERY_FAILED: &str = "\
+UPDATE deliveries SET status = 503, verdict = ?2, error = ?3
+WHERE id = (SELECT MAX(id) FROM deliveries WHERE body_sha256 = ?1)";
+
+pub fn delivery_failed(body_sha256: &str, verdict: &str, error: &str) -> Stmt {
+    Stmt { sql: DELIVERY_FAILED, params: vec![body_sha256.into(), verdict.into(), error.into()] }
 }
 
 /// Parameters for `SEEN_BODY`.

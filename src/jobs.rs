@@ -1,0 +1,113 @@
+//! Queue jobs: the messages, and what becomes of one after an attempt.
+//! Every Sentry API call runs here, off the webhook's ack path.
+
+use crate::config::RetryPolicy;
+use crate::outbound::CallError;
+use serde::{Deserialize, Serialize};
+
+/// One queue message. Messages carry no secrets: grant codes and tokens stay
+/// in D1 and are looked up by installation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Exchange the installation's grant code for a token, then queue
+    /// `VerifyInstallation` and `SyncMembers`.
+    ActivateInstallation { installation: String },
+    /// Tell Sentry the installation is set up (`status: installed`).
+    VerifyInstallation { installation: String },
+    /// Mirror the organization's members (the users the board can offer).
+    SyncMembers { installation: String },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::ActivateInstallation { .. } => "activate_installation",
+            Job::VerifyInstallation { .. } => "verify_installation",
+            Job::SyncMembers { .. } => "sync_members",
+        }
+    }
+
+    pub fn installation(&self) -> &str {
+        match self {
+            Job::ActivateInstallation { installation }
+            | Job::VerifyInstallation { installation }
+            | Job::SyncMembers { installation } => installation,
+        }
+    }
+}
+
+/// What the consumer does with a message after an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Acknowledge. `follow_up` jobs are queued first.
+    Done { follow_up: Vec<Job> },
+    /// Retry the message after `delay_secs`; after the queue's max retries it
+    /// goes to the dead-letter queue.
+    Retry { delay_secs: u32, error: String },
+    /// Acknowledge and record the error: trying again cannot help.
+    Fail { error: String },
+}
+
+impl Outcome {
+    pub fn done() -> Self {
+        Outcome::Done { follow_up: vec![] }
+    }
+
+    /// Maps a failed call to a retry or a failure. `attempt` counts from 1.
+    pub fn from_error(e: CallError, policy: RetryPolicy, attempt: u32) -> Self {
+        match e {
+            CallError::Retryable { after, detail } => {
+                Outcome::Retry { delay_secs: retry_delay(policy, attempt, after), error: detail }
+            }
+            CallError::Permanent { detail } => Outcome::Fail { error: detail },
+        }
+    }
+}
+
+/// Cloudflare Queues accepts retry delays up to 12 hours.
+pub const MAX_QUEUE_DELAY_SECS: u32 = 12 * 60 * 60;
+
+/// Exponential backoff from the policy; a server's `Retry-After` is honoured
+/// when it asks for longer.
+pub fn retry_delay(policy: RetryPolicy, attempt: u32, retry_after: Option<u32>) -> u32 {
+    let exp = attempt.saturating_sub(1).min(20);
+    let backoff = policy.base_secs.saturating_mul(1 << exp).min(policy.max_secs);
+    backoff.max(retry_after.unwrap_or(0)).min(MAX_QUEUE_DELAY_SECS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_json_without_secrets() {
+        let job = Job::ActivateInstallation { installation: "u1".into() };
+        let text = serde_json::to_string(&job).unwrap();
+        assert_eq!(text, r#"{"kind":"activate_installation","installation":"u1"}"#);
+        assert_eq!(serde_json::from_str::<Job>(&text).unwrap(), job);
+        assert!(serde_json::from_str::<Job>(r#"{"kind":"nope","installation":"u1"}"#).is_err());
+        assert_eq!(job.kind(), "activate_installation");
+        assert_eq!(job.installation(), "u1");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_honours_retry_after() {
+        let p = RetryPolicy { base_secs: 10, max_secs: 60 };
+        let delays: Vec<u32> = (1..=5).map(|a| retry_delay(p, a, None)).collect();
+        assert_eq!(delays, vec![10, 20, 40, 60, 60]);
+        assert_eq!(retry_delay(p, 1, Some(120)), 120, "Retry-After longer than the backoff wins");
+        assert_eq!(retry_delay(p, 3, Some(1)), 40, "a short Retry-After does not shorten the backoff");
+        assert_eq!(retry_delay(p, 1, Some(u32::MAX)), MAX_QUEUE_DELAY_SECS);
+        assert_eq!(retry_delay(p, 999, None), 60);
+    }
+
+    #[test]
+    fn retryable_errors_retry_and_permanent_ones_fail() {
+        let p = RetryPolicy { base_secs: 2, max_secs: 100 };
+        let retry = Outcome::from_error(CallError::Retryable { after: Some(5), detail: "d".into() }, p, 1);
+        assert_eq!(retry, Outcome::Retry { delay_secs: 5, error: "d".into() });
+        let fail = Outcome::from_error(CallError::Permanent { detail: "gone".into() }, p, 1);
+        assert_eq!(fail, Outcome::Fail { error: "gone".into() });
+    }
+}

@@ -1,0 +1,143 @@
+//! Outbound API calls as data: what to send, what came back, and whether a
+//! failure is worth retrying. The shell performs the call; the rules live here.
+
+use serde::de::DeserializeOwned;
+
+/// One HTTP request to the Sentry (or GitHub) API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCall {
+    pub method: &'static str,
+    pub url: String,
+    /// `Authorization: Bearer …`; `None` for the token exchange, which
+    /// authenticates with the client id and secret in the body.
+    pub bearer: Option<String>,
+    /// A JSON body.
+    pub body: Option<String>,
+}
+
+/// What came back, with only the headers the core looks at.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HttpReply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub link: Option<String>,
+    pub body: String,
+}
+
+/// Why a call failed, and whether the job should try again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// Worth another attempt: 5xx, 429, 408, a timeout or a network error.
+    /// `after` is the server's `Retry-After`, in seconds, when it sent one.
+    Retryable { after: Option<u32>, detail: String },
+    /// Retrying cannot help (e.g. 400/403: a used grant code, a revoked token).
+    Permanent { detail: String },
+}
+
+impl CallError {
+    pub fn detail(&self) -> &str {
+        match self {
+            CallError::Retryable { detail, .. } | CallError::Permanent { detail } => detail,
+        }
+    }
+}
+
+/// The largest response excerpt kept in an error message.
+const EXCERPT_CHARS: usize = 200;
+
+/// Sorts a reply into success or a typed failure. `what` names the call in
+/// the error text (never the token or the body sent).
+pub fn check(what: &str, reply: &HttpReply) -> Result<(), CallError> {
+    let detail = || format!("{what}: HTTP {} {}", reply.status, excerpt(&reply.body));
+    match reply.status {
+        200..=299 => Ok(()),
+        408 | 429 | 500..=599 => Err(CallError::Retryable {
+            after: reply.retry_after.as_deref().and_then(retry_after_secs),
+            detail: detail(),
+        }),
+        _ => Err(CallError::Permanent { detail: detail() }),
+    }
+}
+
+/// A timeout or network failure: always retryable.
+pub fn unreachable(what: &str, why: &str) -> CallError {
+    CallError::Retryable { after: None, detail: format!("{what}: {}", excerpt(why)) }
+}
+
+/// Decodes a successful reply's JSON body.
+pub fn json<T: DeserializeOwned>(what: &str, reply: &HttpReply) -> Result<T, CallError> {
+    check(what, reply)?;
+    serde_json::from_str(&reply.body)
+        .map_err(|e| CallError::Permanent { detail: format!("{what}: unexpected body: {e}") })
+}
+
+/// `Retry-After` in seconds. The HTTP-date form is not parsed: the backoff
+/// then applies, which is never shorter than a few seconds anyway.
+fn retry_after_secs(v: &str) -> Option<u32> {
+    v.trim().parse::<u32>().ok()
+}
+
+fn excerpt(s: &str) -> String {
+    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(EXCERPT_CHARS).collect();
+    flat.trim().to_string()
+}
+
+/// The `rel="next"` URL of a Sentry `Link` header, when it says more results exist.
+pub fn next_page(link: Option<&str>) -> Option<String> {
+    link?.split(',').find_map(|part| {
+        let (url, params) = part.trim().split_once('>')?;
+        let is_next = params.contains("rel=\"next\"") && params.contains("results=\"true\"");
+        is_next.then(|| url.trim_start_matches('<').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, retry_after: Option<&str>) -> HttpReply {
+        HttpReply {
+            status,
+            retry_after: retry_after.map(str::to_string),
+            link: None,
+            body: "{\"detail\":\"x\"}".into(),
+        }
+    }
+
+    #[test]
+    fn server_errors_and_rate_limits_are_retryable() {
+        assert!(check("t", &reply(201, None)).is_ok());
+        assert_eq!(
+            check("t", &reply(429, Some("7"))),
+            Err(CallError::Retryable { after: Some(7), detail: "t: HTTP 429 {\"detail\":\"x\"}".into() })
+        );
+        assert!(matches!(check("t", &reply(503, None)), Err(CallError::Retryable { after: None, .. })));
+        assert!(matches!(
+            check("t", &reply(429, Some("Wed, 21 Oct 2015 07:28:00 GMT"))),
+            Err(CallError::Retryable { after: None, .. })
+        ));
+    }
+
+    #[test]
+    fn client_errors_are_permanent() {
+        for status in [400, 401, 403, 404, 409] {
+            assert!(matches!(check("t", &reply(status, None)), Err(CallError::Permanent { .. })), "{status}");
+        }
+    }
+
+    #[test]
+    fn long_or_multiline_bodies_are_cut_in_errors() {
+        let r = HttpReply { status: 500, body: format!("a\nb{}", "z".repeat(500)), ..Default::default() };
+        let detail = check("t", &r).unwrap_err().detail().to_string();
+        assert!(detail.len() < 260 && !detail.contains('\n'), "{detail}");
+    }
+
+    #[test]
+    fn the_next_page_is_followed_only_while_results_are_true() {
+        let link = r#"<https://s/api/0/x/?&cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <https://s/api/0/x/?&cursor=0:100:0>; rel="next"; results="true"; cursor="0:100:0""#;
+        assert_eq!(next_page(Some(link)).as_deref(), Some("https://s/api/0/x/?&cursor=0:100:0"));
+        let last = link.replace(r#"rel="next"; results="true""#, r#"rel="next"; results="false""#);
+        assert_eq!(next_page(Some(&last)), None);
+        assert_eq!(next_page(None), None);
+    }
+}

@@ -1,0 +1,44 @@
+//! Performs an `HttpCall` with a deadline and turns the answer (or its
+//! absence) into an `HttpReply` or a retryable `CallError`.
+
+use crate::outbound::{unreachable, CallError, HttpCall, HttpReply};
+use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit};
+
+pub async fn send(what: &str, call: &HttpCall, timeout_ms: u32) -> Result<HttpReply, CallError> {
+    let request = build(call).map_err(|e| CallError::Permanent { detail: format!("{what}: bad request: {e}") })?;
+    // One deadline covers connecting, the headers and the body.
+    let signal = AbortSignal::from(worker::web_sys::AbortSignal::timeout_with_u32(timeout_ms));
+    let mut resp = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(|e| unreachable(what, &failure_text(&signal, timeout_ms, &e)))?;
+    let status = resp.status_code();
+    let header = |name: &str| resp.headers().get(name).ok().flatten();
+    let (retry_after, link) = (header("Retry-After"), header("Link"));
+    let body = resp.text().await.map_err(|e| unreachable(what, &failure_text(&signal, timeout_ms, &e)))?;
+    Ok(HttpReply { status, retry_after, link, body })
+}
+
+fn build(call: &HttpCall) -> worker::Result<Request> {
+    let headers = Headers::new();
+    headers.set("Accept", "application/json")?;
+    headers.set("User-Agent", "sentry-kanban")?;
+    if let Some(token) = &call.bearer {
+        headers.set("Authorization", &format!("Bearer {token}"))?;
+    }
+    if call.body.is_some() {
+        headers.set("Content-Type", "application/json")?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(call.method.to_string())).with_headers(headers);
+    init.with_body(call.body.as_deref().map(Into::into));
+    Request::new_with_init(&call.url, &init)
+}
+
+fn failure_text(signal: &AbortSignal, timeout_ms: u32, e: &worker::Error) -> String {
+    if signal.aborted() {
+        format!("no answer within {timeout_ms} ms")
+    } else {
+        format!("request failed: {e}")
+    }
+}

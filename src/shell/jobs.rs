@@ -1,0 +1,230 @@
+//! The queue consumer. Each message is one `Job`; every message is acked or
+//! retried on its own and the handler never fails the batch (an `Err` would
+//! trap the instance and retry every message). Messages that exhausted their
+//! retries arrive from the dead-letter queue and leave a visible error.
+
+use super::d1::text;
+use super::tokens::{access_token, storage};
+use super::{config, d1, db, fetch};
+use crate::config::Config;
+use crate::jobs::{Job, Outcome};
+use crate::outbound::{self, CallError};
+use crate::plan::Stmt;
+use crate::sentry::installation::{self as install, Activation};
+use crate::sentry::{members, token};
+use crate::store::installations as store;
+use crate::time::format_millis;
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use worker::{console_log, D1Database, Date, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
+
+const JOBS: &str = "JOBS";
+
+pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
+    let dead = batch.queue().ends_with("-dlq");
+    let cfg = config(env);
+    let db = match db(env) {
+        Ok(db) => db,
+        Err(e) => {
+            log("queue_storage_unavailable", json!({ "error": format!("{e:?}") }));
+            batch.retry_all_with_options(
+                &QueueRetryOptionsBuilder::new().with_delay_seconds(cfg.retry.base_secs).build(),
+            );
+            return;
+        }
+    };
+    let messages: Vec<RawMessage> = batch.raw_iter().collect();
+    // Concurrently: a slow API call for one installation does not hold up
+    // the others, and jobs that need the same token meet at its lease.
+    join_all(messages.iter().map(|m| handle(&cfg, env, &db, m, dead))).await;
+}
+
+async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, dead: bool) {
+    let id = msg.id();
+    let job = match parse(msg) {
+        Ok(job) => job,
+        Err(why) => {
+            // Nothing can ever run it; record and drop it rather than loop.
+            log("job_unreadable", json!({ "id": id, "error": why }));
+            let _ = d1::run(db, &[store::dead_job(&id, "unreadable", "", &why, &now())]).await;
+            msg.ack();
+            return;
+        }
+    };
+    if dead {
+        bury(db, &id, &job).await;
+        msg.ack();
+        return;
+    }
+    let attempt = match start(db, &id, &job).await {
+        Ok(n) => n,
+        Err(e) => {
+            log("job_not_started", json!({ "id": id, "kind": job.kind(), "error": e.detail() }));
+            retry(msg, cfg.retry.base_secs);
+            return;
+        }
+    };
+    let outcome = run(cfg, db, &job, attempt).await;
+    settle(env, db, msg, &id, &job, attempt, outcome).await;
+}
+
+fn parse(msg: &RawMessage) -> Result<Job, String> {
+    let text = worker::js_sys::JSON::stringify(&msg.body()).map_err(|_| "body is not JSON".to_string())?;
+    serde_json::from_str(&String::from(text)).map_err(|e| format!("not a job: {e}"))
+}
+
+async fn start(db: &D1Database, id: &str, job: &Job) -> Result<u32, CallError> {
+    let params = store::start_job_params(id, job.kind(), job.installation(), &now());
+    let row = d1::first(db, store::START_JOB, &params).await.map_err(storage)?;
+    Ok(row.and_then(|r| r.get("attempts").and_then(Value::as_f64)).map_or(1, |n| n as u32))
+}
+
+async fn run(cfg: &Config, db: &D1Database, job: &Job, attempt: u32) -> Outcome {
+    let result = match job {
+        Job::ActivateInstallation { installation } => activate(cfg, db, installation).await,
+        Job::VerifyInstallation { installation } => verify(cfg, db, installation).await,
+        Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
+    };
+    result.unwrap_or_else(|e| Outcome::from_error(e, cfg.retry, attempt))
+}
+
+async fn settle(env: &Env, db: &D1Database, msg: &RawMessage, id: &str, job: &Job, attempt: u32, outcome: Outcome) {
+    let outcome = match outcome {
+        Outcome::Done { follow_up } if !follow_up.is_empty() => match enqueue(env, follow_up).await {
+            Ok(()) => Outcome::done(),
+            Err(e) => Outcome::Retry { delay_secs: 1, error: e },
+        },
+        other => other,
+    };
+    let inst = job.installation();
+    let (status, error) = match &outcome {
+        Outcome::Done { .. } => ("done", None),
+        Outcome::Retry { error, .. } => {
+            ("retrying", Some(format!("{} attempt {attempt} failed, retrying: {error}", job.kind())))
+        }
+        Outcome::Fail { error } => ("failed", Some(format!("{} failed: {error}", job.kind()))),
+    };
+    let mut writes = store::finish_job(id, status, error.as_deref(), &now());
+    writes.push(store::set_error(inst, error.as_deref(), &now()));
+    if let Err(e) = d1::run(db, &writes).await {
+        log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
+    }
+    log(
+        "job",
+        json!({ "id": id, "kind": job.kind(), "installation": inst, "attempt": attempt, "status": status, "error": error }),
+    );
+    match outcome {
+        Outcome::Retry { delay_secs, .. } => retry(msg, delay_secs),
+        _ => msg.ack(),
+    }
+}
+
+/// A message that used up its retries: the job is marked dead and the
+/// installation shows why, until a later job for it succeeds.
+async fn bury(db: &D1Database, id: &str, job: &Job) {
+    let params = [id.into(), job.kind().into(), job.installation().into()];
+    let last = d1::first(db, store::LAST_JOB, &params).await.ok().flatten();
+    let record_id = last.as_ref().and_then(|r| text(r, "id")).unwrap_or_else(|| id.to_string());
+    let attempts = last.as_ref().and_then(|r| r.get("attempts")).and_then(Value::as_f64).unwrap_or(0.0) as u32;
+    let cause = last.as_ref().and_then(|r| text(r, "last_error")).unwrap_or_else(|| "unknown error".into());
+    let error = format!("{} gave up after {attempts} attempts: {cause}", job.kind());
+    let writes = [
+        store::dead_job(&record_id, job.kind(), job.installation(), &error, &now()),
+        store::set_error(job.installation(), Some(&error), &now()),
+    ];
+    if let Err(e) = d1::run(db, &writes).await {
+        log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
+    }
+    log("job_dead", json!({ "id": id, "kind": job.kind(), "installation": job.installation(), "error": error }));
+}
+
+fn retry(msg: &RawMessage, delay_secs: u32) {
+    msg.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_secs).build());
+}
+
+pub async fn enqueue(env: &Env, jobs: Vec<Job>) -> Result<(), String> {
+    let queue = env.queue(JOBS).map_err(|e| format!("queue binding {JOBS}: {e}"))?;
+    queue.send_batch(jobs).await.map_err(|e| format!("queue send: {e}"))
+}
+
+// ---- The jobs -----------------------------------------------------------------
+
+async fn installation(db: &D1Database, uuid: &str) -> Result<Option<(install::Stored, Option<String>)>, CallError> {
+    let row = d1::first(db, store::INSTALLATION, &[uuid.into()]).await.map_err(storage)?;
+    Ok(row.map(|r| {
+        let stored = install::Stored {
+            status: text(&r, "status").unwrap_or_default(),
+            mode: text(&r, "mode").unwrap_or_default(),
+            grant_code: text(&r, "grant_code"),
+        };
+        (stored, text(&r, "org_slug"))
+    }))
+}
+
+async fn activate(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, CallError> {
+    let stored = installation(db, uuid).await?;
+    let has_token = d1::exists(db, store::TOKEN, &[uuid.into()]).await.map_err(storage)?;
+    let status = stored.as_ref().map(|(s, _)| s.status.clone()).unwrap_or_default();
+    match install::activation(uuid, stored.as_ref().map(|(s, _)| s), has_token, cfg.internal.is_some()) {
+        Activation::Nothing => Ok(Outcome::done()),
+        Activation::FollowUp(jobs) => Ok(Outcome::Done { follow_up: jobs }),
+        Activation::Fail(why) => Ok(Outcome::Fail { error: why }),
+        Activation::Exchange(code) => {
+            let call = token::exchange_call(cfg, uuid, &code)?;
+            let reply = fetch::send("token exchange", &call, cfg.http_timeout_ms).await?;
+            let fresh = token::parse("token exchange", &reply)?;
+            d1::run(db, &store::save_token(uuid, &fresh, true, &now())).await.map_err(storage)?;
+            Ok(Outcome::Done { follow_up: install::follow_up(uuid, &status) })
+        }
+    }
+}
+
+async fn verify(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, CallError> {
+    match installation(db, uuid).await? {
+        Some((s, _)) if s.status == "deleted" => return Ok(Outcome::done()),
+        None => return Ok(Outcome::Fail { error: format!("installation {uuid} is not recorded") }),
+        Some(_) => {}
+    }
+    let bearer = access_token(cfg, db, uuid).await?;
+    let reply =
+        fetch::send("verify installation", &token::verify_call(cfg, uuid, &bearer), cfg.http_timeout_ms).await?;
+    outbound::check("verify installation", &reply)?;
+    d1::run(db, &[store::mark_installed(uuid, &now())]).await.map_err(storage)?;
+    Ok(Outcome::done())
+}
+
+async fn sync_members(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, CallError> {
+    let org = match installation(db, uuid).await? {
+        Some((s, _)) if s.status == "deleted" => return Ok(Outcome::done()),
+        Some((_, Some(org))) => org,
+        _ => return Ok(Outcome::Fail { error: format!("installation {uuid} has no organization slug") }),
+    };
+    let bearer = access_token(cfg, db, uuid).await?;
+    let started = now();
+    let mut call = members::first_page(cfg, &org, &bearer);
+    for _ in 0..members::MAX_PAGES {
+        let reply = fetch::send("list members", &call, cfg.http_timeout_ms).await?;
+        let (page, next) = members::parse_page(&reply)?;
+        let writes: Vec<Stmt> = page.iter().map(|m| store::upsert_member(uuid, m, &now())).collect();
+        d1::run(db, &writes).await.map_err(storage)?;
+        match next {
+            Some(url) => call = members::page(url, &bearer),
+            None => {
+                d1::run(db, &[store::prune_members(uuid, &started)]).await.map_err(storage)?;
+                return Ok(Outcome::done());
+            }
+        }
+    }
+    // Too many pages: keep what was read, prune nothing.
+    Ok(Outcome::done())
+}
+
+fn now() -> String {
+    format_millis(Date::now().as_millis() as i64)
+}
+
+fn log(event: &str, fields: Value) {
+    let mut line = fields;
+    line["event"] = json!(event);
+    console_log!("{line}");
+}

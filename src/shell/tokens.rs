@@ -1,0 +1,85 @@
+//! The one way a job gets a Sentry token: use the stored one while it is
+//! fresh, otherwise refresh it, single-flight across jobs and isolates.
+
+use super::d1::{self, text};
+use super::fetch;
+use crate::config::Config;
+use crate::outbound::CallError;
+use crate::plan::SqlValue;
+use crate::sentry::token::{self, Decision, Stored, REFRESH_LEASE_MS};
+use crate::store::installations as store;
+use crate::time::format_millis;
+use worker::{D1Database, Date, Delay};
+
+/// How often a job that lost the refresh race rereads the token, and for
+/// how long, before it gives its message back to the queue.
+const WAIT_STEP_MS: u64 = 250;
+const WAIT_STEPS: u32 = 40;
+
+pub async fn access_token(cfg: &Config, db: &D1Database, installation: &str) -> Result<String, CallError> {
+    for _ in 0..WAIT_STEPS {
+        let stored = read(db, installation).await?;
+        let now = Date::now().as_millis() as i64;
+        match token::decide(cfg, stored.as_ref(), now) {
+            Decision::Use(t) => return Ok(t),
+            Decision::Missing(why) => return Err(CallError::Permanent { detail: why.to_string() }),
+            Decision::Refresh(_) => {
+                if let Some(refresh) = claim(db, installation, now).await? {
+                    return refresh_with(cfg, db, installation, &refresh).await;
+                }
+                // Another job is refreshing: its new token shows up here.
+                Delay::from(std::time::Duration::from_millis(WAIT_STEP_MS)).await;
+            }
+        }
+    }
+    Err(CallError::Retryable { after: None, detail: "token refresh still in progress in another job".into() })
+}
+
+async fn read(db: &D1Database, installation: &str) -> Result<Option<Stored>, CallError> {
+    let row = d1::first(db, store::TOKEN, &[installation.into()]).await.map_err(storage)?;
+    Ok(row.and_then(|r| {
+        Some(Stored {
+            token: text(&r, "token")?,
+            refresh_token: text(&r, "refresh_token"),
+            expires_at: text(&r, "expires_at"),
+        })
+    }))
+}
+
+/// Takes the lease; `Some(refresh token)` only for the one job that won it.
+async fn claim(db: &D1Database, installation: &str, now: i64) -> Result<Option<String>, CallError> {
+    let params: [SqlValue; 3] =
+        [installation.into(), format_millis(now).into(), format_millis(now + REFRESH_LEASE_MS).into()];
+    let row = d1::first(db, store::CLAIM_REFRESH, &params).await.map_err(storage)?;
+    Ok(row.and_then(|r| text(&r, "refresh_token")))
+}
+
+async fn refresh_with(cfg: &Config, db: &D1Database, installation: &str, refresh: &str) -> Result<String, CallError> {
+    let result = async {
+        let call = token::refresh_call(cfg, installation, refresh)?;
+        let reply = fetch::send("token refresh", &call, cfg.http_timeout_ms).await?;
+        token::parse("token refresh", &reply)
+    }
+    .await;
+    match result {
+        Ok(fresh) => {
+            let now = format_millis(Date::now().as_millis() as i64);
+            d1::run(db, &store::save_token(installation, &fresh, false, &now)).await.map_err(storage)?;
+            Ok(fresh.token)
+        }
+        Err(e) => {
+            // Let the next job try instead of waiting out the lease.
+            let _ = d1::run(db, &[release(installation)]).await;
+            Err(e)
+        }
+    }
+}
+
+fn release(installation: &str) -> crate::plan::Stmt {
+    crate::plan::Stmt { sql: store::RELEASE_REFRESH, params: vec![installation.into()] }
+}
+
+/// D1 trouble is transient as far as a job is concerned.
+pub(crate) fn storage(e: crate::error::AppError) -> CallError {
+    CallError::Retryable { after: None, detail: format!("storage: {e:?}") }
+}

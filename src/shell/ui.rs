@@ -1,0 +1,123 @@
+//! Sentry's UI-component requests and its post-install redirect page.
+
+use super::{config, d1, db, http};
+use crate::config::MAX_BODY_BYTES;
+use crate::error::AppError;
+use crate::log::DeliveryLog;
+use crate::plan::{Reply, SqlValue};
+use crate::sentry::setup::{self, SetupQuery};
+use crate::sentry::ui::{self, LinkAction, Options};
+use crate::store::{self, installations as inst};
+use crate::time::format_millis;
+use worker::{console_log, Date, Env, Request, Response, Result, Url};
+
+/// Reads and authenticates a UI-component request; the raw body is returned.
+async fn signed_body(req: &mut Request, env: &Env) -> std::result::Result<Vec<u8>, AppError> {
+    let body = http::read_body(req, MAX_BODY_BYTES).await?;
+    let signature = http::header(req, "Sentry-App-Signature").or_else(|| http::header(req, "Sentry-Hook-Signature"));
+    ui::authenticate(&config(env), signature.as_deref(), &body)?;
+    Ok(body)
+}
+
+pub async fn options(mut req: Request, env: &Env, kind: Options) -> Result<Response> {
+    let started = Date::now().as_millis();
+    let result = async {
+        signed_body(&mut req, env).await?;
+        let url = req.url().map_err(|e| AppError::BadRequest(format!("bad URL: {e}")))?;
+        let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let installation = param("installationId").unwrap_or_default();
+        let pattern = inst::like_pattern(param("query").as_deref());
+        let sql = match kind {
+            Options::Items => inst::OPTION_ITEMS,
+            Options::Users => inst::OPTION_USERS,
+        };
+        let rows = d1::query(&db(env)?, sql, &[installation.into(), pattern.into()]).await?;
+        Ok(Reply::ok(ui::options_json(kind, &rows)))
+    }
+    .await;
+    let action = match kind {
+        Options::Items => "options.items",
+        Options::Users => "options.users",
+    };
+    finish(env, &req, action, started, result).await
+}
+
+pub async fn issue_link(mut req: Request, env: &Env, action: LinkAction) -> Result<Response> {
+    let started = Date::now().as_millis();
+    let result = async {
+        let body = signed_body(&mut req, env).await?;
+        let link = ui::parse_issue_link(&body)?;
+        let target = ui::link_target(action, &link)?;
+        let db = db(env)?;
+        let exists = d1::exists(&db, inst::CARD_EXISTS, &[SqlValue::from(target)]).await?;
+        let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let plan = ui::plan_issue_link(action, &link, exists, &origin, &now())?;
+        d1::run(&db, &plan.statements).await?;
+        Ok(plan.reply)
+    }
+    .await;
+    let name = match action {
+        LinkAction::Create => "issue_link.create",
+        LinkAction::Link => "issue_link.link",
+    };
+    finish(env, &req, name, started, result).await
+}
+
+pub async fn alert_rule_action(mut req: Request, env: &Env) -> Result<Response> {
+    let started = Date::now().as_millis();
+    let result = async { ui::check_alert_rule_action(&signed_body(&mut req, env).await?) }.await;
+    finish(env, &req, "alert_rule_action", started, result).await
+}
+
+/// Answers and records the request in the delivery log, like a webhook.
+async fn finish(
+    env: &Env,
+    req: &Request,
+    action: &str,
+    started: u64,
+    result: std::result::Result<Reply, AppError>,
+) -> Result<Response> {
+    let request_id = http::header(req, "Request-ID");
+    let received_at = format_millis(started as i64);
+    let detail = result.as_ref().err().map(|e| format!("{e:?}"));
+    let record = DeliveryLog {
+        received_at: &received_at,
+        source: "sentry",
+        resource: Some("ui_component"),
+        action: Some(action),
+        verdict: result.as_ref().map_or_else(|e| e.code(), |_| "answered"),
+        status: result.as_ref().map_or_else(AppError::status, |r| r.status),
+        request_id: request_id.as_deref(),
+        detail: detail.as_deref(),
+        body_sha256: None,
+        latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
+    };
+    console_log!("{}", record.line());
+    if let Ok(db) = db(env) {
+        let _ = d1::run(&db, &store::record_delivery(&record)).await;
+    }
+    match &result {
+        Ok(reply) => http::json_response(reply),
+        Err(e) => http::error_response(e),
+    }
+}
+
+pub async fn setup_page(req: Request, env: &Env) -> Result<Response> {
+    let url: Url = req.url()?;
+    let q = SetupQuery::parse(url.query().unwrap_or(""));
+    let known = match (&q.installation_id, db(env)) {
+        (Some(id), Ok(db)) => d1::first(&db, inst::INSTALLATION_VIEW, &[id.as_str().into()]).await.ok().flatten(),
+        _ => None,
+    };
+    let known = known.map(|row| setup::Known {
+        status: d1::text(&row, "status").unwrap_or_default(),
+        org_slug: d1::text(&row, "org_slug"),
+        error: d1::text(&row, "error"),
+    });
+    let (status, html) = setup::page(&q, known.as_ref());
+    Ok(Response::from_html(html)?.with_status(status))
+}
+
+fn now() -> String {
+    format_millis(Date::now().as_millis() as i64)
+}
