@@ -54,11 +54,12 @@ pub fn plan(cfg: &Config, env: &Envelope, applied_at: &str, now: &str) -> Result
     if action == "deleted" {
         return Ok(Some(Plan::writes(installations::delete_installation(&inst, applied_at, now), reply, verdict)));
     }
-    // Internal integrations have a token already; public ones exchange the
-    // grant code in a job.
+    // Internal integrations have a token already, so members can be read at
+    // once; public ones exchange the grant code first.
     let jobs = match (&cfg.internal, &inst.grant_code) {
+        (Some(_), _) => vec![Job::SyncMembers { installation: inst.uuid.clone() }],
         (None, Some(_)) => vec![Job::ActivateInstallation { installation: inst.uuid.clone() }],
-        _ => vec![],
+        (None, None) => vec![],
     };
     let statements = vec![installations::upsert_installation(&inst, applied_at, now)];
     Ok(Some(Plan { statements, jobs, reply, verdict }))
@@ -190,11 +191,11 @@ mod tests {
     }
 
     #[test]
-    fn internal_mode_needs_no_exchange() {
+    fn internal_mode_needs_no_exchange_and_syncs_members_at_once() {
         let cfg =
             Config { internal: Some(Internal { token: "t".into(), org_slug: "acme".into() }), ..Default::default() };
         let plan = deliver_with(cfg, "installation", CREATED).unwrap();
-        assert!(plan.jobs.is_empty());
+        assert_eq!(plan.jobs, vec![Job::SyncMembers { installation: "a8e5".into() }]);
         assert_eq!(plan.statements[0].params[4], SqlValue::Text("installed".into()));
         assert_eq!(plan.statements[0].params[5], SqlValue::Text("internal".into()));
     }

@@ -275,13 +275,15 @@ WHERE installation_uuid = ?1 AND (short_id LIKE ?2 ESCAPE '\\' OR title LIKE ?2 
 ORDER BY COALESCE(last_seen, updated_at) DESC, id LIMIT 100";
 
 /// Select options: the installation's members, plus assignees seen on its
-/// cards (a user can be assigned before the first member sync).
+/// cards (a user can be assigned before the first member sync). When both
+/// name the same user, the member's name is shown: SQLite takes a bare
+/// column from the row that gives `MIN(source)`.
 pub const OPTION_USERS: &str = "\
-SELECT value, label FROM (
-    SELECT COALESCE(user_id, member_id) AS value, COALESCE(NULLIF(name, ''), email, member_id) AS label
+SELECT value, label, MIN(source) AS source FROM (
+    SELECT COALESCE(user_id, member_id) AS value, COALESCE(NULLIF(name, ''), email, member_id) AS label, 0 AS source
     FROM members WHERE installation_uuid = ?1
-    UNION
-    SELECT assignee_id, COALESCE(assignee_name, assignee_email, assignee_id) FROM cards
+    UNION ALL
+    SELECT assignee_id, COALESCE(assignee_name, assignee_email, assignee_id), 1 FROM cards
     WHERE installation_uuid = ?1 AND assignee_type = 'user' AND assignee_id IS NOT NULL
 )
 WHERE label LIKE ?2 ESCAPE '\\'

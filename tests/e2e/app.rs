@@ -33,6 +33,10 @@ impl Reply {
 
 static APP: OnceLock<App> = OnceLock::new();
 static BEARER_APP: OnceLock<App> = OnceLock::new();
+static INTERNAL_APP: OnceLock<App> = OnceLock::new();
+
+pub const INTERNAL_TOKEN: &str = "e2e-internal-token";
+pub const INTERNAL_ORG: &str = "internal-org";
 
 pub const BEARER: &str = "e2e-bearer-token";
 
@@ -43,6 +47,11 @@ pub fn app() -> &'static App {
 /// A second worker that also requires `Authorization: Bearer BEARER`.
 pub fn bearer_app() -> &'static App {
     BEARER_APP.get_or_init(|| spawn_app(&[("SENTRY_WEBHOOK_BEARER", BEARER)]))
+}
+
+/// A worker in internal-integration mode (`SENTRY_AUTH_TOKEN` + `SENTRY_ORG_SLUG`).
+pub fn internal_app() -> &'static App {
+    INTERNAL_APP.get_or_init(|| spawn_app(&[("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN), ("SENTRY_ORG_SLUG", INTERNAL_ORG)]))
 }
 
 fn root() -> &'static Path {
@@ -147,6 +156,43 @@ impl App {
         }
         headers.extend_from_slice(extra);
         self.request("POST", "/api/webhooks/sentry", &headers, body.as_bytes())
+    }
+
+    /// A UI-component request as Sentry sends it: `Sentry-App-Signature` over
+    /// the raw body (`""` for a GET), unless `signature` overrides it.
+    pub fn send_ui(&self, method: &str, path: &str, body: &str, signature: Option<&str>) -> Reply {
+        let good = sentry_kanban::verify::sign_hex(SECRET.as_bytes(), body.as_bytes());
+        let sig = signature.unwrap_or(&good);
+        let mut headers = vec![("Request-ID", "e2e-ui-0000"), ("Content-Type", "application/json")];
+        if !sig.is_empty() {
+            headers.push(("Sentry-App-Signature", sig));
+        }
+        self.request(method, path, &headers, body.as_bytes())
+    }
+
+    pub fn list(&self, path: &str, key: &str) -> Vec<Value> {
+        let r = self.request("GET", path, &[], b"");
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        r.json()[key].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn installation(&self, uuid: &str) -> Option<Value> {
+        self.list("/api/installations", "installations").into_iter().find(|i| i["uuid"] == uuid)
+    }
+
+    /// Polls `probe` until it yields a value, or panics after `limit`.
+    pub fn wait_for<T>(&self, what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+        let start = Instant::now();
+        loop {
+            if let Some(v) = probe() {
+                return v;
+            }
+            if start.elapsed() > limit {
+                let tail: String = self.log_text().lines().rev().take(60).collect::<Vec<_>>().join("\n");
+                panic!("timed out after {limit:?} waiting for {what}; newest wrangler log lines (reversed):\n{tail}");
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 
     pub fn deliveries(&self) -> Vec<Value> {

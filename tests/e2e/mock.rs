@@ -19,13 +19,40 @@ pub struct Canned {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Held back this long before answering (to make the worker time out).
+    pub delay_ms: u64,
+}
+
+impl Canned {
+    pub fn new(method: &str, path_prefix: &str, status: u16, body: &str) -> Canned {
+        Canned {
+            method: method.to_string(),
+            path_prefix: path_prefix.to_string(),
+            status,
+            headers: vec![],
+            body: body.to_string(),
+            delay_ms: 0,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Canned {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn delayed(mut self, ms: u64) -> Canned {
+        self.delay_ms = ms;
+        self
+    }
 }
 
 #[derive(Default)]
 struct State {
     calls: Vec<Call>,
-    /// Replies used once each, in order, before falling back to `default_ok`.
+    /// Replies used once each, in order, before the standing routes.
     queue: VecDeque<Canned>,
+    /// Replies used for every matching call once the queue has none.
+    routes: Vec<Canned>,
 }
 
 #[derive(Clone)]
@@ -41,26 +68,18 @@ impl Mock {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         std::thread::spawn(move || {
-            for mut req in server.incoming_requests() {
-                let mut body = String::new();
-                let _ = req.as_reader().read_to_string(&mut body);
-                let call = Call {
-                    method: req.method().to_string(),
-                    path: req.url().to_string(),
-                    headers: req.headers().iter().map(|h| (h.field.to_string(), h.value.to_string())).collect(),
-                    body,
-                };
-                let reply = shared.lock().unwrap().answer(call);
-                let mut resp = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-                for (k, v) in
-                    reply.headers.iter().chain([("Content-Type".to_string(), "application/json".to_string())].iter())
-                {
-                    resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
-                }
-                let _ = req.respond(resp);
+            for req in server.incoming_requests() {
+                let shared = shared.clone();
+                // One thread per call: a delayed answer must not hold up the rest.
+                std::thread::spawn(move || answer(req, &shared));
             }
         });
         Mock { url, state }
+    }
+
+    /// Answers every call matching method and path prefix (after one-shot replies).
+    pub fn route(&self, canned: Canned) {
+        self.state.lock().unwrap().routes.push(canned);
     }
 
     /// Queues a one-shot reply for the next call matching method and path prefix.
@@ -73,16 +92,33 @@ impl Mock {
     }
 }
 
+fn answer(mut req: tiny_http::Request, state: &Mutex<State>) {
+    let mut body = String::new();
+    let _ = req.as_reader().read_to_string(&mut body);
+    let call = Call {
+        method: req.method().to_string(),
+        path: req.url().to_string(),
+        headers: req.headers().iter().map(|h| (h.field.to_string(), h.value.to_string())).collect(),
+        body,
+    };
+    let reply = state.lock().unwrap().reply_for(call);
+    std::thread::sleep(std::time::Duration::from_millis(reply.delay_ms));
+    let mut resp = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+    let json = ("Content-Type".to_string(), "application/json".to_string());
+    for (k, v) in reply.headers.iter().chain(std::iter::once(&json)) {
+        resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
+    }
+    let _ = req.respond(resp);
+}
+
 impl State {
-    fn answer(&mut self, call: Call) -> Canned {
-        let pos = self.queue.iter().position(|c| c.method == call.method && call.path.starts_with(&c.path_prefix));
-        let reply = pos.and_then(|i| self.queue.remove(i)).unwrap_or_else(|| Canned {
-            method: call.method.clone(),
-            path_prefix: call.path.clone(),
-            status: 200,
-            headers: vec![],
-            body: "{}".to_string(),
-        });
+    fn reply_for(&mut self, call: Call) -> Canned {
+        let matches = |c: &Canned| c.method == call.method && call.path.starts_with(&c.path_prefix);
+        let pos = self.queue.iter().position(matches);
+        let reply = pos
+            .and_then(|i| self.queue.remove(i))
+            .or_else(|| self.routes.iter().find(|c| matches(c)).cloned())
+            .unwrap_or_else(|| Canned::new(&call.method, &call.path, 200, "{}"));
         self.calls.push(call);
         reply
     }

@@ -12,7 +12,9 @@ cd "$ROOT"
 SK_SKIP_BUILD=1 "${WRANGLER[@]}" dev --port "$port" --ip 127.0.0.1 --persist-to "$state" \
     --test-scheduled --show-interactive-dev-session=false \
     --var "SENTRY_API_BASE:$mock" --var "GITHUB_API_BASE:$mock" \
-    --var "SENTRY_CLIENT_SECRET:$secret" "${extra[@]}" >"$log" 2>&1 </dev/null &
+    --var "SENTRY_CLIENT_SECRET:$secret" --var "SENTRY_CLIENT_ID:e2e-client-id" \
+    --var "JOB_RETRY_BASE_SECONDS:1" --var "JOB_RETRY_MAX_SECONDS:2" --var "SENTRY_HTTP_TIMEOUT_MS:1500" \
+    "${extra[@]}" >"$log" 2>&1 </dev/null &
 child=$!
 while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
 kill -- -$$ 2>/dev/null
