@@ -104,6 +104,9 @@
     var alert = kind !== "issue";
     var node = el("article", alert ? "card alert kind-" + kind : "card");
     node.dataset.id = item.id;
+    // Sentry's issue link points at /#card-<id>.
+    node.id = "card-" + item.id;
+    if (location.hash === "#" + node.id) node.classList.add("linked");
     if (item.ignored) node.classList.add("ignored");
 
     var head = el("div", "card-head");
@@ -172,11 +175,34 @@
     timer = setTimeout(refresh, REFRESH_MS);
   }
 
+  // /?org=<slug> (where Sentry's setup page links) shows one organization.
+  var ORG = new URLSearchParams(location.search).get("org") || "";
+
+  function showInstallations(list) {
+    var banner = document.getElementById("installations");
+    var broken = (list || []).filter(function (i) {
+      return i && i.error && i.status !== "deleted" && (!ORG || i.org_slug === ORG);
+    });
+    banner.replaceChildren.apply(banner, broken.map(function (i) {
+      return el("p", "installation-error", (i.org_slug || i.uuid) + ": " + i.error);
+    }));
+    banner.hidden = !broken.length;
+  }
+
+  function refreshInstallations() {
+    fetch("/api/installations", { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (body) { if (body) showInstallations(body.installations); })
+      .catch(function () { /* the items banner already reports an unreachable worker */ });
+  }
+
   function refresh() {
     // A slow response must not stack up a second request behind it.
     if (inFlight) return;
     inFlight = true;
-    fetch("/api/items", { headers: { Accept: "application/json" }, cache: "no-store" })
+    refreshInstallations();
+    var url = ORG ? "/api/items?org=" + encodeURIComponent(ORG) : "/api/items";
+    fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
@@ -205,5 +231,6 @@
     if (!document.hidden) refresh();
   });
 
+  if (ORG) document.getElementById("org").textContent = ORG;
   refresh();
 })();
