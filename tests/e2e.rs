@@ -328,6 +328,12 @@ fn alerts_become_their_own_cards() {
     };
     assert_eq!(find().len(), 1);
     assert_eq!(find()[0]["column"], "TODO");
+    app().send_sentry_at("metric_alert", &metric("warning"), Some(past(15)));
+    let warned = find();
+    assert_eq!(
+        (warned.len(), warned[0]["column"].as_str(), warned[0]["status"].as_str()),
+        (1, Some("TODO"), Some("warning"))
+    );
     app().send_sentry_at("metric_alert", &metric("resolved"), Some(past(10)));
     let cards = find();
     assert_eq!(cards.len(), 1, "a metric alert is one card, updated in place");
