@@ -3,10 +3,11 @@
 
 use crate::config::RetryPolicy;
 use crate::outbound::CallError;
+use crate::sentry::errors::ErrorRecord;
 use serde::{Deserialize, Serialize};
 
 /// One queue message. Messages carry no secrets: grant codes and tokens stay
-/// in D1 and are looked up by installation.
+/// in D1 and are looked up by installation; error events are sanitised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
@@ -17,6 +18,9 @@ pub enum Job {
     VerifyInstallation { installation: String },
     /// Mirror the organization's members (the users the board can offer).
     SyncMembers { installation: String },
+    /// One condensed, sanitised error event for the error log. Consumed a
+    /// whole batch at a time.
+    ErrorEvent(Box<ErrorRecord>),
 }
 
 impl Job {
@@ -25,6 +29,7 @@ impl Job {
             Job::ActivateInstallation { .. } => "activate_installation",
             Job::VerifyInstallation { .. } => "verify_installation",
             Job::SyncMembers { .. } => "sync_members",
+            Job::ErrorEvent(_) => "error_event",
         }
     }
 
@@ -33,6 +38,7 @@ impl Job {
             Job::ActivateInstallation { installation }
             | Job::VerifyInstallation { installation }
             | Job::SyncMembers { installation } => installation,
+            Job::ErrorEvent(r) => r.installation.as_deref().unwrap_or(""),
         }
     }
 }

@@ -15,6 +15,10 @@ pub enum Route {
     Deliveries,
     Installations,
     Jobs,
+    /// The error log: groups, a group (`/api/errors/{issue_id}`), totals.
+    Errors,
+    ErrorGroup,
+    ErrorStats,
     Health,
     /// Anything else: served from `public/` by the assets binding.
     Asset,
@@ -35,6 +39,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
         "/api/installations" => (Route::Installations, &["GET", "HEAD"]),
         "/api/jobs" => (Route::Jobs, &["GET", "HEAD"]),
+        "/api/errors" => (Route::Errors, &["GET", "HEAD"]),
+        "/api/errors/stats" => (Route::ErrorStats, &["GET", "HEAD"]),
+        _ if error_group_id(trimmed).is_some() => (Route::ErrorGroup, &["GET", "HEAD"]),
         "/api/deliveries" => (Route::Deliveries, &["GET", "HEAD"]),
         "/api/health" => (Route::Health, &["GET", "HEAD"]),
         _ if trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/') => {
@@ -47,6 +54,12 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
     } else {
         Err(crate::error::AppError::MethodNotAllowed)
     }
+}
+
+/// The issue id in `/api/errors/{issue_id}`.
+pub fn error_group_id(path: &str) -> Option<&str> {
+    let id = path.trim_end_matches('/').strip_prefix("/api/errors/")?;
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
 }
 
 #[cfg(test)]
@@ -75,6 +88,16 @@ mod tests {
         assert_eq!(route("POST", "/api/sentry/alert-rule-action"), Ok(Route::SentryAlertRuleAction));
         assert_eq!(route("GET", "/sentry/setup"), Ok(Route::SentrySetup));
         assert_eq!(route("POST", "/api/sentry/options/items"), Err(AppError::MethodNotAllowed));
+    }
+
+    #[test]
+    fn the_error_log_has_routes() {
+        assert_eq!(route("GET", "/api/errors"), Ok(Route::Errors));
+        assert_eq!(route("GET", "/api/errors/stats"), Ok(Route::ErrorStats));
+        assert_eq!(route("GET", "/api/errors/1170820242"), Ok(Route::ErrorGroup));
+        assert_eq!(error_group_id("/api/errors/1170820242/"), Some("1170820242"));
+        assert_eq!(route("GET", "/api/errors/a/b"), Err(AppError::NotFound));
+        assert_eq!(route("POST", "/api/errors"), Err(AppError::MethodNotAllowed));
     }
 
     #[test]

@@ -33,9 +33,12 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError>
     if let Some(bearer) = &cfg.sentry_bearer {
         verify::check_bearer(bearer, d.authorization).map_err(AppError::Unauthorized)?;
     }
+    let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
+    if matches!(resource.as_str(), "error" | "event") {
+        return plan_error(&resource, d.body, now);
+    }
     let env: Envelope = serde_json::from_slice(d.body)
         .map_err(|e| AppError::BadRequest(format!("body is not a JSON webhook envelope: {e}")))?;
-    let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     let applied_at = format_millis(state_time(d.timestamp, now));
     let internal_row = internal_installation(cfg, &env, &format_millis(now)).filter(|_| resource != "installation");
     let plan = match resource.as_str() {
@@ -96,12 +99,36 @@ fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppErr
     // Sentry shows this in the integration's request log.
     reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
     Ok(Plan {
-        statements: vec![store::upsert_card(&state, applied_at, now)],
+        // The error log's group follows its issue's status.
+        statements: vec![
+            store::upsert_card(&state, applied_at, now),
+            store::errors::sync_status(&issue_id, state.status.as_str(), applied_at),
+        ],
         jobs: vec![],
         reply,
         verdict: Verdict::new("issue", &env.action, "applied"),
     })
 }
+
+/// Error events are only condensed and queued: no D1 work on the ack path,
+/// because they arrive for every event of every issue.
+fn plan_error(resource: &str, body: &[u8], now: Millis) -> Result<Plan, AppError> {
+    let action = super::errors::action_of(body)?;
+    if !super::errors::is_error_event(resource, &action) {
+        return Ok(skipped(resource, &action, "action not handled"));
+    }
+    let record = super::errors::condense_body(body, now)?;
+    let reply = Reply::ok(json!({ "ok": true, "queued": record.event_id, "issue": record.issue_id }));
+    Ok(Plan {
+        statements: vec![],
+        jobs: vec![crate::jobs::Job::ErrorEvent(Box::new(record))],
+        reply,
+        verdict: Verdict::new(resource, &action, QUEUED),
+    })
+}
+
+/// The verdict of a delivery that was only queued.
+pub const QUEUED: &str = "queued";
 
 fn skipped(resource: &str, action: &str, why: &str) -> Plan {
     Plan {
@@ -147,9 +174,10 @@ pub(crate) mod tests {
     const CREATED: &str = r#"{"action":"created","installation":{"uuid":"u1"},"data":{"issue":{"id":"42","title":"Caf\u00e9 boom","status":"unresolved","assignedTo":null}},"actor":{"type":"application","id":"sentry","name":"Sentry"}}"#;
 
     #[test]
-    fn a_signed_issue_plans_one_upsert() {
+    fn a_signed_issue_plans_the_card_upsert_and_the_error_group_status() {
         let plan = deliver("issue", CREATED).unwrap();
-        assert_eq!(plan.statements.len(), 1);
+        assert_eq!(plan.statements.len(), 2);
+        assert_eq!(plan.statements[1].params[..2], [SqlValue::Text("42".into()), SqlValue::Text("unresolved".into())]);
         let p = &plan.statements[0].params;
         assert_eq!(p[0], SqlValue::Text("42".into()));
         assert_eq!(p[3], SqlValue::Text("Café boom".into()));
@@ -243,11 +271,26 @@ pub(crate) mod tests {
             ..Default::default()
         };
         let plan = deliver_with(internal.clone(), "issue", CREATED).unwrap();
-        assert_eq!(plan.statements.len(), 2);
+        assert_eq!(plan.statements.len(), 3);
         assert_eq!(plan.statements[0].params[..2], [SqlValue::Text("u1".into()), SqlValue::Text("acme".into())]);
         let skipped = deliver_with(internal, "seer", r#"{"action":"x","installation":{"uuid":"u1"},"data":{}}"#);
         assert!(skipped.unwrap().statements.is_empty(), "a delivery that writes nothing records nothing");
-        assert_eq!(deliver("issue", CREATED).unwrap().statements.len(), 1);
+        assert_eq!(deliver("issue", CREATED).unwrap().statements.len(), 2);
+    }
+
+    #[test]
+    fn error_events_are_queued_without_any_statement() {
+        let body = r#"{"action":"created","installation":{"uuid":"u1"},"data":{"error":{"event_id":"e1","issue_id":"42","title":"Caf\u00e9"}}}"#;
+        for resource in ["error", "event"] {
+            let plan = deliver(resource, body).unwrap();
+            assert!(plan.statements.is_empty(), "no D1 write on the ack path");
+            assert_eq!(plan.verdict.outcome, QUEUED);
+            let crate::jobs::Job::ErrorEvent(r) = &plan.jobs[0] else { panic!("{:?}", plan.jobs) };
+            assert_eq!((r.event_id.as_str(), r.title.as_str(), r.installation.as_deref()), ("e1", "Café", Some("u1")));
+        }
+        let other = deliver("error", r#"{"action":"deleted","data":{}}"#).unwrap();
+        assert_eq!(other.verdict.outcome, "skipped");
+        assert!(matches!(deliver("error", r#"{"action":"created","data":{}}"#), Err(AppError::BadRequest(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod comments;
+pub mod errors;
 pub mod hook;
 pub mod installation;
 pub mod members;

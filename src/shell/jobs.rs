@@ -10,8 +10,10 @@ use crate::config::Config;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, CallError};
 use crate::plan::Stmt;
+use crate::sentry::errors::ErrorRecord;
 use crate::sentry::installation::{self as install, Activation};
 use crate::sentry::{members, token};
+use crate::store::errors as errors_store;
 use crate::store::installations as store;
 use crate::time::format_millis;
 use futures_util::future::join_all;
@@ -33,30 +35,78 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
             return;
         }
     };
-    let messages: Vec<RawMessage> = batch.raw_iter().collect();
-    // Concurrently: a slow API call for one installation does not hold up
-    // the others, and jobs that need the same token meet at its lease.
-    join_all(messages.iter().map(|m| handle(&cfg, env, &db, m, dead))).await;
-}
-
-async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, dead: bool) {
-    let id = msg.id();
-    let job = match parse(msg) {
-        Ok(job) => job,
-        Err(why) => {
-            // Nothing can ever run it; record and drop it rather than loop.
-            log("job_unreadable", json!({ "id": id, "error": why }));
-            let _ = d1::run(db, &[store::dead_job(&id, "unreadable", "", &why, &now())]).await;
-            msg.ack();
-            return;
+    let mut events: Vec<(RawMessage, ErrorRecord)> = vec![];
+    let mut jobs: Vec<(RawMessage, Job)> = vec![];
+    for msg in batch.raw_iter() {
+        match parse(&msg) {
+            Ok(Job::ErrorEvent(record)) => events.push((msg, *record)),
+            Ok(job) => jobs.push((msg, job)),
+            Err(why) => {
+                // Nothing can ever run it; record and drop it rather than loop.
+                let id = msg.id();
+                log("job_unreadable", json!({ "id": id, "error": why }));
+                let _ = d1::run(&db, &[store::dead_job(&id, "unreadable", "", &why, &now())]).await;
+                msg.ack();
+            }
         }
-    };
+    }
     if dead {
-        bury(db, &id, &job).await;
-        msg.ack();
+        bury_all(&db, &events, &jobs).await;
         return;
     }
-    let attempt = match start(db, &id, &job).await {
+    ingest_errors(&cfg, &db, &events).await;
+    // Concurrently: a slow API call for one installation does not hold up
+    // the others, and jobs that need the same token meet at its lease.
+    join_all(jobs.iter().map(|(m, job)| handle(&cfg, env, &db, m, job))).await;
+}
+
+/// A batch of error events in one D1 batch. If that fails, each event is
+/// tried on its own so one bad event cannot hold the rest back; what still
+/// fails is retried, and after the retries goes to the dead-letter queue.
+async fn ingest_errors(cfg: &Config, db: &D1Database, events: &[(RawMessage, ErrorRecord)]) {
+    if events.is_empty() {
+        return;
+    }
+    let records: Vec<ErrorRecord> = events.iter().map(|(_, r)| r.clone()).collect();
+    let Err(e) = d1::run(db, &errors_store::ingest(&records, &now())).await else {
+        events.iter().for_each(|(m, _)| m.ack());
+        log("errors_ingested", json!({ "events": events.len(), "round_trips": 1 }));
+        return;
+    };
+    log("errors_batch_failed", json!({ "events": events.len(), "error": format!("{e:?}") }));
+    for (msg, record) in events {
+        match d1::run(db, &errors_store::ingest(std::slice::from_ref(record), &now())).await {
+            Ok(()) => msg.ack(),
+            Err(e) => {
+                log(
+                    "error_event_failed",
+                    json!({ "id": msg.id(), "event": record.event_id, "error": format!("{e:?}") }),
+                );
+                retry(msg, cfg.retry.base_secs);
+            }
+        }
+    }
+}
+
+/// Dead-lettered messages: recorded (and counted on `/api/errors/stats` or
+/// shown on the installation), then acknowledged.
+async fn bury_all(db: &D1Database, events: &[(RawMessage, ErrorRecord)], jobs: &[(RawMessage, Job)]) {
+    for (msg, record) in events {
+        let installation = record.installation.as_deref().unwrap_or("");
+        let why = format!("error event {} for issue {} was not stored", record.event_id, record.issue_id);
+        let _ = d1::run(db, &[store::dead_job(&msg.id(), "error_event", installation, &why, &now())]).await;
+        log("job_dead", json!({ "id": msg.id(), "kind": "error_event", "error": why }));
+        msg.ack();
+    }
+    for (msg, job) in jobs {
+        bury(db, &msg.id(), job).await;
+        msg.ack();
+    }
+}
+
+async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job: &Job) {
+    let id = msg.id();
+    let attempt = match start(db, &id, job).await {
         Ok(n) => n,
         Err(e) => {
             log("job_not_started", json!({ "id": id, "kind": job.kind(), "error": e.detail() }));
@@ -64,8 +114,8 @@ async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, dead
             return;
         }
     };
-    let outcome = run(cfg, db, &job, attempt).await;
-    settle(env, db, msg, &id, &job, attempt, outcome).await;
+    let outcome = run(cfg, db, job, attempt).await;
+    settle(env, db, msg, &id, job, attempt, outcome).await;
 }
 
 fn parse(msg: &RawMessage) -> Result<Job, String> {
@@ -84,6 +134,8 @@ async fn run(cfg: &Config, db: &D1Database, job: &Job, attempt: u32) -> Outcome 
         Job::ActivateInstallation { installation } => activate(cfg, db, installation).await,
         Job::VerifyInstallation { installation } => verify(cfg, db, installation).await,
         Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
+        // Consumed in batches by `ingest_errors`, never one by one.
+        Job::ErrorEvent(_) => Ok(Outcome::done()),
     };
     result.unwrap_or_else(|e| Outcome::from_error(e, cfg.retry, attempt))
 }

@@ -2,6 +2,7 @@
 //! resulting plans on D1. Nothing outside this module touches `worker::`.
 
 mod d1;
+mod errors;
 mod fetch;
 mod http;
 mod jobs;
@@ -13,6 +14,7 @@ pub use sentry::webhook as sentry_webhook;
 pub use ui::{alert_rule_action as sentry_alert_rule_action, issue_link as sentry_issue_link};
 pub use ui::{options as sentry_options, setup_page as sentry_setup};
 
+pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use http::error_response;
 
 use crate::config::Config;

@@ -47,6 +47,10 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         body_sha256: outcome.digest.as_deref(),
         latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
     };
+    if outcome.verdict == hook::QUEUED {
+        let jobs = std::mem::take(&mut outcome.jobs);
+        return queue_only(env, jobs, &outcome.reply, record, request_id.as_deref()).await;
+    }
     let mut batch = std::mem::take(&mut outcome.statements);
     batch.extend(store::record_delivery(&record));
     let jobs = std::mem::take(&mut outcome.jobs);
@@ -72,6 +76,29 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         (Some(e), _) | (None, Err(e)) => http::error_response(e).map(|r| with_hook_error(r, request_id.as_deref())),
         (None, Ok(reply)) => http::json_response(reply),
     }
+}
+
+/// Error events: queued, logged, answered. No D1 read or write on the ack
+/// path; the consumer dedupes by event id.
+async fn queue_only(
+    env: &Env,
+    jobs: Vec<Job>,
+    reply: &std::result::Result<Reply, AppError>,
+    record: DeliveryLog<'_>,
+    request_id: Option<&str>,
+) -> Result<Response> {
+    let Err(e) = super::jobs::enqueue(env, jobs).await else {
+        console_log!("{}", record.line());
+        return match reply {
+            Ok(reply) => http::json_response(reply),
+            Err(e) => http::error_response(e),
+        };
+    };
+    let failed = AppError::Internal(e);
+    let detail = format!("{failed:?}");
+    let line = DeliveryLog { verdict: "enqueue_failed", status: failed.status(), detail: Some(&detail), ..record };
+    console_log!("{}", line.line());
+    http::error_response(&failed).map(|r| with_hook_error(r, request_id))
 }
 
 /// Applies the plan and the delivery record in one batch, then queues the
@@ -112,6 +139,10 @@ async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::re
     };
     let Plan { statements, jobs, reply, verdict } =
         hook::handle(&config(env), &delivery, Date::now().as_millis() as i64)?;
+    if verdict.outcome == hook::QUEUED {
+        let action = Some(verdict.action);
+        return Ok(Outcome { reply: Ok(reply), verdict: verdict.outcome, action, digest: None, statements, jobs });
+    }
     let digest = body_digest(&body);
     let resource_key = resource.unwrap_or("").trim().to_ascii_lowercase();
     let seen = store::seen_body_params("sentry", &resource_key, &digest);

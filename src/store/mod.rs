@@ -7,6 +7,7 @@ use crate::plan::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
+pub mod errors;
 pub mod installations;
 
 /// Inserts or updates one card. The `WHERE` makes it order-guarded: a state

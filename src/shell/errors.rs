@@ -1,0 +1,98 @@
+//! The error-log API: groups with trends, one group with its events and
+//! series, and totals (including dead-lettered events).
+
+use super::{d1, db, http};
+use crate::error::AppError;
+use crate::store::errors::{self as store, Filter};
+use serde_json::{json, Value};
+use worker::{console_log, Date, Env, Request, Response, Result};
+
+/// Days of history in trends and series.
+const DAYS: i64 = 14;
+
+pub async fn list(req: &Request, env: &Env) -> Result<Response> {
+    let result = async {
+        let url = req.url().map_err(|e| AppError::BadRequest(format!("bad URL: {e}")))?;
+        let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let filter = Filter {
+            status: param("status"),
+            level: param("level"),
+            project: param("project"),
+            q: param("q"),
+            sort: param("sort"),
+        };
+        let days = store::days_ending(now(), DAYS);
+        let params = store::list_params(&filter);
+        let since = [days[0].as_str().into()];
+        let db = db(env)?;
+        let read = d1::rows_batch(&db, &[(store::LIST_GROUPS, &params), (store::DAILY_SINCE, &since)]).await?;
+        match read.as_slice() {
+            [groups, daily] => Ok(store::list_json(groups, daily, &days)),
+            _ => Err(AppError::Internal("D1 batch returned an unexpected result count".into())),
+        }
+    }
+    .await;
+    answer("errors", result)
+}
+
+pub async fn group(path: &str, env: &Env) -> Result<Response> {
+    let result = async {
+        let id = crate::routes::error_group_id(path).ok_or(AppError::NotFound)?;
+        let db = db(env)?;
+        let (issue, since) = ([id.into()], [id.into(), store::hours_since(now(), DAYS).into()]);
+        let read =
+            d1::rows_batch(&db, &[(store::GROUP, &issue), (store::RECENT_EVENTS, &issue), (store::HOURLY, &since)])
+                .await?;
+        let [group, events, hourly] = read.as_slice() else {
+            return Err(AppError::Internal("D1 batch returned an unexpected result count".into()));
+        };
+        let group = group.first().ok_or(AppError::NotFound)?;
+        Ok(json!({
+            "group": store::group_json(group),
+            "events": events,
+            "hourly": hourly,
+            "daily": daily(hourly),
+        }))
+    }
+    .await;
+    answer("error_group", result)
+}
+
+pub async fn stats(env: &Env) -> Result<Response> {
+    let result = async {
+        let row = d1::first(&db(env)?, store::STATS, &[]).await?;
+        Ok(row.map_or(Value::Null, Value::Object))
+    }
+    .await;
+    answer("error_stats", result)
+}
+
+/// Hourly rows summed per day.
+fn daily(hourly: &[serde_json::Map<String, Value>]) -> Value {
+    let mut days: Vec<(String, i64)> = vec![];
+    for row in hourly {
+        let Some(day) = d1::text(row, "hour").map(|h| h.chars().take(10).collect::<String>()) else { continue };
+        let n = row.get("count").and_then(Value::as_f64).unwrap_or(0.0) as i64;
+        match days.last_mut() {
+            Some((d, total)) if *d == day => *total += n,
+            _ => days.push((day, n)),
+        }
+    }
+    Value::Array(days.into_iter().map(|(day, count)| json!({ "day": day, "count": count })).collect())
+}
+
+fn answer(what: &str, result: std::result::Result<Value, AppError>) -> Result<Response> {
+    match result {
+        Ok(body) => Response::from_json(&body),
+        Err(e) => {
+            if matches!(e, AppError::Internal(_)) {
+                console_log!("{}", json!({"event": "read_failed", "what": what, "error": format!("{e:?}")}));
+            }
+            http::error_response(&e)
+        }
+    }
+}
+
+fn now() -> i64 {
+    Date::now().as_millis() as i64
+}
