@@ -2,7 +2,7 @@
 PORT ?= 8787
 export PORT
 
-.PHONY: dev test tools build bench deploy
+.PHONY: dev test tools build bench bench-errors deploy
 
 dev: tools
 	@bash tools/dev.sh
@@ -18,6 +18,9 @@ build: tools
 
 bench: tools
 	@bash tools/bench.sh
+
+bench-errors: tools
+	@bash tools/bench.sh errors
 
 deploy: tools
 	@bash tools/deploy.sh

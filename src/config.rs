@@ -20,6 +20,9 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// `SENTRY_HTTP_TIMEOUT_MS`: one outbound API call, connect to last byte.
     pub http_timeout_ms: u32,
+    /// `ERROR_LOG_MODE=direct`: write error events on the ack path instead
+    /// of through the queue. Only for the benchmark that compares the two.
+    pub error_log_direct: bool,
 }
 
 /// An internal integration's fixed token and the one organization it serves.
@@ -71,6 +74,7 @@ impl Config {
                 max_secs: number("JOB_RETRY_MAX_SECONDS", defaults.max_secs).max(1),
             },
             http_timeout_ms: number("SENTRY_HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS).max(100),
+            error_log_direct: non_empty("ERROR_LOG_MODE").is_some_and(|m| m.eq_ignore_ascii_case("direct")),
         }
     }
 }
@@ -93,6 +97,7 @@ impl std::fmt::Debug for Config {
             .field("sentry_api_base", &self.sentry_api_base)
             .field("retry", &self.retry)
             .field("http_timeout_ms", &self.http_timeout_ms)
+            .field("error_log_direct", &self.error_log_direct)
             .finish()
     }
 }

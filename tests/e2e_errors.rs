@@ -167,3 +167,20 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn the_error_log_page_is_served() {
+    let a = app();
+    let page = a.request("GET", "/errors.html", &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"<script src="/errors.js""#) && page.body.contains(r#"id="groups""#), "{}", page.body);
+    let script = a.request("GET", "/errors.js", &[], b"");
+    assert_eq!(script.status, 200);
+    assert!(script.body.contains("/api/errors"));
+    let stats = a.request("GET", "/api/errors/stats", &[], b"");
+    assert_eq!(stats.status, 200);
+    for key in ["groups", "events", "distinct_events", "dead_letters"] {
+        assert!(stats.json()[key].is_number(), "{key}: {}", stats.body);
+    }
+    assert_eq!(a.request("GET", "/api/errors/999999999", &[], b"").status, 404);
+}

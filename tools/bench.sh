@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: builds the worker once, then prints ack figures and wasm size.
 # BENCH_N and BENCH_C set the request count and concurrency.
+# `make bench-errors` (tools/bench.sh errors): the error-log pipeline figures.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 tools/build.sh
-SK_PREBUILT=1 cargo bench --locked --bench ack
+SK_PREBUILT=1 cargo bench --locked --bench "${1:-ack}"

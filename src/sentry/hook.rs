@@ -35,7 +35,7 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError>
     }
     let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     if matches!(resource.as_str(), "error" | "event") {
-        return plan_error(&resource, d.body, now);
+        return plan_error(cfg, &resource, d.body, now);
     }
     let env: Envelope = serde_json::from_slice(d.body)
         .map_err(|e| AppError::BadRequest(format!("body is not a JSON webhook envelope: {e}")))?;
@@ -112,12 +112,17 @@ fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppErr
 
 /// Error events are only condensed and queued: no D1 work on the ack path,
 /// because they arrive for every event of every issue.
-fn plan_error(resource: &str, body: &[u8], now: Millis) -> Result<Plan, AppError> {
+fn plan_error(cfg: &Config, resource: &str, body: &[u8], now: Millis) -> Result<Plan, AppError> {
     let action = super::errors::action_of(body)?;
     if !super::errors::is_error_event(resource, &action) {
         return Ok(skipped(resource, &action, "action not handled"));
     }
     let record = super::errors::condense_body(body, now)?;
+    if cfg.error_log_direct {
+        let reply = Reply::ok(json!({ "ok": true, "stored": record.event_id, "issue": record.issue_id }));
+        let statements = store::errors::ingest(std::slice::from_ref(&record), &format_millis(now));
+        return Ok(Plan::writes(statements, reply, Verdict::new(resource, &action, "applied")));
+    }
     let reply = Reply::ok(json!({ "ok": true, "queued": record.event_id, "issue": record.issue_id }));
     Ok(Plan {
         statements: vec![],
@@ -288,6 +293,9 @@ pub(crate) mod tests {
             let crate::jobs::Job::ErrorEvent(r) = &plan.jobs[0] else { panic!("{:?}", plan.jobs) };
             assert_eq!((r.event_id.as_str(), r.title.as_str(), r.installation.as_deref()), ("e1", "Café", Some("u1")));
         }
+        let direct = Config { error_log_direct: true, ..Default::default() };
+        let plan = deliver_with(direct, "error", body).unwrap();
+        assert!(plan.jobs.is_empty() && plan.statements.len() > 1, "the benchmark's direct mode writes at once");
         let other = deliver("error", r#"{"action":"deleted","data":{}}"#).unwrap();
         assert_eq!(other.verdict.outcome, "skipped");
         assert!(matches!(deliver("error", r#"{"action":"created","data":{}}"#), Err(AppError::BadRequest(_))));

@@ -68,9 +68,11 @@ async fn ingest_errors(cfg: &Config, db: &D1Database, events: &[(RawMessage, Err
         return;
     }
     let records: Vec<ErrorRecord> = events.iter().map(|(_, r)| r.clone()).collect();
+    let started = Date::now().as_millis();
     let Err(e) = d1::run(db, &errors_store::ingest(&records, &now())).await else {
         events.iter().for_each(|(m, _)| m.ack());
-        log("errors_ingested", json!({ "events": events.len(), "round_trips": 1 }));
+        let ms = Date::now().as_millis().saturating_sub(started);
+        log("errors_ingested", json!({ "events": events.len(), "round_trips": 1, "write_ms": ms }));
         return;
     };
     log("errors_batch_failed", json!({ "events": events.len(), "error": format!("{e:?}") }));

@@ -11,16 +11,20 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
 ON CONFLICT (event_id) DO NOTHING";
 
 /// Adds a group's not-yet-counted events to it, creating the group on its
-/// first event (status from the issue's card when there is one). Title and
-/// the other descriptive fields, and the sample, follow the newest event.
+/// first event (status, and its time, from the issue's card when there is
+/// one). Title, the other descriptive fields, the link and the sample follow
+/// the newest event. A batch with no new event for the issue writes nothing
+/// (e.g. a known event id under a merged issue's new id).
 const UPSERT_GROUP: &str = "\
 INSERT INTO error_groups (issue_id, installation_uuid, title, culprit, level, platform, project, environment, release,
-    status, event_count, first_seen, last_seen, web_url, sample, sample_at, created_at, updated_at)
+    status, status_at, event_count, first_seen, last_seen, web_url, sample, sample_at, created_at, updated_at)
 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
     COALESCE((SELECT CASE status WHEN 'resolved' THEN 'RESOLVED' WHEN 'ignored' THEN 'IGNORED' ELSE 'OPEN' END
               FROM cards WHERE id = ?1), 'OPEN'),
+    COALESCE((SELECT applied_at FROM cards WHERE id = ?1), '1970-01-01T00:00:00.000Z'),
     COUNT(*), MIN(time), MAX(time), ?10, ?11, ?12, ?13, ?13
 FROM error_events WHERE issue_id = ?1 AND counted = 0
+HAVING COUNT(*) > 0
 ON CONFLICT (issue_id) DO UPDATE SET
     event_count = error_groups.event_count + excluded.event_count,
     first_seen = MIN(COALESCE(error_groups.first_seen, excluded.first_seen), COALESCE(excluded.first_seen, error_groups.first_seen)),
@@ -33,7 +37,8 @@ ON CONFLICT (issue_id) DO UPDATE SET
     project = COALESCE(excluded.project, error_groups.project),
     environment = CASE WHEN ?12 >= COALESCE(error_groups.sample_at, '') THEN excluded.environment ELSE error_groups.environment END,
     release = CASE WHEN ?12 >= COALESCE(error_groups.sample_at, '') THEN excluded.release ELSE error_groups.release END,
-    web_url = COALESCE(excluded.web_url, error_groups.web_url),
+    web_url = CASE WHEN ?12 >= COALESCE(error_groups.sample_at, '') THEN COALESCE(excluded.web_url, error_groups.web_url)
+        ELSE error_groups.web_url END,
     sample = CASE WHEN ?12 >= COALESCE(error_groups.sample_at, '') THEN excluded.sample ELSE error_groups.sample END,
     sample_at = MAX(COALESCE(error_groups.sample_at, ''), ?12),
     updated_at = excluded.updated_at";

@@ -68,7 +68,8 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn spawn_app(vars: &[(&str, &str)]) -> App {
+/// A worker of its own with extra `--var`s (the shared ones are above).
+pub fn spawn_app(vars: &[(&str, &str)]) -> App {
     if std::env::var("SK_PREBUILT").as_deref() != Ok("1") {
         sh("tools/build.sh", &[]);
     }
