@@ -6,27 +6,23 @@
 #[allow(dead_code)]
 #[path = "../tests/e2e/app.rs"]
 mod app;
+#[path = "support/mod.rs"]
+mod common;
 #[allow(dead_code)]
 #[path = "../tests/e2e/mock.rs"]
 mod mock;
 
+use common::{env_usize, percentile};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+use std::time::Instant;
 
 fn body(i: usize) -> String {
     format!(
         r#"{{"action":"created","installation":{{"uuid":"bench"}},"data":{{"issue":{{"id":"{}","shortId":"BENCH-{i}","title":"Bench error \u00e9 {i}","level":"error","status":"unresolved","project":{{"id":"1","slug":"bench"}},"assignedTo":null}}}},"actor":{{"type":"application","id":"sentry","name":"Sentry"}}}}"#,
         700_000_000 + i
     )
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {

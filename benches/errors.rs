@@ -12,9 +12,13 @@
 #[allow(dead_code)]
 #[path = "../tests/e2e/app.rs"]
 mod app;
+#[path = "support/mod.rs"]
+mod common;
 #[allow(dead_code)]
 #[path = "../tests/e2e/mock.rs"]
 mod mock;
+
+use common::{env_usize, percentile};
 
 use sentry_kanban::config::Config;
 use sentry_kanban::sentry::hook::{handle, Delivery};
@@ -22,14 +26,6 @@ use sentry_kanban::verify::sign_hex;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// A Sentry error delivery of about 200 KB: 600 frames with source context
 /// and local variables, request headers and cookies.

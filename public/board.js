@@ -10,12 +10,8 @@
   var timer = null;
   var inFlight = false;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text != null) node.textContent = String(text);
-    return node;
-  }
+  var el = window.SK.el;
+  var safeUrl = window.SK.safeUrl;
 
   function relative(iso) {
     var t = iso ? Date.parse(iso) : NaN;
@@ -42,16 +38,6 @@
     return node;
   }
 
-  // Only http(s) links are followed; a javascript: permalink must not become clickable.
-  function safeUrl(url) {
-    if (typeof url !== "string" || !url) return null;
-    try {
-      var u = new URL(url, location.href);
-      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
 
   function initials(name) {
     var parts = String(name).trim().split(/[\s._@-]+/).filter(Boolean);

@@ -7,22 +7,8 @@
   var SVG = "http://www.w3.org/2000/svg";
   var timer = null;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text != null) node.textContent = String(text);
-    return node;
-  }
-
-  function safeUrl(url) {
-    if (typeof url !== "string" || !url) return null;
-    try {
-      var u = new URL(url, location.href);
-      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
+  var el = window.SK.el;
+  var safeUrl = window.SK.safeUrl;
 
   function when(iso) {
     var t = iso ? Date.parse(iso) : NaN;

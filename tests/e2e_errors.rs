@@ -177,6 +177,8 @@ fn the_error_log_page_is_served() {
     let script = a.request("GET", "/errors.js", &[], b"");
     assert_eq!(script.status, 200);
     assert!(script.body.contains("/api/errors"));
+    let shared = a.request("GET", "/dom.js", &[], b"");
+    assert!(shared.status == 200 && shared.body.contains("window.SK"), "{}", shared.body);
     let stats = a.request("GET", "/api/errors/stats", &[], b"");
     assert_eq!(stats.status, 200);
     for key in ["groups", "events", "distinct_events", "dead_letters"] {
