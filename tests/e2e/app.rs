@@ -2,6 +2,8 @@
 //! binary with a fresh state directory, migrations applied and its API bases
 //! pointed at an in-process mock. Every e2e test talks to it through the
 //! handle; the process group it starts is stopped when the tests end.
+// Each test binary (and bench) uses a different part of this helper.
+#![allow(dead_code)]
 
 use super::mock::Mock;
 use serde_json::Value;
