@@ -80,11 +80,17 @@ async fn ingest_errors(cfg: &Config, db: &D1Database, events: &[(RawMessage, Err
         match d1::run(db, &errors_store::ingest(std::slice::from_ref(record), &now())).await {
             Ok(()) => msg.ack(),
             Err(e) => {
+                // Only a failing event costs a jobs row: its attempt count sets the backoff.
+                let job = Job::ErrorEvent(Box::new(record.clone()));
+                let attempt = start(db, &msg.id(), &job).await.unwrap_or(1);
+                let delay = crate::jobs::retry_delay(cfg.retry, attempt, None);
+                let error = format!("{e:?}");
+                let _ = d1::run(db, &store::finish_job(&msg.id(), "retrying", Some(&error), &now())).await;
                 log(
                     "error_event_failed",
-                    json!({ "id": msg.id(), "event": record.event_id, "error": format!("{e:?}") }),
+                    json!({ "id": msg.id(), "event": record.event_id, "attempt": attempt, "error": error }),
                 );
-                retry(msg, cfg.retry.base_secs);
+                retry(msg, delay);
             }
         }
     }
