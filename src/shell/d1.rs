@@ -69,11 +69,4 @@ fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("D1: {e}"))
 }
 
-/// A column as text, whether D1 returned a string or a number.
-pub fn text(row: &Map<String, Value>, key: &str) -> Option<String> {
-    match row.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
+pub use crate::store::row_text as text;

@@ -1,5 +1,6 @@
 //! SQL for the error log (schema: migrations/0005_error_log.sql).
 
+use super::row_text as text;
 use crate::plan::{SqlValue, Stmt};
 use crate::sentry::errors::ErrorRecord;
 use serde_json::{json, Map, Value};
@@ -221,14 +222,6 @@ pub fn days_ending(now: crate::time::Millis, n: i64) -> Vec<String> {
 /// The first hour ('YYYY-MM-DDTHH') of the `days` days ending now.
 pub fn hours_since(now: crate::time::Millis, days: i64) -> String {
     crate::time::format_millis(now - days * 86_400_000)[..13].to_string()
-}
-
-fn text(row: &Map<String, Value>, key: &str) -> Option<String> {
-    match row.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

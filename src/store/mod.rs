@@ -318,6 +318,12 @@ fn id_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A column of a result row as text, whether D1 (or rusqlite) returned a
+/// string or a number.
+pub fn row_text(row: &Map<String, Value>, key: &str) -> Option<String> {
+    row.get(key).and_then(id_text)
+}
+
 /// Maps one `LIST_ITEMS` row (as D1 or rusqlite returns it) to an API item.
 pub fn item_from_row(row: &Map<String, Value>) -> Value {
     let text = |k: &str| row.get(k).filter(|v| !v.is_null()).cloned().unwrap_or(Value::Null);
