@@ -1,6 +1,7 @@
 //! `event_alert` (triggered) and `metric_alert` (critical / warning /
 //! resolved) webhooks → alert cards on the board.
 
+use super::errors::WireEvent;
 use super::wire::{opt_id, opt_text, Envelope};
 use crate::board::{EventAlert, MetricAlert, MetricStatus};
 use crate::error::AppError;
@@ -20,27 +21,6 @@ struct EventAlertData {
     triggered_rule: Option<String>,
     #[serde(default)]
     issue_alert: Option<WireIssueAlert>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireEvent {
-    #[serde(default, deserialize_with = "opt_id")]
-    issue_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_id")]
-    event_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    title: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    culprit: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    level: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    web_url: Option<String>,
-    #[serde(default, deserialize_with = "opt_text")]
-    datetime: Option<String>,
-    /// Epoch seconds (a float).
-    #[serde(default)]
-    timestamp: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -52,50 +52,53 @@ struct Data {
     error: WireEvent,
 }
 
-#[derive(Deserialize)]
-struct WireEvent {
+/// A Sentry event as webhooks carry it (`error.created`'s `data.error`,
+/// `event_alert.triggered`'s `data.event`). Only these fields are read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireEvent {
     #[serde(default, deserialize_with = "opt_id")]
-    event_id: Option<String>,
+    pub(crate) event_id: Option<String>,
     #[serde(default, deserialize_with = "opt_id")]
-    issue_id: Option<String>,
+    pub(crate) issue_id: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
-    title: Option<String>,
+    pub(crate) title: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
-    culprit: Option<String>,
+    pub(crate) culprit: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
-    level: Option<String>,
+    pub(crate) level: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
-    platform: Option<String>,
+    pub(crate) platform: Option<String>,
     #[serde(default, deserialize_with = "opt_id")]
-    project: Option<String>,
+    pub(crate) project: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
-    environment: Option<String>,
+    pub(crate) environment: Option<String>,
     #[serde(default, deserialize_with = "opt_id")]
-    release: Option<String>,
+    pub(crate) release: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
-    datetime: Option<String>,
+    pub(crate) datetime: Option<String>,
+    /// Epoch seconds (a float).
     #[serde(default)]
-    timestamp: Option<f64>,
+    pub(crate) timestamp: Option<Value>,
     #[serde(default, deserialize_with = "opt_text")]
-    web_url: Option<String>,
+    pub(crate) web_url: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(default)]
-    exception: Option<Exceptions>,
+    pub(crate) exception: Option<Exceptions>,
     #[serde(default)]
-    tags: Option<Value>,
+    pub(crate) tags: Option<Value>,
     #[serde(default)]
-    request: Option<WireRequest>,
+    pub(crate) request: Option<WireRequest>,
 }
 
-#[derive(Deserialize)]
-struct Exceptions {
+#[derive(Debug, Deserialize)]
+pub(crate) struct Exceptions {
     #[serde(default)]
     values: Vec<WireException>,
 }
 
-#[derive(Deserialize)]
-struct WireException {
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireException {
     #[serde(default, rename = "type", deserialize_with = "opt_text")]
     kind: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
@@ -104,15 +107,15 @@ struct WireException {
     stacktrace: Option<Stacktrace>,
 }
 
-#[derive(Deserialize)]
-struct Stacktrace {
+#[derive(Debug, Deserialize)]
+pub(crate) struct Stacktrace {
     #[serde(default)]
     frames: Vec<WireFrame>,
 }
 
 /// Frame fields that locate code; `vars` and source context are not read.
-#[derive(Deserialize)]
-struct WireFrame {
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireFrame {
     #[serde(default, deserialize_with = "opt_text")]
     filename: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
@@ -129,8 +132,8 @@ struct WireFrame {
 
 /// Only the URL (without query or fragment) and the method: headers,
 /// cookies, body and env are not read at all.
-#[derive(Deserialize)]
-struct WireRequest {
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireRequest {
     #[serde(default, deserialize_with = "opt_text")]
     url: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
@@ -213,7 +216,12 @@ fn record(e: WireEvent, installation: Option<String>, now: Millis) -> Result<Err
 /// The event's own time, never later than now (an SDK clock can run ahead).
 fn event_time(e: &WireEvent, now: Millis) -> String {
     let from_text = e.datetime.as_deref().and_then(canonical);
-    let from_epoch = e.timestamp.filter(|t| t.is_finite() && *t > 0.0).map(|t| format_millis((t * 1000.0) as Millis));
+    let from_epoch = e
+        .timestamp
+        .as_ref()
+        .and_then(Value::as_f64)
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .map(|t| format_millis((t * 1000.0) as Millis));
     let now_text = format_millis(now);
     from_text.or(from_epoch).filter(|t| *t <= now_text).unwrap_or(now_text)
 }
