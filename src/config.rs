@@ -23,6 +23,25 @@ pub struct Config {
     /// `ERROR_LOG_MODE=direct`: write error events on the ack path instead
     /// of through the queue. Only for the benchmark that compares the two.
     pub error_log_direct: bool,
+    pub github: GithubConfig,
+    /// `SENTRY_ORG_SLUG`: the Sentry organization GitHub teams are mirrored
+    /// into (with `SENTRY_AUTH_TOKEN` it also selects internal mode).
+    pub sentry_org: Option<String>,
+    /// `ADMIN_TOKEN`: the bearer for the mapping API. Unset = no API writes.
+    pub admin_token: Option<String>,
+}
+
+/// The GitHub side of the team sync.
+#[derive(Clone, Default)]
+pub struct GithubConfig {
+    /// `GITHUB_WEBHOOK_SECRET`, or `GH_WEBHOOK_TOKEN` (the Flask handler's name).
+    pub secret: Option<String>,
+    /// `GITHUB_TOKEN` or `GH_TOKEN`, for `GET /users/{login}`; optional.
+    pub token: Option<String>,
+    /// `GITHUB_API_BASE`, without a trailing slash.
+    pub api_base: String,
+    /// `GITHUB_SYNC_DRY_RUN=true`: record the Sentry calls instead of making them.
+    pub dry_run: bool,
 }
 
 /// An internal integration's fixed token and the one organization it serves.
@@ -48,6 +67,7 @@ impl Default for RetryPolicy {
 
 pub const DEFAULT_SENTRY_API_BASE: &str = "https://sentry.io";
 pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
+pub const DEFAULT_GITHUB_API_BASE: &str = "https://api.github.com";
 
 impl Config {
     /// Builds the config from a lookup of variable names, so the same rules
@@ -75,6 +95,18 @@ impl Config {
             },
             http_timeout_ms: number("SENTRY_HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS).max(100),
             error_log_direct: non_empty("ERROR_LOG_MODE").is_some_and(|m| m.eq_ignore_ascii_case("direct")),
+            github: GithubConfig {
+                secret: non_empty("GITHUB_WEBHOOK_SECRET").or_else(|| non_empty("GH_WEBHOOK_TOKEN")),
+                token: non_empty("GITHUB_TOKEN").or_else(|| non_empty("GH_TOKEN")),
+                api_base: non_empty("GITHUB_API_BASE")
+                    .unwrap_or_else(|| DEFAULT_GITHUB_API_BASE.to_string())
+                    .trim_end_matches('/')
+                    .to_string(),
+                dry_run: non_empty("GITHUB_SYNC_DRY_RUN")
+                    .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")),
+            },
+            sentry_org: non_empty("SENTRY_ORG_SLUG"),
+            admin_token: non_empty("ADMIN_TOKEN"),
         }
     }
 }
@@ -98,6 +130,12 @@ impl std::fmt::Debug for Config {
             .field("retry", &self.retry)
             .field("http_timeout_ms", &self.http_timeout_ms)
             .field("error_log_direct", &self.error_log_direct)
+            .field("github_secret", &set(&self.github.secret))
+            .field("github_token", &set(&self.github.token))
+            .field("github_api_base", &self.github.api_base)
+            .field("github_dry_run", &self.github.dry_run)
+            .field("sentry_org", &self.sentry_org)
+            .field("admin_token", &set(&self.admin_token))
             .finish()
     }
 }
@@ -143,11 +181,32 @@ mod tests {
     }
 
     #[test]
+    fn github_settings_accept_the_flask_handler_names() {
+        let old = Config::from_lookup(|k| match k {
+            "GH_WEBHOOK_TOKEN" => Some("flask".into()),
+            "GH_TOKEN" => Some("ght".into()),
+            "GITHUB_SYNC_DRY_RUN" => Some("TRUE".into()),
+            _ => None,
+        });
+        assert_eq!(old.github.secret.as_deref(), Some("flask"));
+        assert_eq!(old.github.token.as_deref(), Some("ght"));
+        assert!(old.github.dry_run);
+        assert_eq!(old.github.api_base, DEFAULT_GITHUB_API_BASE);
+        let new = Config::from_lookup(|k| Some(format!("v-{k}")));
+        assert_eq!(new.github.secret.as_deref(), Some("v-GITHUB_WEBHOOK_SECRET"));
+        assert_eq!(new.github.token.as_deref(), Some("v-GITHUB_TOKEN"));
+        assert!(!new.github.dry_run, "only true/1/yes turn dry run on");
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let cfg = Config::from_lookup(|k| Some(format!("secret-value-{k}")));
         let shown = format!("{cfg:?}");
         assert!(!shown.contains("secret-value-SENTRY_CLIENT_SECRET"), "{shown}");
         assert!(!shown.contains("secret-value-SENTRY_AUTH_TOKEN"), "{shown}");
         assert!(!shown.contains("secret-value-SENTRY_WEBHOOK_BEARER"), "{shown}");
+        for hidden in ["GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "ADMIN_TOKEN"] {
+            assert!(!shown.contains(&format!("secret-value-{hidden}")), "{shown}");
+        }
     }
 }

@@ -12,6 +12,8 @@ pub enum AppError {
     },
     NotFound,
     MethodNotAllowed,
+    /// The body is not JSON; the message says which content type to pick.
+    UnsupportedMediaType(String),
     /// A binding or the database failed; the detail goes to the log only.
     Internal(String),
 }
@@ -24,6 +26,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => 413,
             AppError::NotFound => 404,
             AppError::MethodNotAllowed => 405,
+            AppError::UnsupportedMediaType(_) => 415,
             AppError::Internal(_) => 500,
         }
     }
@@ -36,6 +39,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Internal(_) => "internal",
         }
     }
@@ -43,8 +47,12 @@ impl AppError {
     /// The JSON body sent to the client; internal details stay in the log.
     pub fn body(&self) -> serde_json::Value {
         let message = match self {
+            AppError::Unauthorized(Rejection::BadBearer) => "missing or wrong Authorization: Bearer token".to_string(),
+            AppError::Unauthorized(Rejection::SecretNotConfigured) => {
+                "the secret for this endpoint is not configured on the worker".to_string()
+            }
             AppError::Unauthorized(_) => "signature verification failed".to_string(),
-            AppError::BadRequest(m) => m.clone(),
+            AppError::BadRequest(m) | AppError::UnsupportedMediaType(m) => m.clone(),
             AppError::PayloadTooLarge { limit } => format!("body larger than {limit} bytes"),
             AppError::NotFound => "not found".to_string(),
             AppError::MethodNotAllowed => "method not allowed".to_string(),
@@ -65,6 +73,7 @@ mod tests {
         assert_eq!(AppError::PayloadTooLarge { limit: 1 }.status(), 413);
         assert_eq!(AppError::NotFound.status(), 404);
         assert_eq!(AppError::MethodNotAllowed.status(), 405);
+        assert_eq!(AppError::UnsupportedMediaType("pick json".into()).status(), 415);
         assert_eq!(AppError::Internal("db down".into()).status(), 500);
     }
 

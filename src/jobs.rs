@@ -2,6 +2,7 @@
 //! Every Sentry API call runs here, off the webhook's ack path.
 
 use crate::config::RetryPolicy;
+use crate::github::sync::{MembershipJob, TeamJob};
 use crate::outbound::CallError;
 use crate::sentry::errors::ErrorRecord;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,10 @@ pub enum Job {
     /// One condensed, sanitised error event for the error log. Consumed a
     /// whole batch at a time.
     ErrorEvent(Box<ErrorRecord>),
+    /// A GitHub team created, deleted or edited: mirror it in Sentry.
+    GithubTeam(TeamJob),
+    /// A GitHub team membership added or removed: mirror it in Sentry.
+    GithubMembership(MembershipJob),
 }
 
 impl Job {
@@ -30,6 +35,8 @@ impl Job {
             Job::VerifyInstallation { .. } => "verify_installation",
             Job::SyncMembers { .. } => "sync_members",
             Job::ErrorEvent(_) => "error_event",
+            Job::GithubTeam(_) => "github_team",
+            Job::GithubMembership(_) => "github_membership",
         }
     }
 
@@ -39,6 +46,16 @@ impl Job {
             | Job::VerifyInstallation { installation }
             | Job::SyncMembers { installation } => installation,
             Job::ErrorEvent(r) => r.installation.as_deref().unwrap_or(""),
+            Job::GithubTeam(_) | Job::GithubMembership(_) => "",
+        }
+    }
+
+    /// The GitHub delivery a sync job stands for (its row in the sync status).
+    pub fn github_delivery(&self) -> Option<&str> {
+        match self {
+            Job::GithubTeam(j) => Some(&j.delivery),
+            Job::GithubMembership(j) => Some(&j.delivery),
+            _ => None,
         }
     }
 }
@@ -95,6 +112,21 @@ mod tests {
         assert!(serde_json::from_str::<Job>(r#"{"kind":"nope","installation":"u1"}"#).is_err());
         assert_eq!(job.kind(), "activate_installation");
         assert_eq!(job.installation(), "u1");
+    }
+
+    #[test]
+    fn github_jobs_carry_their_delivery_and_no_installation() {
+        let job = Job::GithubMembership(MembershipJob {
+            delivery: "d-1".into(),
+            action: crate::github::sync::MemberAction::Removed,
+            team_id: "42".into(),
+            team_slug: "web".into(),
+            login: "octo".into(),
+        });
+        let text = serde_json::to_string(&job).unwrap();
+        assert!(text.starts_with(r#"{"kind":"github_membership","delivery":"d-1","action":"removed""#), "{text}");
+        assert_eq!(serde_json::from_str::<Job>(&text).unwrap(), job);
+        assert_eq!((job.kind(), job.installation(), job.github_delivery()), ("github_membership", "", Some("d-1")));
     }
 
     #[test]

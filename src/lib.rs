@@ -6,6 +6,7 @@
 pub mod board;
 pub mod config;
 pub mod error;
+pub mod github;
 pub mod jobs;
 pub mod log;
 pub mod outbound;
@@ -39,6 +40,10 @@ mod entry {
             Ok(Route::SentryOptions(kind)) => shell::sentry_options(req, &env, kind).await,
             Ok(Route::SentryIssueLink(action)) => shell::sentry_issue_link(req, &env, action).await,
             Ok(Route::SentryAlertRuleAction) => shell::sentry_alert_rule_action(req, &env).await,
+            Ok(Route::GithubWebhook) => shell::github_webhook(req, &env).await,
+            Ok(Route::GithubSync) => shell::github_sync(&env).await,
+            Ok(Route::GithubUsers) => shell::github_users(&env).await,
+            Ok(Route::GithubUser) => shell::github_user(req, &env, &path).await,
             Ok(Route::Items) => shell::items(&req, &env).await,
             Ok(Route::Deliveries) => shell::deliveries(&env).await,
             Ok(Route::Installations) => shell::installations(&env).await,

@@ -13,6 +13,8 @@ pub struct HttpCall {
     pub bearer: Option<String>,
     /// A JSON body.
     pub body: Option<String>,
+    /// Further request headers (GitHub wants `X-GitHub-Api-Version`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// What came back, with only the headers the core looks at.
@@ -21,6 +23,12 @@ pub struct HttpReply {
     pub status: u16,
     pub retry_after: Option<String>,
     pub link: Option<String>,
+    /// `x-ratelimit-remaining` (GitHub) or `X-Sentry-Rate-Limit-Remaining`.
+    pub rate_remaining: Option<String>,
+    /// `x-ratelimit-reset` or `X-Sentry-Rate-Limit-Reset`: epoch seconds.
+    pub rate_reset: Option<String>,
+    /// When the reply arrived, epoch seconds: turns `rate_reset` into a wait.
+    pub received_secs: i64,
     pub body: String,
 }
 
@@ -51,12 +59,25 @@ pub fn check(what: &str, reply: &HttpReply) -> Result<(), CallError> {
     let detail = || format!("{what}: HTTP {} {}", reply.status, excerpt(&reply.body));
     match reply.status {
         200..=299 => Ok(()),
-        408 | 429 | 500..=599 => Err(CallError::Retryable {
-            after: reply.retry_after.as_deref().and_then(retry_after_secs),
-            detail: detail(),
-        }),
+        408 | 429 | 500..=599 => Err(CallError::Retryable { after: wait_secs(reply), detail: detail() }),
+        // GitHub answers 403 when a rate limit is hit: either with
+        // `Retry-After` (secondary limits) or with nothing remaining.
+        403 if rate_limited(reply) => Err(CallError::Retryable { after: wait_secs(reply), detail: detail() }),
         _ => Err(CallError::Permanent { detail: detail() }),
     }
+}
+
+/// How long the server asked us to wait: `Retry-After` first, else until
+/// the rate-limit window resets.
+fn wait_secs(reply: &HttpReply) -> Option<u32> {
+    reply.retry_after.as_deref().and_then(retry_after_secs).or_else(|| {
+        let reset = reply.rate_reset.as_deref()?.trim().parse::<f64>().ok()? as i64;
+        Some(u32::try_from(reset.saturating_sub(reply.received_secs)).unwrap_or(0).max(1))
+    })
+}
+
+fn rate_limited(reply: &HttpReply) -> bool {
+    reply.retry_after.is_some() || reply.rate_remaining.as_deref().map(str::trim) == Some("0")
 }
 
 /// A timeout or network failure: always retryable.
@@ -82,6 +103,17 @@ fn excerpt(s: &str) -> String {
     flat.trim().to_string()
 }
 
+/// Percent-encodes a path segment or query value (RFC 3986: everything but
+/// the unreserved characters), so an email's `+` or `@` survives.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The `rel="next"` URL of a Sentry `Link` header, when it says more results exist.
 pub fn next_page(link: Option<&str>) -> Option<String> {
     link?.split(',').find_map(|part| {
@@ -99,8 +131,8 @@ mod tests {
         HttpReply {
             status,
             retry_after: retry_after.map(str::to_string),
-            link: None,
             body: "{\"detail\":\"x\"}".into(),
+            ..Default::default()
         }
     }
 
@@ -119,6 +151,26 @@ mod tests {
     }
 
     #[test]
+    fn rate_limit_resets_become_the_retry_delay() {
+        let sentry = HttpReply {
+            status: 429,
+            rate_remaining: Some("0".into()),
+            rate_reset: Some("1000030".into()),
+            received_secs: 1_000_000,
+            ..Default::default()
+        };
+        assert!(matches!(check("t", &sentry), Err(CallError::Retryable { after: Some(30), .. })));
+        let github = HttpReply { status: 403, ..sentry.clone() };
+        assert!(matches!(check("t", &github), Err(CallError::Retryable { after: Some(30), .. })));
+        let secondary = HttpReply { status: 403, retry_after: Some("60".into()), ..Default::default() };
+        assert!(matches!(check("t", &secondary), Err(CallError::Retryable { after: Some(60), .. })));
+        let past = HttpReply { rate_reset: Some("999990".into()), ..sentry };
+        assert!(matches!(check("t", &past), Err(CallError::Retryable { after: Some(1), .. })));
+        let forbidden = HttpReply { status: 403, rate_remaining: Some("4999".into()), ..Default::default() };
+        assert!(matches!(check("t", &forbidden), Err(CallError::Permanent { .. })));
+    }
+
+    #[test]
     fn client_errors_are_permanent() {
         for status in [400, 401, 403, 404, 409] {
             assert!(matches!(check("t", &reply(status, None)), Err(CallError::Permanent { .. })), "{status}");
@@ -130,6 +182,13 @@ mod tests {
         let r = HttpReply { status: 500, body: format!("a\nb{}", "z".repeat(500)), ..Default::default() };
         let detail = check("t", &r).unwrap_err().detail().to_string();
         assert!(detail.len() < 260 && !detail.contains('\n'), "{detail}");
+    }
+
+    #[test]
+    fn encoding_keeps_unreserved_characters_only() {
+        assert_eq!(encode("web-team_1.x~"), "web-team_1.x~");
+        assert_eq!(encode("email:a+b@x.io"), "email%3Aa%2Bb%40x.io");
+        assert_eq!(encode("../é"), "..%2F%C3%A9");
     }
 
     #[test]

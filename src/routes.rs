@@ -11,6 +11,13 @@ pub enum Route {
     SentryOptions(Options),
     SentryIssueLink(LinkAction),
     SentryAlertRuleAction,
+    /// GitHub organization webhooks (teams and memberships).
+    GithubWebhook,
+    /// The team sync's status: recent events, unmapped logins, the team map.
+    GithubSync,
+    /// The login → Sentry member mapping table; `GithubUser` edits one row.
+    GithubUsers,
+    GithubUser,
     Items,
     Deliveries,
     Installations,
@@ -36,6 +43,10 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         "/api/sentry/issue-link/create" => (Route::SentryIssueLink(LinkAction::Create), &["POST"]),
         "/api/sentry/issue-link/link" => (Route::SentryIssueLink(LinkAction::Link), &["POST"]),
         "/api/sentry/alert-rule-action" => (Route::SentryAlertRuleAction, &["POST"]),
+        "/api/webhooks/github" | "/api/github/webhook" => (Route::GithubWebhook, &["POST"]),
+        "/api/github/sync" => (Route::GithubSync, &["GET", "HEAD"]),
+        "/api/github/users" => (Route::GithubUsers, &["GET", "HEAD"]),
+        _ if github_login(trimmed).is_some() => (Route::GithubUser, &["PUT", "DELETE"]),
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
         "/api/installations" => (Route::Installations, &["GET", "HEAD"]),
         "/api/jobs" => (Route::Jobs, &["GET", "HEAD"]),
@@ -60,6 +71,15 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
 pub fn error_group_id(path: &str) -> Option<&str> {
     let id = path.trim_end_matches('/').strip_prefix("/api/errors/")?;
     (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
+}
+
+/// The login in `/api/github/users/{login}`.
+pub fn github_login(path: &str) -> Option<&str> {
+    let login = path.trim_end_matches('/').strip_prefix("/api/github/users/")?;
+    (!login.is_empty()
+        && login.len() <= 100
+        && login.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(login)
 }
 
 #[cfg(test)]
@@ -98,6 +118,21 @@ mod tests {
         assert_eq!(error_group_id("/api/errors/1170820242/"), Some("1170820242"));
         assert_eq!(route("GET", "/api/errors/a/b"), Err(AppError::NotFound));
         assert_eq!(route("POST", "/api/errors"), Err(AppError::MethodNotAllowed));
+    }
+
+    #[test]
+    fn the_github_sync_has_routes() {
+        for p in ["/api/webhooks/github", "/api/github/webhook/"] {
+            assert_eq!(route("POST", p), Ok(Route::GithubWebhook), "{p}");
+        }
+        assert_eq!(route("GET", "/api/webhooks/github"), Err(AppError::MethodNotAllowed));
+        assert_eq!(route("GET", "/api/github/sync"), Ok(Route::GithubSync));
+        assert_eq!(route("GET", "/api/github/users"), Ok(Route::GithubUsers));
+        assert_eq!(route("PUT", "/api/github/users/Octo-Cat"), Ok(Route::GithubUser));
+        assert_eq!(route("DELETE", "/api/github/users/octo/"), Ok(Route::GithubUser));
+        assert_eq!(github_login("/api/github/users/Octo-Cat/"), Some("Octo-Cat"));
+        assert_eq!(route("GET", "/api/github/users/octo"), Err(AppError::MethodNotAllowed));
+        assert_eq!(route("PUT", "/api/github/users/a%2Fb"), Err(AppError::NotFound));
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn first_page(cfg: &Config, org_slug: &str, token: &str) -> HttpCall {
 
 /// A page by URL, as the previous page's `Link` header gave it.
 pub fn page(url: String, token: &str) -> HttpCall {
-    HttpCall { method: "GET", url, bearer: Some(token.to_string()), body: None }
+    HttpCall { method: "GET", url, bearer: Some(token.to_string()), body: None, headers: vec![] }
 }
 
 /// One page's members and the next page's URL. Members without an id are

@@ -87,6 +87,7 @@ pub fn exchange_call(cfg: &Config, installation: &str, code: &str) -> Result<Htt
         url: authorizations_url(cfg, installation),
         bearer: None,
         body: Some(body.to_string()),
+        headers: vec![],
     })
 }
 
@@ -101,6 +102,7 @@ pub fn refresh_call(cfg: &Config, installation: &str, refresh_token: &str) -> Re
         url: authorizations_url(cfg, installation),
         bearer: None,
         body: Some(body.to_string()),
+        headers: vec![],
     })
 }
 
@@ -111,6 +113,7 @@ pub fn verify_call(cfg: &Config, installation: &str, token: &str) -> HttpCall {
         url: format!("{}/api/0/sentry-app-installations/{}/", cfg.sentry_api_base, installation),
         bearer: Some(token.to_string()),
         body: Some(json!({"status": "installed"}).to_string()),
+        headers: vec![],
     }
 }
 

@@ -2,7 +2,7 @@
 //! absence) into an `HttpReply` or a retryable `CallError`.
 
 use crate::outbound::{unreachable, CallError, HttpCall, HttpReply};
-use worker::{AbortSignal, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortSignal, Date, Fetch, Headers, Method, Request, RequestInit};
 
 pub async fn send(what: &str, call: &HttpCall, timeout_ms: u32) -> Result<HttpReply, CallError> {
     let request = build(call).map_err(|e| CallError::Permanent { detail: format!("{what}: bad request: {e}") })?;
@@ -15,8 +15,11 @@ pub async fn send(what: &str, call: &HttpCall, timeout_ms: u32) -> Result<HttpRe
     let status = resp.status_code();
     let header = |name: &str| resp.headers().get(name).ok().flatten();
     let (retry_after, link) = (header("Retry-After"), header("Link"));
+    let rate_remaining = header("X-Sentry-Rate-Limit-Remaining").or_else(|| header("X-RateLimit-Remaining"));
+    let rate_reset = header("X-Sentry-Rate-Limit-Reset").or_else(|| header("X-RateLimit-Reset"));
+    let received_secs = (Date::now().as_millis() / 1000) as i64;
     let body = resp.text().await.map_err(|e| unreachable(what, &failure_text(&signal, timeout_ms, &e)))?;
-    Ok(HttpReply { status, retry_after, link, body })
+    Ok(HttpReply { status, retry_after, link, rate_remaining, rate_reset, received_secs, body })
 }
 
 fn build(call: &HttpCall) -> worker::Result<Request> {
@@ -25,6 +28,9 @@ fn build(call: &HttpCall) -> worker::Result<Request> {
     headers.set("User-Agent", "sentry-kanban")?;
     if let Some(token) = &call.bearer {
         headers.set("Authorization", &format!("Bearer {token}"))?;
+    }
+    for (name, value) in &call.headers {
+        headers.set(name, value)?;
     }
     if call.body.is_some() {
         headers.set("Content-Type", "application/json")?;

@@ -5,7 +5,7 @@
 
 use super::d1::text;
 use super::tokens::{access_token, storage};
-use super::{config, d1, db, fetch};
+use super::{config, d1, db, fetch, github_sync};
 use crate::config::Config;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, CallError};
@@ -14,9 +14,10 @@ use crate::sentry::errors::ErrorRecord;
 use crate::sentry::installation::{self as install, Activation};
 use crate::sentry::{members, token};
 use crate::store::errors as errors_store;
+use crate::store::github as github_store;
 use crate::store::installations as store;
 use crate::time::format_millis;
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
 use worker::{console_log, D1Database, Date, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
@@ -57,7 +58,15 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
     ingest_errors(&cfg, &db, &events).await;
     // Concurrently: a slow API call for one installation does not hold up
     // the others, and jobs that need the same token meet at its lease.
-    join_all(jobs.iter().map(|(m, job)| handle(&cfg, env, &db, m, job))).await;
+    // GitHub sync jobs run one after another in arrival order, so a team is
+    // created before a membership in the same batch needs it.
+    let (github, others): (Vec<_>, Vec<_>) = jobs.iter().partition(|(_, job)| job.github_delivery().is_some());
+    let in_order = async {
+        for (m, job) in github {
+            handle(&cfg, env, &db, m, job).await;
+        }
+    };
+    join(join_all(others.into_iter().map(|(m, job)| handle(&cfg, env, &db, m, job))), in_order).await;
 }
 
 /// A batch of error events in one D1 batch. If that fails, each event is
@@ -142,6 +151,8 @@ async fn run(cfg: &Config, db: &D1Database, job: &Job, attempt: u32) -> Outcome 
         Job::ActivateInstallation { installation } => activate(cfg, db, installation).await,
         Job::VerifyInstallation { installation } => verify(cfg, db, installation).await,
         Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
+        Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt).await,
+        Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
         // Consumed in batches by `ingest_errors`, never one by one.
         Job::ErrorEvent(_) => Ok(Outcome::done()),
     };
@@ -166,6 +177,10 @@ async fn settle(env: &Env, db: &D1Database, msg: &RawMessage, id: &str, job: &Jo
     };
     let mut writes = store::finish_job(id, status, error.as_deref(), &now());
     writes.push(store::set_error(inst, error.as_deref(), &now()));
+    // A finished sync job wrote its own status; a failing one is shown here.
+    if let (Some(delivery), Some(error)) = (job.github_delivery(), error.as_deref()) {
+        writes.push(github_store::set_status(delivery, status, Some(error), attempt, &now()));
+    }
     if let Err(e) = d1::run(db, &writes).await {
         log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
     }
@@ -188,10 +203,13 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
     let attempts = last.as_ref().and_then(|r| r.get("attempts")).and_then(Value::as_f64).unwrap_or(0.0) as u32;
     let cause = last.as_ref().and_then(|r| text(r, "last_error")).unwrap_or_else(|| "unknown error".into());
     let error = format!("{} gave up after {attempts} attempts: {cause}", job.kind());
-    let writes = [
+    let mut writes = vec![
         store::dead_job(&record_id, job.kind(), job.installation(), &error, &now()),
         store::set_error(job.installation(), Some(&error), &now()),
     ];
+    if let Some(delivery) = job.github_delivery() {
+        writes.push(github_store::set_status(delivery, "dead", Some(&error), attempts, &now()));
+    }
     if let Err(e) = d1::run(db, &writes).await {
         log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
     }

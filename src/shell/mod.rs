@@ -4,6 +4,8 @@
 mod d1;
 mod errors;
 mod fetch;
+mod github;
+mod github_sync;
 mod http;
 mod jobs;
 mod sentry;
@@ -15,6 +17,7 @@ pub use ui::{alert_rule_action as sentry_alert_rule_action, issue_link as sentry
 pub use ui::{options as sentry_options, setup_page as sentry_setup};
 
 pub use errors::{group as error_group, list as errors, stats as error_stats};
+pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
 pub use http::error_response;
 
 use crate::config::Config;
@@ -83,6 +86,14 @@ async fn read(env: &Env, sql: &str) -> std::result::Result<Vec<serde_json::Map<S
 fn read_failed(what: &str, e: &AppError) -> Result<Response> {
     console_log!("{}", serde_json::json!({"event": "read_failed", "what": what, "error": format!("{e:?}")}));
     error_response(e)
+}
+
+/// `PUT`/`DELETE /api/github/users/{login}`.
+pub async fn github_user(req: Request, env: &Env, path: &str) -> Result<Response> {
+    match crate::routes::github_login(path) {
+        Some(login) => github::edit_user(req, env, &login.to_string()).await,
+        None => error_response(&AppError::NotFound),
+    }
 }
 
 pub fn health() -> Result<Response> {

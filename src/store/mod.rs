@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 pub mod errors;
+pub mod github;
 pub mod installations;
 
 /// Inserts or updates one card. The `WHERE` makes it order-guarded: a state

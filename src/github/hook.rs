@@ -1,0 +1,162 @@
+//! One GitHub delivery: verify the raw body, check the content type, then
+//! decide from `X-GitHub-Event` and `action` together. Team and membership
+//! events are recorded under their `X-GitHub-Delivery` id (which dedupes
+//! redeliveries) and queued; nothing here calls an API.
+
+use super::sync::{MemberAction, MembershipJob, TeamAction, TeamJob};
+use super::wire::{is_name, Envelope};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::jobs::Job;
+use crate::plan::{Reply, Verdict};
+use crate::verify;
+use serde_json::json;
+
+pub struct Delivery<'a> {
+    pub event: Option<&'a str>,
+    pub delivery_id: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// A team or membership event as the sync status lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncRecord {
+    pub delivery: String,
+    pub event: &'static str,
+    pub action: String,
+    pub team_id: Option<String>,
+    pub team_slug: Option<String>,
+    pub login: Option<String>,
+    /// `queued`, or `noop` when the event asks for nothing.
+    pub status: &'static str,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    /// Nothing to sync: ping, and events or actions the sync does not use.
+    Answer { reply: Reply, verdict: Verdict },
+    /// Record (claiming the delivery id), then queue the job if there is one.
+    Sync { record: SyncRecord, job: Option<Job>, reply: Reply, verdict: Verdict },
+}
+
+pub fn handle(cfg: &Config, d: &Delivery) -> Result<Handled, AppError> {
+    verify::check_github(cfg.github.secret.as_deref(), d.body, d.signature).map_err(AppError::Unauthorized)?;
+    check_content_type(d.content_type)?;
+    let event = d.event.map(str::trim).filter(|e| !e.is_empty()).ok_or_else(|| bad("missing X-GitHub-Event header"))?;
+    if event == "ping" {
+        return Ok(answer("ping", "", "pong"));
+    }
+    let envelope: Envelope =
+        serde_json::from_slice(d.body).map_err(|e| bad(&format!("body is not a GitHub {event} event: {e}")))?;
+    let action = envelope.action.clone().unwrap_or_default();
+    match (event, action.as_str()) {
+        ("team", "created" | "deleted" | "edited") => team(d, envelope, &action),
+        ("membership", "added" | "removed") if envelope.scope.as_deref().unwrap_or("team") == "team" => {
+            membership(d, envelope, &action)
+        }
+        _ => Ok(answer(event, &action, "ignored")),
+    }
+}
+
+/// GitHub signs form-encoded hooks too, but their body is `payload=<json>`;
+/// the fix is a setting on the hook, so say which.
+fn check_content_type(content_type: Option<&str>) -> Result<(), AppError> {
+    let Some(ct) = content_type else { return Ok(()) };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime == "application/json" || mime.ends_with("+json") {
+        return Ok(());
+    }
+    Err(AppError::UnsupportedMediaType(format!(
+        "content type {mime:?} is not supported: edit the GitHub webhook and set \"Content type\" to application/json"
+    )))
+}
+
+fn bad(why: &str) -> AppError {
+    AppError::BadRequest(why.to_string())
+}
+
+fn answer(event: &str, action: &str, outcome: &'static str) -> Handled {
+    let reply = Reply::ok(json!({ "ok": true, "event": event, "action": action, "outcome": outcome }));
+    Handled::Answer { reply, verdict: Verdict::new(event, action, outcome) }
+}
+
+fn delivery_id(d: &Delivery) -> Result<String, AppError> {
+    let id = d.delivery_id.map(str::trim).filter(|id| !id.is_empty());
+    let id = id.ok_or_else(|| bad("missing X-GitHub-Delivery header"))?;
+    if id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(bad("X-GitHub-Delivery is not a delivery id"));
+    }
+    Ok(id.to_string())
+}
+
+fn team(d: &Delivery, envelope: Envelope, action: &str) -> Result<Handled, AppError> {
+    let delivery = delivery_id(d)?;
+    let team = envelope.team.ok_or_else(|| bad("team event without a team"))?;
+    let team_id = team.id.ok_or_else(|| bad("team event without team.id"))?;
+    let slug = team.slug.filter(|s| is_name(s));
+    let action_kind = match action {
+        "created" => TeamAction::Created,
+        "deleted" => TeamAction::Deleted,
+        _ => TeamAction::Edited,
+    };
+    if action_kind != TeamAction::Deleted && slug.is_none() {
+        return Err(bad("team event without a usable team.slug"));
+    }
+    let job = Job::GithubTeam(TeamJob {
+        delivery: delivery.clone(),
+        action: action_kind,
+        team_id: team_id.clone(),
+        slug: slug.clone(),
+    });
+    let record = SyncRecord {
+        delivery,
+        event: "team",
+        action: action.to_string(),
+        team_id: Some(team_id),
+        team_slug: slug,
+        login: None,
+        status: "queued",
+        detail: None,
+    };
+    Ok(sync(record, Some(job)))
+}
+
+fn membership(d: &Delivery, envelope: Envelope, action: &str) -> Result<Handled, AppError> {
+    let delivery = delivery_id(d)?;
+    let team = envelope.team.ok_or_else(|| bad("membership event without a team"))?;
+    let login = envelope.member.and_then(|m| m.login).filter(|l| is_name(l));
+    let slug = team.slug.clone().filter(|s| is_name(s));
+    let mut record = SyncRecord {
+        delivery: delivery.clone(),
+        event: "membership",
+        action: action.to_string(),
+        team_id: team.id.clone(),
+        team_slug: slug.clone(),
+        login: login.clone(),
+        status: "noop",
+        detail: None,
+    };
+    let noop = |mut record: SyncRecord, why: &str| {
+        record.detail = Some(why.to_string());
+        Ok(sync(record, None))
+    };
+    let Some(slug) = slug.filter(|_| !team.is_deleted()) else {
+        return noop(record, "the team was deleted (no slug): nothing to change");
+    };
+    let team_id = team.id.ok_or_else(|| bad("membership event without team.id"))?;
+    let Some(login) = login else { return noop(record, "the event has no member") };
+    let action_kind = if action == "added" { MemberAction::Added } else { MemberAction::Removed };
+    let job = Job::GithubMembership(MembershipJob { delivery, action: action_kind, team_id, team_slug: slug, login });
+    record.status = "queued";
+    Ok(sync(record, Some(job)))
+}
+
+fn sync(record: SyncRecord, job: Option<Job>) -> Handled {
+    let outcome = if job.is_some() { "queued" } else { "noop" };
+    let verdict = Verdict::new(record.event, &record.action, outcome);
+    let reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "outcome": outcome }));
+    Handled::Sync { record, job, reply, verdict }
+}

@@ -1,0 +1,168 @@
+//! The GitHub endpoints: the webhook (verify, record under the delivery id,
+//! queue), the sync status, and the login → member mapping API.
+
+use super::{config, d1, db, http, jobs::enqueue};
+use crate::config::MAX_BODY_BYTES;
+use crate::error::AppError;
+use crate::github::hook::{self, Delivery, Handled};
+use crate::github::users;
+use crate::jobs::Job;
+use crate::log::DeliveryLog;
+use crate::plan::{Reply, Verdict};
+use crate::store::{self, github as sync_store};
+use crate::time::format_millis;
+use crate::verify::{check_bearer, Rejection};
+use serde_json::json;
+use worker::{console_log, Date, Env, Request, Response, Result};
+
+pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
+    let started = Date::now().as_millis();
+    let event = http::header(&req, "X-GitHub-Event");
+    let delivery = http::header(&req, "X-GitHub-Delivery");
+    let result = accept(&mut req, env, event.as_deref(), delivery.as_deref()).await;
+    let (status, verdict, action) = match &result {
+        Ok((reply, verdict)) => (reply.status, verdict.outcome, Some(verdict.action.clone())),
+        Err(e) => (e.status(), e.code(), None),
+    };
+    let received_at = format_millis(started as i64);
+    let detail = result.as_ref().err().and_then(|e| e.body()["message"].as_str().map(str::to_string));
+    let record = DeliveryLog {
+        received_at: &received_at,
+        source: "github",
+        resource: event.as_deref().map(str::trim),
+        action: action.as_deref().filter(|a| !a.is_empty()),
+        verdict,
+        status,
+        request_id: delivery.as_deref(),
+        detail: detail.as_deref(),
+        body_sha256: None,
+        latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
+    };
+    console_log!("{}", record.line());
+    // An unauthenticated request leaves nothing behind but the log line.
+    if status != 401 {
+        if let Ok(db) = db(env) {
+            let _ = d1::run(&db, &store::record_delivery(&record)).await;
+        }
+    }
+    match result {
+        Ok((reply, _)) => http::json_response(&reply),
+        Err(e) => http::error_response(&e),
+    }
+}
+
+async fn accept(
+    req: &mut Request,
+    env: &Env,
+    event: Option<&str>,
+    delivery_id: Option<&str>,
+) -> std::result::Result<(Reply, Verdict), AppError> {
+    let body = http::read_body(req, MAX_BODY_BYTES).await?;
+    let content_type = http::header(req, "Content-Type");
+    let signature = http::header(req, "X-Hub-Signature-256");
+    let delivery = Delivery {
+        event,
+        delivery_id,
+        content_type: content_type.as_deref(),
+        signature: signature.as_deref(),
+        body: &body,
+    };
+    match hook::handle(&config(env), &delivery)? {
+        Handled::Answer { reply, verdict } => Ok((reply, verdict)),
+        Handled::Sync { record, job, reply, verdict } => {
+            let db = db(env)?;
+            let now = format_millis(Date::now().as_millis() as i64);
+            let claimed = d1::first(&db, sync_store::CLAIM, &sync_store::claim_params(&record, &now)).await?;
+            if claimed.is_none() {
+                let reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "duplicate": true }));
+                return Ok((reply, Verdict::new(record.event, &record.action, "duplicate")));
+            }
+            if let Some(job) = job {
+                if let Err(e) = enqueue(env, vec![job]).await {
+                    let _ = d1::run(&db, &[sync_store::unclaim(&record.delivery)]).await;
+                    return Err(AppError::Internal(e));
+                }
+            }
+            Ok((reply, verdict))
+        }
+    }
+}
+
+/// `GET /api/github/sync`: one D1 batch.
+pub async fn sync_status(env: &Env) -> Result<Response> {
+    let queries: [(&str, &[crate::plan::SqlValue]); 4] = [
+        (sync_store::LIST_EVENTS, &[]),
+        (sync_store::LIST_UNMAPPED, &[]),
+        (sync_store::LIST_TEAMS, &[]),
+        (sync_store::COUNTS, &[]),
+    ];
+    let read = match db(env) {
+        Ok(db) => d1::rows_batch(&db, &queries).await,
+        Err(e) => Err(e),
+    };
+    match read.as_deref() {
+        Ok([events, unmapped, teams, counts]) => {
+            Response::from_json(&sync_store::status_json(config(env).github.dry_run, events, unmapped, teams, counts))
+        }
+        Ok(_) => http::error_response(&AppError::Internal("D1 batch returned an unexpected result count".into())),
+        Err(e) => http::error_response(e),
+    }
+}
+
+pub async fn list_users(env: &Env) -> Result<Response> {
+    let rows = match db(env) {
+        Ok(db) => d1::query(&db, sync_store::LIST_USERS, &[]).await,
+        Err(e) => Err(e),
+    };
+    match rows {
+        Ok(rows) => Response::from_json(&json!({ "users": rows })),
+        Err(e) => http::error_response(&e),
+    }
+}
+
+/// `PUT` (map) or `DELETE` (unmap) one login, with `Authorization: Bearer
+/// $ADMIN_TOKEN`. Mapping a login queues its unmapped events again.
+pub async fn edit_user(mut req: Request, env: &Env, login: &str) -> Result<Response> {
+    match edit(&mut req, env, login).await {
+        Ok(body) => Response::from_json(&body),
+        Err(e) => http::error_response(&e),
+    }
+}
+
+async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<serde_json::Value, AppError> {
+    let cfg = config(env);
+    let admin = cfg.admin_token.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
+    check_bearer(admin, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)?;
+    let db = db(env)?;
+    let now = format_millis(Date::now().as_millis() as i64);
+    if req.method() == worker::Method::Delete {
+        d1::run(&db, &[sync_store::delete_user(login)]).await?;
+        return Ok(json!({ "ok": true, "login": login, "deleted": true }));
+    }
+    let body = http::read_body(req, 4096).await?;
+    let mapping = users::parse_mapping(login, &body)?;
+    d1::run(&db, &[sync_store::put_user(login, &mapping, &now)]).await?;
+    let replayed = replay_unmapped(env, &db, login, &now).await?;
+    Ok(
+        json!({ "ok": true, "login": login, "member_id": mapping.member_id, "email": mapping.email, "replayed": replayed }),
+    )
+}
+
+async fn replay_unmapped(
+    env: &Env,
+    db: &worker::D1Database,
+    login: &str,
+    now: &str,
+) -> std::result::Result<usize, AppError> {
+    let rows = d1::query(db, sync_store::UNMAPPED_FOR, &[login.into()]).await?;
+    let jobs: Vec<_> = rows.iter().filter_map(sync_store::replay_job).collect();
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    // Queued first: a job that already finished is not marked queued again
+    // (the mark only touches rows still unmapped).
+    let marks: Vec<_> = jobs.iter().map(|j| sync_store::requeued(&j.delivery, now)).collect();
+    enqueue(env, jobs.into_iter().map(Job::GithubMembership).collect()).await.map_err(AppError::Internal)?;
+    d1::run(db, &marks).await?;
+    Ok(marks.len())
+}

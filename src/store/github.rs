@@ -1,0 +1,174 @@
+//! SQL for the GitHub → Sentry team sync (schema: migrations/0006_github_sync.sql).
+
+use crate::github::hook::SyncRecord;
+use crate::github::sync::{MappedTeam, MemberAction, MembershipJob};
+use crate::github::users::Mapping;
+use crate::plan::{SqlValue, Stmt};
+use crate::store::row_text as text;
+use serde_json::{json, Map, Value};
+
+type Row = Map<String, Value>;
+
+/// Records a delivery; `RETURNING` yields a row only the first time its
+/// id is seen, so the insert itself is the redelivery check.
+pub const CLAIM: &str = "\
+INSERT INTO github_sync (delivery_id, event, action, team_id, team_slug, login, status, detail, received_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+ON CONFLICT (delivery_id) DO NOTHING
+RETURNING delivery_id";
+
+pub fn claim_params(r: &SyncRecord, now: &str) -> Vec<SqlValue> {
+    vec![
+        r.delivery.as_str().into(),
+        r.event.into(),
+        r.action.as_str().into(),
+        r.team_id.clone().into(),
+        r.team_slug.clone().into(),
+        r.login.clone().into(),
+        r.status.into(),
+        r.detail.clone().into(),
+        now.into(),
+    ]
+}
+
+/// Forgets a delivery whose job could not be queued, so GitHub's
+/// redelivery of it is taken as new instead of a duplicate.
+pub fn unclaim(delivery: &str) -> Stmt {
+    Stmt { sql: "DELETE FROM github_sync WHERE delivery_id = ?1 AND status = 'queued'", params: vec![delivery.into()] }
+}
+
+const SET_STATUS: &str = "\
+UPDATE github_sync SET status = ?2, detail = ?3, attempts = MAX(attempts, ?4), updated_at = ?5
+WHERE delivery_id = ?1";
+
+pub fn set_status(delivery: &str, status: &str, detail: Option<&str>, attempts: u32, now: &str) -> Stmt {
+    let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+    Stmt {
+        sql: SET_STATUS,
+        params: vec![delivery.into(), status.into(), detail.map(str::to_string).into(), attempts.into(), now.into()],
+    }
+}
+
+/// Whether a newer delivery (by arrival) concerns the same team — and, for
+/// memberships, the same login — than delivery `?1`.
+pub const SUPERSEDED: &str = "\
+SELECT 1 AS newer FROM github_sync AS me JOIN github_sync AS later
+    ON later.event = me.event AND later.team_id = me.team_id
+    AND COALESCE(later.login, '') = COALESCE(me.login, '') AND later.rowid > me.rowid
+WHERE me.delivery_id = ?1 LIMIT 1";
+
+pub const TEAM: &str = "SELECT sentry_slug, state FROM github_teams WHERE github_team_id = ?1";
+
+pub fn mapped_team(row: &Row) -> Option<MappedTeam> {
+    Some(MappedTeam {
+        sentry_slug: text(row, "sentry_slug")?,
+        deleted: text(row, "state").as_deref() == Some("deleted"),
+    })
+}
+
+/// Maps a GitHub team to a Sentry team; never revives a deleted one.
+const MAP_TEAM: &str = "\
+INSERT INTO github_teams (github_team_id, github_slug, sentry_org, sentry_slug, state, updated_at)
+VALUES (?1, ?2, ?3, ?4, 'active', ?5)
+ON CONFLICT (github_team_id) DO UPDATE SET
+    github_slug = excluded.github_slug, sentry_org = excluded.sentry_org, sentry_slug = excluded.sentry_slug,
+    updated_at = excluded.updated_at
+WHERE github_teams.state = 'active'";
+
+pub fn map_team(team_id: &str, github_slug: &str, org: &str, sentry_slug: &str, now: &str) -> Stmt {
+    Stmt { sql: MAP_TEAM, params: vec![team_id.into(), github_slug.into(), org.into(), sentry_slug.into(), now.into()] }
+}
+
+const TEAM_DELETED: &str = "\
+UPDATE github_teams SET state = 'deleted', updated_at = ?2 WHERE github_team_id = ?1";
+
+pub fn team_deleted(team_id: &str, now: &str) -> Stmt {
+    Stmt { sql: TEAM_DELETED, params: vec![team_id.into(), now.into()] }
+}
+
+pub const USER: &str = "SELECT member_id, email FROM github_users WHERE login = ?1";
+
+pub fn mapping(row: &Row) -> Mapping {
+    Mapping { member_id: text(row, "member_id"), email: text(row, "email") }
+}
+
+const PUT_USER: &str = "\
+INSERT INTO github_users (login, member_id, email, updated_at) VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT (login) DO UPDATE SET member_id = excluded.member_id, email = excluded.email,
+    updated_at = excluded.updated_at";
+
+pub fn put_user(login: &str, m: &Mapping, now: &str) -> Stmt {
+    Stmt { sql: PUT_USER, params: vec![login.into(), m.member_id.clone().into(), m.email.clone().into(), now.into()] }
+}
+
+pub fn delete_user(login: &str) -> Stmt {
+    Stmt { sql: "DELETE FROM github_users WHERE login = ?1", params: vec![login.into()] }
+}
+
+/// Membership events left unmapped for a login, oldest first: queued
+/// again once the login is mapped.
+pub const UNMAPPED_FOR: &str = "\
+SELECT delivery_id, action, team_id, team_slug, login FROM github_sync
+WHERE login = ?1 COLLATE NOCASE AND status = 'unmapped' AND event = 'membership'
+ORDER BY rowid LIMIT 100";
+
+pub fn replay_job(row: &Row) -> Option<MembershipJob> {
+    Some(MembershipJob {
+        delivery: text(row, "delivery_id")?,
+        action: if text(row, "action")? == "added" { MemberAction::Added } else { MemberAction::Removed },
+        team_id: text(row, "team_id")?,
+        team_slug: text(row, "team_slug")?,
+        login: text(row, "login")?,
+    })
+}
+
+pub fn requeued(delivery: &str, now: &str) -> Stmt {
+    Stmt {
+        sql: "UPDATE github_sync SET status = 'queued', detail = NULL, updated_at = ?2 WHERE delivery_id = ?1 AND status = 'unmapped'",
+        params: vec![delivery.into(), now.into()],
+    }
+}
+
+/// Organizations an installation-mode sync can target: `(uuid, org slug)`.
+pub const INSTALLED: &str = "\
+SELECT uuid, org_slug FROM installations WHERE status = 'installed' AND org_slug IS NOT NULL ORDER BY uuid";
+
+pub fn installed(rows: &[Row]) -> Vec<(String, String)> {
+    rows.iter().filter_map(|r| Some((text(r, "uuid")?, text(r, "org_slug")?))).collect()
+}
+
+// ---- Sync status ----------------------------------------------------------------
+
+pub const LIST_EVENTS: &str = "\
+SELECT delivery_id AS delivery, event, action, team_id, team_slug, login, status, detail, attempts, received_at,
+    updated_at
+FROM github_sync ORDER BY rowid DESC LIMIT 200";
+
+/// Logins whose latest membership event could not be mapped.
+pub const LIST_UNMAPPED: &str = "\
+SELECT s.login, s.detail AS why, s.team_slug, s.action, s.delivery_id AS delivery, s.updated_at
+FROM github_sync AS s
+WHERE s.status = 'unmapped' AND NOT EXISTS (
+    SELECT 1 FROM github_sync AS n WHERE n.login = s.login AND n.rowid > s.rowid AND n.status IN ('done', 'dry_run'))
+ORDER BY s.rowid DESC LIMIT 100";
+
+pub const LIST_TEAMS: &str = "\
+SELECT github_team_id, github_slug, sentry_org, sentry_slug, state, updated_at
+FROM github_teams ORDER BY updated_at DESC LIMIT 500";
+
+pub const LIST_USERS: &str = "SELECT login, member_id, email, updated_at FROM github_users ORDER BY login LIMIT 1000";
+
+pub const COUNTS: &str = "SELECT status, COUNT(*) AS n FROM github_sync GROUP BY status ORDER BY status";
+
+/// `GET /api/github/sync`, from the five reads above (in that order).
+pub fn status_json(dry_run: bool, events: &[Row], unmapped: &[Row], teams: &[Row], counts: &[Row]) -> Value {
+    let counts: Map<String, Value> =
+        counts.iter().filter_map(|r| Some((text(r, "status")?, r.get("n").cloned().unwrap_or(json!(0))))).collect();
+    json!({
+        "mode": if dry_run { "dry_run" } else { "live" },
+        "counts": counts,
+        "unmapped": unmapped,
+        "teams": teams,
+        "events": events,
+    })
+}
