@@ -42,6 +42,8 @@ pub const INTERNAL_ORG: &str = "internal-org";
 
 pub const BEARER: &str = "e2e-bearer-token";
 
+pub const GITHUB_SECRET: &str = "e2e-github-webhook-secret";
+
 pub fn app() -> &'static App {
     APP.get_or_init(|| spawn_app(&[]))
 }
@@ -159,6 +161,29 @@ impl App {
         }
         headers.extend_from_slice(extra);
         self.request("POST", "/api/webhooks/sentry", &headers, body.as_bytes())
+    }
+
+    /// A GitHub delivery signed with `GITHUB_SECRET` (`X-Hub-Signature-256`).
+    pub fn send_github(&self, event: &str, delivery: &str, body: &str) -> Reply {
+        let sig = format!("sha256={}", sentry_kanban::verify::sign_hex(GITHUB_SECRET.as_bytes(), body.as_bytes()));
+        self.send_github_with(
+            event,
+            delivery,
+            body,
+            &[("Content-Type", "application/json"), ("X-Hub-Signature-256", &sig)],
+        )
+    }
+
+    /// A GitHub delivery with the given content type and signature headers.
+    pub fn send_github_with(&self, event: &str, delivery: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut all = vec![
+            ("X-GitHub-Event", event),
+            ("X-GitHub-Delivery", delivery),
+            ("X-GitHub-Hook-ID", "109948940"),
+            ("User-Agent", "GitHub-Hookshot/e2e"),
+        ];
+        all.extend_from_slice(headers);
+        self.request("POST", "/api/webhooks/github", &all, body.as_bytes())
     }
 
     /// A UI-component request as Sentry sends it: `Sentry-App-Signature` over

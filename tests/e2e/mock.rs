@@ -1,5 +1,7 @@
 //! An in-process HTTP server on 127.0.0.1 that plays the Sentry and GitHub
 //! APIs: it records every call and answers from a table of canned replies.
+// Each test binary uses a different part of this helper.
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,8 @@ pub struct Canned {
     pub body: String,
     /// Held back this long before answering (to make the worker time out).
     pub delay_ms: u64,
+    /// Matches only calls whose body contains this (tests share one mock).
+    pub body_contains: Option<String>,
 }
 
 impl Canned {
@@ -32,11 +36,17 @@ impl Canned {
             headers: vec![],
             body: body.to_string(),
             delay_ms: 0,
+            body_contains: None,
         }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Canned {
         self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn for_body(mut self, needle: &str) -> Canned {
+        self.body_contains = Some(needle.to_string());
         self
     }
 
@@ -113,7 +123,11 @@ fn answer(mut req: tiny_http::Request, state: &Mutex<State>) {
 
 impl State {
     fn reply_for(&mut self, call: Call) -> Canned {
-        let matches = |c: &Canned| c.method == call.method && call.path.starts_with(&c.path_prefix);
+        let matches = |c: &Canned| {
+            c.method == call.method
+                && call.path.starts_with(&c.path_prefix)
+                && c.body_contains.as_ref().is_none_or(|needle| call.body.contains(needle.as_str()))
+        };
         let pos = self.queue.iter().position(matches);
         let reply = pos
             .and_then(|i| self.queue.remove(i))

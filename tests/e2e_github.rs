@@ -1,0 +1,351 @@
+//! End to end: GitHub organization webhooks mirrored into Sentry teams,
+//! against `wrangler dev`, the real queue and the mock GitHub + Sentry APIs.
+//! The worker runs in internal-integration mode (a fixed Sentry token for
+//! one organization). Each test uses its own team ids, logins and delivery
+//! ids, so they share one worker.
+
+#[path = "e2e/app.rs"]
+mod app;
+#[path = "e2e/mock.rs"]
+mod mock;
+
+use app::{spawn_app, App, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN};
+use mock::{Call, Canned};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const ADMIN: &str = "e2e-admin-token";
+
+fn vars(dry_run: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN.to_string()),
+        ("SENTRY_ORG_SLUG", INTERNAL_ORG.to_string()),
+        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET.to_string()),
+        ("GITHUB_TOKEN", "e2e-github-token".to_string()),
+        ("ADMIN_TOKEN", ADMIN.to_string()),
+        ("GITHUB_SYNC_DRY_RUN", dry_run.to_string()),
+    ]
+}
+
+fn spawn(dry_run: &str) -> App {
+    let owned = vars(dry_run);
+    let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    spawn_app(&refs)
+}
+
+fn gh() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| spawn("false"))
+}
+
+fn dry() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| spawn("true"))
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/github/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn team_body(action: &str, id: u64, slug: &str) -> String {
+    let mut v = fixture(&format!("team-{action}"));
+    v["team"]["id"] = json!(id);
+    v["team"]["slug"] = json!(slug);
+    v["team"]["name"] = json!(slug);
+    v.to_string()
+}
+
+fn membership_body(action: &str, team_id: u64, slug: &str, login: &str) -> String {
+    let mut v = fixture(&format!("membership-{action}"));
+    v["team"]["id"] = json!(team_id);
+    v["team"]["slug"] = json!(slug);
+    v["member"]["login"] = json!(login);
+    v.to_string()
+}
+
+fn sync_status(app: &App) -> Value {
+    let r = app.request("GET", "/api/github/sync", &[], b"");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+fn event(app: &App, delivery: &str) -> Option<Value> {
+    sync_status(app)["events"].as_array()?.iter().find(|e| e["delivery"] == delivery).cloned()
+}
+
+fn wait_status(app: &App, delivery: &str, status: &str) -> Value {
+    app.wait_for(&format!("{delivery} {status}"), Duration::from_secs(60), || {
+        event(app, delivery).filter(|e| e["status"] == status)
+    })
+}
+
+fn calls_to(app: &App, method: &str, prefix: &str) -> Vec<Call> {
+    app.mock.calls().into_iter().filter(|c| c.method == method && c.path.starts_with(prefix)).collect()
+}
+
+fn header<'a>(call: &'a Call, name: &str) -> Option<&'a str> {
+    call.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+const TEAMS: &str = "/api/0/organizations/internal-org/teams/";
+
+fn member_path(member: &str, slug: &str) -> String {
+    format!("/api/0/organizations/internal-org/members/{member}/teams/{slug}/")
+}
+
+/// Creates team `slug` through a delivery and waits until it is mirrored.
+fn create_team(app: &App, id: u64, slug: &str) {
+    let delivery = format!("create-{id}");
+    assert_eq!(app.send_github("team", &delivery, &team_body("created", id, slug)).status, 200);
+    wait_status(app, &delivery, "done");
+}
+
+fn map_login(app: &App, login: &str, body: &str) -> app::Reply {
+    let auth = format!("Bearer {ADMIN}");
+    app.request("PUT", &format!("/api/github/users/{login}"), &[("Authorization", &auth)], body.as_bytes())
+}
+
+#[test]
+fn team_created_creates_the_sentry_team_and_409_counts_as_success() {
+    let app = gh();
+    let r = app.send_github("team", "tc-1", &team_body("created", 1001, "alpha"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["outcome"], "queued");
+    let done = wait_status(app, "tc-1", "done");
+    assert!(done["detail"].as_str().unwrap().contains("created in Sentry"), "{done}");
+    let posts: Vec<Call> = calls_to(app, "POST", TEAMS).into_iter().filter(|c| c.body.contains("\"alpha\"")).collect();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(serde_json::from_str::<Value>(&posts[0].body).unwrap(), json!({"slug": "alpha"}));
+    assert_eq!(header(&posts[0], "Authorization"), Some(format!("Bearer {INTERNAL_TOKEN}").as_str()));
+    let team = sync_status(app)["teams"].as_array().unwrap().iter().find(|t| t["github_team_id"] == "1001").cloned();
+    assert_eq!(team.as_ref().map(|t| t["sentry_slug"].clone()), Some(json!("alpha")), "{team:?}");
+
+    let conflict = Canned::new("POST", TEAMS, 409, r#"{"detail":"A team with this slug already exists."}"#);
+    app.mock.reply_once(conflict.for_body("\"beta\""));
+    assert_eq!(app.send_github("team", "tc-2", &team_body("created", 1002, "beta")).status, 200);
+    let done = wait_status(app, "tc-2", "done");
+    assert!(done["detail"].as_str().unwrap().contains("already existed"), "{done}");
+}
+
+#[test]
+fn a_redelivery_is_answered_but_nothing_is_repeated() {
+    let app = gh();
+    let body = team_body("created", 1010, "redelivered");
+    assert_eq!(app.send_github("team", "redeliver-1", &body).status, 200);
+    wait_status(app, "redeliver-1", "done");
+    let again = app.send_github("team", "redeliver-1", &body);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["duplicate"], true);
+    std::thread::sleep(Duration::from_secs(2));
+    let posts = calls_to(app, "POST", TEAMS).into_iter().filter(|c| c.body.contains("\"redelivered\"")).count();
+    assert_eq!(posts, 1, "the redelivery must not call Sentry again");
+}
+
+#[test]
+fn edits_rename_in_place_and_deletion_is_final() {
+    let app = gh();
+    create_team(app, 1020, "gamma");
+    assert_eq!(app.send_github("team", "edit-1020", &team_body("edited", 1020, "gamma-two")).status, 200);
+    wait_status(app, "edit-1020", "done");
+    let puts = calls_to(app, "PUT", "/api/0/teams/internal-org/gamma/");
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert_eq!(serde_json::from_str::<Value>(&puts[0].body).unwrap(), json!({"slug": "gamma-two"}));
+
+    assert_eq!(app.send_github("team", "delete-1020", &team_body("deleted", 1020, "gamma-two")).status, 200);
+    wait_status(app, "delete-1020", "done");
+    assert_eq!(calls_to(app, "DELETE", "/api/0/teams/internal-org/gamma-two/").len(), 1);
+    // A late created for the same GitHub team id cannot bring it back.
+    assert_eq!(app.send_github("team", "late-1020", &team_body("created", 1020, "gamma")).status, 200);
+    wait_status(app, "late-1020", "noop");
+    let recreated = calls_to(app, "POST", TEAMS).into_iter().filter(|c| c.body.contains("\"gamma\"")).count();
+    assert_eq!(recreated, 1, "only the first created posted");
+}
+
+#[test]
+fn memberships_map_logins_by_public_email_and_member_search() {
+    let app = gh();
+    create_team(app, 1030, "delta");
+    app.mock.route(Canned::new("GET", "/users/alice-gh", 200, r#"{"login":"alice-gh","email":"alice@example.com"}"#));
+    let search = "/api/0/organizations/internal-org/members/?query=email%3Aalice%40example.com";
+    let member =
+        json!([{"id": "101", "email": "alice@example.com", "user": {"id": "7", "email": "alice@example.com"}}]);
+    app.mock.route(Canned::new("GET", search, 200, &member.to_string()));
+
+    assert_eq!(
+        app.send_github("membership", "add-alice", &membership_body("added", 1030, "delta", "alice-gh")).status,
+        200
+    );
+    wait_status(app, "add-alice", "done");
+    assert_eq!(calls_to(app, "POST", &member_path("101", "delta")).len(), 1);
+    let lookup = calls_to(app, "GET", "/users/alice-gh");
+    assert!(!lookup.is_empty());
+    assert!(header(&lookup[0], "User-Agent").is_some_and(|ua| !ua.is_empty()));
+    assert_eq!(header(&lookup[0], "X-GitHub-Api-Version"), Some("2022-11-28"));
+    assert_eq!(header(&lookup[0], "Authorization"), Some("Bearer e2e-github-token"));
+
+    let removed = membership_body("removed", 1030, "delta", "alice-gh");
+    assert_eq!(app.send_github("membership", "remove-alice", &removed).status, 200);
+    wait_status(app, "remove-alice", "done");
+    assert_eq!(calls_to(app, "DELETE", &member_path("101", "delta")).len(), 1);
+}
+
+#[test]
+fn an_explicit_mapping_wins_and_needs_the_admin_token() {
+    let app = gh();
+    create_team(app, 1040, "epsilon");
+    let denied = app.request("PUT", "/api/github/users/bob-gh", &[], br#"{"member_id":"202"}"#);
+    assert_eq!(denied.status, 401, "{}", denied.body);
+    let wrong = app.request("PUT", "/api/github/users/bob-gh", &[("Authorization", "Bearer nope")], b"{}");
+    assert_eq!(wrong.status, 401);
+    assert_eq!(map_login(app, "bob-gh", r#"{"member_id":""}"#).status, 400);
+    assert_eq!(map_login(app, "Bob-GH", r#"{"member_id":"202"}"#).status, 200);
+
+    let body = membership_body("added", 1040, "epsilon", "bob-gh");
+    assert_eq!(app.send_github("membership", "add-bob", &body).status, 200);
+    let done = wait_status(app, "add-bob", "done");
+    assert!(done["detail"].as_str().unwrap().contains("mapping table"), "{done}");
+    assert_eq!(calls_to(app, "POST", &member_path("202", "epsilon")).len(), 1);
+    assert!(calls_to(app, "GET", "/users/bob-gh").is_empty(), "a mapped login needs no GitHub lookup");
+    let users = app.list("/api/github/users", "users");
+    assert!(users.iter().any(|u| u["member_id"] == "202"), "{users:?}");
+}
+
+#[test]
+fn an_unmapped_login_is_visible_and_replayed_once_mapped() {
+    let app = gh();
+    create_team(app, 1050, "zeta");
+    app.mock.route(Canned::new("GET", "/users/carol-gh", 200, r#"{"login":"carol-gh","email":null}"#));
+    let body = membership_body("added", 1050, "zeta", "carol-gh");
+    assert_eq!(app.send_github("membership", "add-carol", &body).status, 200);
+    let unmapped = wait_status(app, "add-carol", "unmapped");
+    assert!(unmapped["detail"].as_str().unwrap().contains("no public email"), "{unmapped}");
+    let listed = sync_status(app)["unmapped"].as_array().unwrap().clone();
+    assert!(listed.iter().any(|u| u["login"] == "carol-gh" && u["why"].as_str().is_some()), "{listed:?}");
+    let bad = app.mock.calls().into_iter().filter(|c| c.path.contains("/members//") || c.path.contains("None"));
+    assert_eq!(bad.count(), 0, "never a call with an empty member id");
+
+    let mapped = map_login(app, "carol-gh", r#"{"member_id":"303"}"#);
+    assert_eq!(mapped.status, 200, "{}", mapped.body);
+    assert_eq!(mapped.json()["replayed"], 1);
+    wait_status(app, "add-carol", "done");
+    assert_eq!(calls_to(app, "POST", &member_path("303", "zeta")).len(), 1);
+    let still = sync_status(app)["unmapped"].as_array().unwrap().clone();
+    assert!(!still.iter().any(|u| u["login"] == "carol-gh"), "{still:?}");
+}
+
+#[test]
+fn deleted_teams_and_null_members_are_answered_without_calls() {
+    let app = gh();
+    let deleted = fixture("membership-removed.with-deleted-team").to_string();
+    let r = app.send_github("membership", "deleted-team", &deleted);
+    assert_eq!((r.status, r.json()["outcome"].clone()), (200, json!("noop")), "{}", r.body);
+    let mut nobody = fixture("membership-added");
+    nobody["member"] = Value::Null;
+    let r = app.send_github("membership", "null-member", &nobody.to_string());
+    assert_eq!((r.status, r.json()["outcome"].clone()), (200, json!("noop")), "{}", r.body);
+    assert_eq!(event(app, "deleted-team").unwrap()["status"], "noop");
+    assert_eq!(event(app, "null-member").unwrap()["status"], "noop");
+    let ping = app.send_github("ping", "ping-1", &fixture("ping").to_string());
+    assert_eq!((ping.status, ping.json()["outcome"].clone()), (200, json!("pong")));
+    let ignored = app.send_github("team", "repo-1", &fixture("team-added_to_repository").to_string());
+    assert_eq!((ignored.status, ignored.json()["outcome"].clone()), (200, json!("ignored")));
+    std::thread::sleep(Duration::from_secs(1));
+    // The fixtures' member (Codertocat) and team (github) are used by no other test.
+    let ours = app.mock.calls().into_iter().filter(|c| c.path.contains("Codertocat") || c.path.contains("/github/"));
+    assert_eq!(ours.count(), 0);
+}
+
+#[test]
+fn rate_limits_are_waited_out_then_the_job_completes() {
+    let app = gh();
+    let limited = Canned::new("POST", TEAMS, 429, r#"{"detail":"slow down"}"#).header("Retry-After", "1");
+    app.mock.reply_once(limited.for_body("\"eta\""));
+    assert_eq!(app.send_github("team", "limited-1", &team_body("created", 1060, "eta")).status, 200);
+    let done = wait_status(app, "limited-1", "done");
+    assert!(done["attempts"].as_i64() >= Some(2), "{done}");
+    let posts = calls_to(app, "POST", TEAMS).into_iter().filter(|c| c.body.contains("\"eta\"")).count();
+    assert_eq!(posts, 2);
+
+    // GitHub's primary limit: 403 with nothing remaining, wait until reset.
+    let reset = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1).to_string();
+    let limited = Canned::new("GET", "/users/dave-gh", 403, r#"{"message":"API rate limit exceeded"}"#)
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", &reset);
+    app.mock.reply_once(limited);
+    app.mock.route(Canned::new("GET", "/users/dave-gh", 200, r#"{"login":"dave-gh","email":"dave@example.com"}"#));
+    let search = "/api/0/organizations/internal-org/members/?query=email%3Adave%40example.com";
+    app.mock.route(Canned::new("GET", search, 200, r#"[{"id":"404","email":"dave@example.com"}]"#));
+    let body = membership_body("added", 1060, "eta", "dave-gh");
+    assert_eq!(app.send_github("membership", "add-dave", &body).status, 200);
+    wait_status(app, "add-dave", "done");
+    assert_eq!(calls_to(app, "GET", "/users/dave-gh").len(), 2);
+    assert_eq!(calls_to(app, "POST", &member_path("404", "eta")).len(), 1);
+}
+
+#[test]
+fn a_persistent_500_ends_in_the_dead_letter_queue_and_shows() {
+    let app = gh();
+    create_team(app, 1070, "theta");
+    assert_eq!(map_login(app, "erin-gh", r#"{"member_id":"505"}"#).status, 200);
+    app.mock.route(Canned::new("POST", &member_path("505", "theta"), 500, r#"{"detail":"boom"}"#));
+    let body = membership_body("added", 1070, "theta", "erin-gh");
+    assert_eq!(app.send_github("membership", "add-erin", &body).status, 200);
+    let dead = app.wait_for("add-erin dead", Duration::from_secs(120), || {
+        event(app, "add-erin").filter(|e| e["status"] == "dead")
+    });
+    let detail = dead["detail"].as_str().unwrap();
+    assert!(detail.contains("gave up after 6 attempts") && detail.contains("HTTP 500"), "{dead}");
+    assert_eq!(calls_to(app, "POST", &member_path("505", "theta")).len(), 6);
+    assert!(sync_status(app)["counts"]["dead"].as_i64() >= Some(1));
+}
+
+#[test]
+fn bad_or_missing_signatures_are_401_and_write_nothing() {
+    let app = gh();
+    let body = team_body("created", 1080, "iota");
+    let wrong = format!("sha256={}", sentry_kanban::verify::sign_hex(b"not-the-secret", body.as_bytes()));
+    for (delivery, sig) in [("unsigned-1", None), ("badsig-1", Some(wrong.as_str())), ("bare-1", Some(&wrong[7..]))] {
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(sig) = sig {
+            headers.push(("X-Hub-Signature-256", sig));
+        }
+        let r = app.send_github_with("team", delivery, &body, &headers);
+        assert_eq!(r.status, 401, "{delivery}: {}", r.body);
+        assert!(event(app, delivery).is_none());
+        assert!(!app.deliveries().iter().any(|d| d["request_id"] == delivery), "{delivery} was logged in D1");
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(calls_to(app, "POST", TEAMS).iter().all(|c| !c.body.contains("\"iota\"")));
+}
+
+#[test]
+fn a_form_encoded_hook_is_told_to_pick_json() {
+    let app = gh();
+    let json_body = team_body("created", 1090, "kappa");
+    let form: String = format!("payload={}", json_body.bytes().map(|b| format!("%{b:02X}")).collect::<String>());
+    let sig = format!("sha256={}", sentry_kanban::verify::sign_hex(GITHUB_SECRET.as_bytes(), form.as_bytes()));
+    let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("X-Hub-Signature-256", sig.as_str())];
+    let r = app.send_github_with("team", "form-1", &form, &headers);
+    assert_eq!(r.status, 415, "{}", r.body);
+    assert!(r.json()["message"].as_str().unwrap().contains("application/json"), "{}", r.body);
+    assert!(event(app, "form-1").is_none());
+}
+
+#[test]
+fn dry_run_records_the_calls_without_making_them() {
+    let app = dry();
+    assert_eq!(app.send_github("team", "dry-team", &team_body("created", 2001, "lambda")).status, 200);
+    let recorded = wait_status(app, "dry-team", "dry_run");
+    let detail = recorded["detail"].as_str().unwrap();
+    assert!(detail.contains(r#"POST /api/0/organizations/internal-org/teams/ {"slug":"lambda"}"#), "{detail}");
+    assert_eq!(map_login(app, "frank-gh", r#"{"member_id":"606"}"#).status, 200);
+    let body = membership_body("added", 2001, "lambda", "frank-gh");
+    assert_eq!(app.send_github("membership", "dry-member", &body).status, 200);
+    let recorded = wait_status(app, "dry-member", "dry_run");
+    assert!(recorded["detail"].as_str().unwrap().contains(&member_path("606", "lambda")), "{recorded}");
+    assert_eq!(sync_status(app)["mode"], "dry_run");
+    let sentry_calls = app.mock.calls().into_iter().filter(|c| c.path.starts_with("/api/0/")).count();
+    assert_eq!(sentry_calls, 0, "dry run must not call Sentry");
+}
