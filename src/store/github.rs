@@ -144,12 +144,15 @@ SELECT delivery_id AS delivery, event, action, team_id, team_slug, login, status
     updated_at
 FROM github_sync ORDER BY rowid DESC LIMIT 200";
 
-/// Logins whose latest membership event could not be mapped.
+/// Logins that could not be mapped, once each (their newest unmapped
+/// event), until a newer event for the login succeeds.
 pub const LIST_UNMAPPED: &str = "\
 SELECT s.login, s.detail AS why, s.team_slug, s.action, s.delivery_id AS delivery, s.updated_at
 FROM github_sync AS s
-WHERE s.status = 'unmapped' AND NOT EXISTS (
-    SELECT 1 FROM github_sync AS n WHERE n.login = s.login AND n.rowid > s.rowid AND n.status IN ('done', 'dry_run'))
+WHERE s.rowid IN (SELECT MAX(rowid) FROM github_sync WHERE status = 'unmapped' GROUP BY login COLLATE NOCASE)
+    AND NOT EXISTS (
+        SELECT 1 FROM github_sync AS n
+        WHERE n.login = s.login COLLATE NOCASE AND n.rowid > s.rowid AND n.status IN ('done', 'dry_run'))
 ORDER BY s.rowid DESC LIMIT 100";
 
 pub const LIST_TEAMS: &str = "\

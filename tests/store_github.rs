@@ -1,0 +1,383 @@
+//! The GitHub team-sync SQL (src/store/github.rs) on SQLite with the real
+//! migrations (0006_github_sync.sql, 0004_installations.sql): the delivery
+//! claim and its redelivery dedupe, unclaim, status updates, the
+//! "superseded by a newer delivery" check, the team map (rename, final
+//! deletion), the login → member mapping (case-insensitive, CHECK), the
+//! replay of unmapped membership events, the sync status reads, and the
+//! installations an installation-mode sync can target.
+
+#[path = "support/db.rs"]
+mod db;
+
+use rusqlite::Connection;
+use sentry_kanban::github::hook::SyncRecord;
+use sentry_kanban::github::sync::{MappedTeam, MemberAction, MembershipJob};
+use sentry_kanban::github::users::Mapping;
+use sentry_kanban::store::github as gh;
+use serde_json::{json, Map, Value};
+
+type Row = Map<String, Value>;
+
+const T0: &str = "2026-01-01T00:00:00.000Z";
+const T1: &str = "2026-01-01T00:01:00.000Z";
+const T2: &str = "2026-01-01T00:02:00.000Z";
+
+fn membership(delivery: &str, action: &str, team: &str, login: &str) -> SyncRecord {
+    SyncRecord {
+        delivery: delivery.into(),
+        event: "membership",
+        action: action.into(),
+        team_id: Some(team.into()),
+        team_slug: Some(format!("slug-{team}")),
+        login: Some(login.into()),
+        status: "queued",
+        detail: None,
+    }
+}
+
+fn team_event(delivery: &str, action: &str, team: &str) -> SyncRecord {
+    SyncRecord {
+        delivery: delivery.into(),
+        event: "team",
+        action: action.into(),
+        team_id: Some(team.into()),
+        team_slug: Some(format!("slug-{team}")),
+        login: None,
+        status: "queued",
+        detail: None,
+    }
+}
+
+/// Runs `CLAIM`; the rows it returns (one on first sight, none after).
+fn claim(conn: &Connection, r: &SyncRecord) -> Vec<Row> {
+    db::query(conn, gh::CLAIM, &gh::claim_params(r, T0))
+}
+
+fn claim_all(conn: &Connection, records: &[SyncRecord]) {
+    for r in records {
+        assert_eq!(claim(conn, r).len(), 1, "claiming {}", r.delivery);
+    }
+}
+
+fn sync_row(conn: &Connection, delivery: &str) -> Option<Row> {
+    db::query(conn, "SELECT * FROM github_sync WHERE delivery_id = ?1", &[delivery.into()]).pop()
+}
+
+fn superseded(conn: &Connection, delivery: &str) -> bool {
+    let found = db::query(conn, gh::SUPERSEDED, &[delivery.into()]);
+    assert!(found.len() <= 1, "LIMIT 1");
+    !found.is_empty()
+}
+
+fn team(conn: &Connection, id: &str) -> Option<MappedTeam> {
+    db::query(conn, gh::TEAM, &[id.into()]).first().and_then(gh::mapped_team)
+}
+
+fn user(conn: &Connection, login: &str) -> Option<Mapping> {
+    db::query(conn, gh::USER, &[login.into()]).first().map(gh::mapping)
+}
+
+fn mapping(member_id: Option<&str>, email: Option<&str>) -> Mapping {
+    Mapping { member_id: member_id.map(str::to_string), email: email.map(str::to_string) }
+}
+
+fn set(conn: &Connection, delivery: &str, status: &str, detail: Option<&str>, attempts: u32) {
+    db::run(conn, &[gh::set_status(delivery, status, detail, attempts, T1)]);
+}
+
+fn col<'a>(row: &'a Row, key: &str) -> &'a Value {
+    row.get(key).unwrap_or_else(|| panic!("no column {key} in {row:?}"))
+}
+
+#[test]
+fn claim_dedupes_redelivery_and_stores_the_record() {
+    let conn = db::fresh_db();
+    let rec = membership("d-1", "added", "42", "octo");
+    let first = claim(&conn, &rec);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["delivery_id"], "d-1");
+    assert!(claim(&conn, &rec).is_empty(), "a redelivery is not claimed again");
+    let mut other = rec.clone();
+    other.action = "removed".into();
+    assert!(claim(&conn, &other).is_empty(), "same id, other body: still a duplicate");
+
+    let row = sync_row(&conn, "d-1").expect("row");
+    let expect = [
+        ("event", json!("membership")),
+        ("action", json!("added")),
+        ("team_id", json!("42")),
+        ("team_slug", json!("slug-42")),
+        ("login", json!("octo")),
+        ("status", json!("queued")),
+        ("detail", Value::Null),
+        ("attempts", json!(0)),
+        ("received_at", json!(T0)),
+        ("updated_at", json!(T0)),
+    ];
+    for (key, want) in expect {
+        assert_eq!(col(&row, key), &want, "column {key}");
+    }
+    assert_eq!(db::rows(&conn, "SELECT * FROM github_sync").len(), 1);
+}
+
+#[test]
+fn claim_keeps_null_login_and_detail_of_a_noop() {
+    let conn = db::fresh_db();
+    let mut rec = team_event("t-1", "deleted", "7");
+    rec.team_slug = None;
+    rec.status = "noop";
+    rec.detail = Some("why".into());
+    claim_all(&conn, &[rec]);
+    let row = sync_row(&conn, "t-1").expect("row");
+    assert_eq!(row["login"], Value::Null);
+    assert_eq!(row["team_slug"], Value::Null);
+    assert_eq!(row["status"], "noop");
+    assert_eq!(row["detail"], "why");
+}
+
+#[test]
+fn unclaim_deletes_only_a_queued_row() {
+    let conn = db::fresh_db();
+    claim_all(&conn, &[membership("q", "added", "1", "a"), membership("d", "added", "1", "b")]);
+    set(&conn, "d", "done", None, 1);
+    db::run(&conn, &[gh::unclaim("q"), gh::unclaim("d")]);
+    assert!(sync_row(&conn, "q").is_none(), "queued row forgotten");
+    assert_eq!(sync_row(&conn, "d").expect("done row kept")["status"], "done");
+    assert_eq!(claim(&conn, &membership("q", "added", "1", "a")).len(), 1, "redelivery taken as new");
+}
+
+#[test]
+fn set_status_updates_and_attempts_only_grow() {
+    let conn = db::fresh_db();
+    claim_all(&conn, &[membership("d-1", "added", "1", "octo")]);
+    set(&conn, "d-1", "retrying", Some("429"), 3);
+    let row = sync_row(&conn, "d-1").unwrap();
+    assert_eq!((&row["status"], &row["detail"], &row["attempts"]), (&json!("retrying"), &json!("429"), &json!(3)));
+    assert_eq!(row["updated_at"], T1);
+    assert_eq!(row["received_at"], T0, "arrival time kept");
+
+    set(&conn, "d-1", "done", None, 1);
+    let row = sync_row(&conn, "d-1").unwrap();
+    assert_eq!((&row["status"], &row["detail"], &row["attempts"]), (&json!("done"), &Value::Null, &json!(3)));
+
+    set(&conn, "d-1", "failed", Some("x"), u32::MAX);
+    assert_eq!(sync_row(&conn, "d-1").unwrap()["attempts"], json!(i32::MAX), "clamped, not wrapped");
+    assert!(db::try_run(&conn, &[gh::set_status("d-1", "bogus", None, 0, T2)]).is_err(), "status CHECK");
+}
+
+#[test]
+fn newer_membership_for_same_team_and_login_supersedes() {
+    let conn = db::fresh_db();
+    claim_all(
+        &conn,
+        &[
+            membership("m-1", "added", "1", "octo"),
+            membership("m-2", "added", "1", "other"),
+            membership("m-3", "added", "2", "octo"),
+        ],
+    );
+    assert!(!superseded(&conn, "m-1"), "other login / other team do not supersede");
+    claim_all(&conn, &[membership("m-4", "removed", "1", "octo")]);
+    assert!(superseded(&conn, "m-1"), "older delivery superseded");
+    assert!(!superseded(&conn, "m-4"), "newest is not");
+    assert!(!superseded(&conn, "m-2"));
+    assert!(!superseded(&conn, "m-3"));
+    assert!(!superseded(&conn, "unknown"), "unknown delivery");
+}
+
+#[test]
+fn team_events_supersede_older_team_events_of_that_team_only() {
+    let conn = db::fresh_db();
+    claim_all(
+        &conn,
+        &[
+            team_event("t-1", "created", "1"),
+            team_event("t-2", "created", "2"),
+            membership("m-1", "added", "1", "octo"),
+        ],
+    );
+    assert!(!superseded(&conn, "t-1"), "a membership does not supersede a team event");
+    claim_all(&conn, &[team_event("t-3", "edited", "1")]);
+    assert!(superseded(&conn, "t-1"));
+    assert!(!superseded(&conn, "t-2"), "other team");
+    assert!(!superseded(&conn, "t-3"));
+    assert!(!superseded(&conn, "m-1"), "a team event does not supersede a membership");
+}
+
+#[test]
+fn map_team_renames_and_deletion_is_final() {
+    let conn = db::fresh_db();
+    assert_eq!(team(&conn, "9"), None);
+    db::run(&conn, &[gh::map_team("9", "gh-a", "org", "team-a", T0)]);
+    assert_eq!(team(&conn, "9"), Some(MappedTeam { sentry_slug: "team-a".into(), deleted: false }));
+
+    db::run(&conn, &[gh::map_team("9", "gh-b", "org", "team-b", T1)]);
+    assert_eq!(team(&conn, "9"), Some(MappedTeam { sentry_slug: "team-b".into(), deleted: false }));
+    assert_eq!(db::rows(&conn, gh::LIST_TEAMS).len(), 1, "renamed in place");
+
+    db::run(&conn, &[gh::team_deleted("9", T2)]);
+    assert_eq!(team(&conn, "9"), Some(MappedTeam { sentry_slug: "team-b".into(), deleted: true }));
+
+    db::run(&conn, &[gh::map_team("9", "gh-c", "org", "team-c", T2)]);
+    assert_eq!(team(&conn, "9"), Some(MappedTeam { sentry_slug: "team-b".into(), deleted: true }), "not revived");
+    let listed = db::rows(&conn, gh::LIST_TEAMS);
+    assert_eq!((&listed[0]["github_slug"], &listed[0]["state"]), (&json!("gh-b"), &json!("deleted")));
+}
+
+#[test]
+fn users_map_case_insensitively_and_replace() {
+    let conn = db::fresh_db();
+    assert_eq!(user(&conn, "octo"), None);
+    db::run(&conn, &[gh::put_user("Octo", &mapping(Some("m1"), None), T0)]);
+    assert_eq!(user(&conn, "octo"), Some(mapping(Some("m1"), None)));
+    assert_eq!(user(&conn, "OCTO"), Some(mapping(Some("m1"), None)));
+
+    db::run(&conn, &[gh::put_user("octo", &mapping(None, Some("o@x.io")), T1)]);
+    assert_eq!(user(&conn, "Octo"), Some(mapping(None, Some("o@x.io"))), "replaced, member id cleared");
+    assert_eq!(db::rows(&conn, gh::LIST_USERS).len(), 1, "one row per login whatever its case");
+
+    db::run(&conn, &[gh::delete_user("OCTO")]);
+    assert_eq!(user(&conn, "octo"), None);
+    assert!(db::rows(&conn, gh::LIST_USERS).is_empty());
+}
+
+#[test]
+fn a_user_needs_a_member_id_or_an_email() {
+    let conn = db::fresh_db();
+    assert!(db::try_run(&conn, &[gh::put_user("octo", &mapping(None, None), T0)]).is_err());
+    assert_eq!(user(&conn, "octo"), None);
+    db::run(&conn, &[gh::put_user("octo", &mapping(Some("m1"), None), T0)]);
+    assert!(db::try_run(&conn, &[gh::put_user("octo", &mapping(None, None), T1)]).is_err(), "nor by update");
+    assert_eq!(user(&conn, "octo"), Some(mapping(Some("m1"), None)));
+}
+
+fn unmapped(conn: &Connection, login: &str) -> Vec<MembershipJob> {
+    let rows = db::query(conn, gh::UNMAPPED_FOR, &[login.into()]);
+    rows.iter().map(|r| gh::replay_job(r).expect("complete row")).collect()
+}
+
+fn job(delivery: &str, action: MemberAction, team: &str, login: &str) -> MembershipJob {
+    let (delivery, team_id, login) = (delivery.into(), team.into(), login.into());
+    MembershipJob { delivery, action, team_id, team_slug: format!("slug-{team}"), login }
+}
+
+#[test]
+fn unmapped_for_replays_only_that_logins_unmapped_memberships() {
+    let conn = db::fresh_db();
+    claim_all(
+        &conn,
+        &[
+            membership("u-1", "added", "1", "octo"),
+            membership("u-2", "added", "2", "other"),
+            membership("u-3", "removed", "2", "octo"),
+            membership("u-4", "added", "3", "octo"),
+            membership("u-5", "added", "4", "octo"),
+        ],
+    );
+    for d in ["u-1", "u-2", "u-3", "u-5"] {
+        set(&conn, d, "unmapped", Some("no member"), 1);
+    }
+    set(&conn, "u-4", "done", None, 1);
+    let want = vec![
+        job("u-1", MemberAction::Added, "1", "octo"),
+        job("u-3", MemberAction::Removed, "2", "octo"),
+        job("u-5", MemberAction::Added, "4", "octo"),
+    ];
+    assert_eq!(unmapped(&conn, "Octo"), want, "arrival order, case-insensitive login");
+    assert_eq!(unmapped(&conn, "other"), vec![job("u-2", MemberAction::Added, "2", "other")]);
+    assert!(unmapped(&conn, "nobody").is_empty());
+}
+
+#[test]
+fn requeued_flips_unmapped_to_queued_only() {
+    let conn = db::fresh_db();
+    claim_all(&conn, &[membership("u-1", "added", "1", "octo"), membership("u-2", "added", "2", "octo")]);
+    set(&conn, "u-1", "unmapped", Some("no member"), 1);
+    set(&conn, "u-2", "done", Some("added"), 1);
+    db::run(&conn, &[gh::requeued("u-1", T2), gh::requeued("u-2", T2)]);
+
+    let row = sync_row(&conn, "u-1").unwrap();
+    assert_eq!((&row["status"], &row["detail"], &row["updated_at"]), (&json!("queued"), &Value::Null, &json!(T2)));
+    let row = sync_row(&conn, "u-2").unwrap();
+    assert_eq!((&row["status"], &row["detail"], &row["updated_at"]), (&json!("done"), &json!("added"), &json!(T1)));
+    assert!(unmapped(&conn, "octo").is_empty(), "nothing left to replay");
+}
+
+fn unmapped_list(conn: &Connection) -> Vec<String> {
+    db::rows(conn, gh::LIST_UNMAPPED).iter().map(|r| r["delivery"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn list_unmapped_drops_a_login_once_a_newer_event_is_done() {
+    let conn = db::fresh_db();
+    claim_all(&conn, &[membership("u-1", "added", "1", "octo"), membership("u-2", "added", "1", "other")]);
+    set(&conn, "u-1", "unmapped", Some("no public email"), 1);
+    set(&conn, "u-2", "unmapped", Some("no member"), 1);
+    assert_eq!(unmapped_list(&conn), ["u-2", "u-1"], "newest first");
+    let first = &db::rows(&conn, gh::LIST_UNMAPPED)[1];
+    assert_eq!(
+        (&first["login"], &first["why"], &first["team_slug"]),
+        (&json!("octo"), &json!("no public email"), &json!("slug-1"))
+    );
+
+    claim_all(&conn, &[membership("u-0", "removed", "1", "OCTO")]);
+    set(&conn, "u-0", "unmapped", Some("no public email"), 1);
+    assert_eq!(unmapped_list(&conn), ["u-0", "u-2"], "one row per login (any case): its newest");
+    claim_all(&conn, &[membership("u-3", "added", "2", "octo")]);
+    assert_eq!(unmapped_list(&conn), ["u-0", "u-2"], "a newer queued event does not clear it");
+    set(&conn, "u-3", "done", None, 1);
+    assert_eq!(unmapped_list(&conn), ["u-2"], "octo mapped since");
+
+    claim_all(&conn, &[membership("u-4", "added", "2", "other")]);
+    set(&conn, "u-4", "dry_run", None, 1);
+    assert!(unmapped_list(&conn).is_empty(), "a dry run counts as mapped too");
+}
+
+#[test]
+fn status_json_counts_and_mode() {
+    let conn = db::fresh_db();
+    claim_all(
+        &conn,
+        &[
+            membership("s-1", "added", "1", "a"),
+            membership("s-2", "added", "1", "b"),
+            membership("s-3", "added", "1", "c"),
+            team_event("s-4", "created", "1"),
+        ],
+    );
+    set(&conn, "s-1", "done", None, 1);
+    set(&conn, "s-2", "unmapped", Some("no member"), 1);
+    db::run(&conn, &[gh::map_team("1", "gh", "org", "sentry", T0)]);
+
+    let (events, unmapped, teams) =
+        (db::rows(&conn, gh::LIST_EVENTS), db::rows(&conn, gh::LIST_UNMAPPED), db::rows(&conn, gh::LIST_TEAMS));
+    let counts = db::rows(&conn, gh::COUNTS);
+    let live = gh::status_json(false, &events, &unmapped, &teams, &counts);
+    assert_eq!(live["mode"], "live");
+    assert_eq!(live["counts"], json!({ "done": 1, "queued": 2, "unmapped": 1 }));
+    assert_eq!(live["events"].as_array().unwrap().len(), 4);
+    assert_eq!(live["events"][0]["delivery"], "s-4", "newest first");
+    assert_eq!(live["unmapped"][0]["login"], "b");
+    assert_eq!(live["teams"][0]["sentry_slug"], "sentry");
+    assert_eq!(gh::status_json(true, &[], &[], &[], &[])["mode"], "dry_run");
+    assert_eq!(gh::status_json(true, &[], &[], &[], &[])["counts"], json!({}));
+}
+
+fn insert_installation(conn: &Connection, uuid: &str, org: Option<&str>, status: &str) {
+    let sql = "INSERT INTO installations (uuid, org_slug, status, applied_at, created_at, updated_at)
+        VALUES (?1, ?2, ?3, ?4, ?4, ?4)";
+    conn.execute(sql, rusqlite::params![uuid, org, status, T0]).expect("insert installation");
+}
+
+#[test]
+fn installed_lists_installed_orgs_only() {
+    let conn = db::fresh_db();
+    insert_installation(&conn, "u-c", Some("gamma"), "installed");
+    insert_installation(&conn, "u-a", Some("alpha"), "installed");
+    insert_installation(&conn, "u-b", Some("beta"), "pending");
+    insert_installation(&conn, "u-d", Some("delta"), "deleted");
+    insert_installation(&conn, "u-e", None, "installed");
+    assert_eq!(db::rows(&conn, "SELECT * FROM installations").len(), 5);
+    let got = gh::installed(&db::rows(&conn, gh::INSTALLED));
+    assert_eq!(got, vec![("u-a".to_string(), "alpha".to_string()), ("u-c".to_string(), "gamma".to_string())]);
+}
