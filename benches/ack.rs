@@ -3,12 +3,10 @@
 //!
 //! BENCH_N (default 2000) requests at BENCH_C (default 16) concurrency.
 
-#[allow(dead_code)]
 #[path = "../tests/e2e/app.rs"]
 mod app;
 #[path = "support/mod.rs"]
 mod common;
-#[allow(dead_code)]
 #[path = "../tests/e2e/mock.rs"]
 mod mock;
 

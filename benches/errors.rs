@@ -9,12 +9,10 @@
 //!    (events/s from the first send until all are in D1). BENCH_ERRORS_N
 //!    (default 2000) events at BENCH_C (default 16) concurrency.
 
-#[allow(dead_code)]
 #[path = "../tests/e2e/app.rs"]
 mod app;
 #[path = "support/mod.rs"]
 mod common;
-#[allow(dead_code)]
 #[path = "../tests/e2e/mock.rs"]
 mod mock;
 

@@ -5,7 +5,6 @@
 #[path = "e2e/app.rs"]
 mod app;
 // The mock records outbound API calls; the queue-job tests assert on them.
-#[allow(dead_code)]
 #[path = "e2e/mock.rs"]
 mod mock;
 

@@ -3,7 +3,6 @@
 
 #[path = "e2e/app.rs"]
 mod app;
-#[allow(dead_code)]
 #[path = "e2e/mock.rs"]
 mod mock;
 
@@ -89,7 +88,7 @@ fn a_burst_with_duplicates_is_counted_exactly() {
         .iter()
         .map(|g| (g["issue_id"].as_str().unwrap().to_string(), g["event_count"].as_i64().unwrap()))
         .collect();
-    assert_eq!(counts, issues.iter().map(|(i, n)| (i.to_string(), *n as i64)).collect::<Vec<_>>());
+    assert_eq!(counts, issues.iter().map(|(i, n)| (i.to_string(), *n)).collect::<Vec<_>>());
     for (g, (_, n)) in listed.iter().zip(issues) {
         let trend: Vec<i64> = g["trend"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
         assert_eq!((trend.len(), trend.iter().sum::<i64>()), (14, n as i64), "{g}");

@@ -39,7 +39,7 @@ pub enum Handled {
     /// Nothing to sync: ping, and events or actions the sync does not use.
     Answer { reply: Reply, verdict: Verdict },
     /// Record (claiming the delivery id), then queue the job if there is one.
-    Sync { record: SyncRecord, job: Option<Job>, reply: Reply, verdict: Verdict },
+    Sync { record: Box<SyncRecord>, job: Option<Job>, reply: Reply, verdict: Verdict },
 }
 
 pub fn handle(cfg: &Config, d: &Delivery) -> Result<Handled, AppError> {
@@ -158,5 +158,5 @@ fn sync(record: SyncRecord, job: Option<Job>) -> Handled {
     let outcome = if job.is_some() { "queued" } else { "noop" };
     let verdict = Verdict::new(record.event, &record.action, outcome);
     let reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "outcome": outcome }));
-    Handled::Sync { record, job, reply, verdict }
+    Handled::Sync { record: Box::new(record), job, reply, verdict }
 }
