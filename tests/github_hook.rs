@@ -88,7 +88,7 @@ fn synced(res: Result<Handled, AppError>) -> (SyncRecord, Option<Job>) {
             assert_eq!(reply.status, 200);
             assert_eq!(reply.body["delivery"], record.delivery.as_str());
             assert_eq!(verdict.outcome, record.status);
-            (record, job)
+            (*record, job)
         }
         other => panic!("expected a sync, got {other:?}"),
     }
