@@ -29,6 +29,10 @@ pub struct Config {
     pub sentry_org: Option<String>,
     /// `ADMIN_TOKEN`: the bearer for the mapping API. Unset = no API writes.
     pub admin_token: Option<String>,
+    /// `CRON_SECRET`: the bearer for the manual sync and retention triggers.
+    pub cron_secret: Option<String>,
+    /// `RETENTION_DAYS`: error events (and hourly buckets) older than this go.
+    pub retention_days: u32,
 }
 
 /// The GitHub side of the team sync.
@@ -67,6 +71,7 @@ impl Default for RetryPolicy {
 
 pub const DEFAULT_SENTRY_API_BASE: &str = "https://sentry.io";
 pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 pub const DEFAULT_GITHUB_API_BASE: &str = "https://api.github.com";
 
 impl Config {
@@ -107,6 +112,8 @@ impl Config {
             },
             sentry_org: non_empty("SENTRY_ORG_SLUG"),
             admin_token: non_empty("ADMIN_TOKEN"),
+            cron_secret: non_empty("CRON_SECRET"),
+            retention_days: number("RETENTION_DAYS", DEFAULT_RETENTION_DAYS).clamp(1, 3650),
         }
     }
 }
@@ -136,6 +143,8 @@ impl std::fmt::Debug for Config {
             .field("github_dry_run", &self.github.dry_run)
             .field("sentry_org", &self.sentry_org)
             .field("admin_token", &set(&self.admin_token))
+            .field("cron_secret", &set(&self.cron_secret))
+            .field("retention_days", &self.retention_days)
             .finish()
     }
 }
@@ -177,6 +186,7 @@ mod tests {
         assert_eq!(cfg.sentry_api_base, "http://127.0.0.1:9");
         assert_eq!(cfg.retry, RetryPolicy { base_secs: 10, max_secs: 2 });
         assert_eq!(cfg.http_timeout_ms, DEFAULT_HTTP_TIMEOUT_MS);
+        assert_eq!(cfg.retention_days, DEFAULT_RETENTION_DAYS);
         assert_eq!(Config::default().sentry_api_base, "", "Default is only for tests; from_lookup sets the base");
     }
 
@@ -205,7 +215,7 @@ mod tests {
         assert!(!shown.contains("secret-value-SENTRY_CLIENT_SECRET"), "{shown}");
         assert!(!shown.contains("secret-value-SENTRY_AUTH_TOKEN"), "{shown}");
         assert!(!shown.contains("secret-value-SENTRY_WEBHOOK_BEARER"), "{shown}");
-        for hidden in ["GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "ADMIN_TOKEN"] {
+        for hidden in ["GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "ADMIN_TOKEN", "CRON_SECRET"] {
             assert!(!shown.contains(&format!("secret-value-{hidden}")), "{shown}");
         }
     }

@@ -5,6 +5,7 @@ use crate::config::RetryPolicy;
 use crate::github::sync::{MembershipJob, TeamJob};
 use crate::outbound::CallError;
 use crate::sentry::errors::ErrorRecord;
+use crate::sentry::sync::PageJob;
 use serde::{Deserialize, Serialize};
 
 /// One queue message. Messages carry no secrets: grant codes and tokens stay
@@ -26,6 +27,8 @@ pub enum Job {
     GithubTeam(TeamJob),
     /// A GitHub team membership added or removed: mirror it in Sentry.
     GithubMembership(MembershipJob),
+    /// Pages of a cron sync run, from a cursor.
+    SyncPage(PageJob),
 }
 
 impl Job {
@@ -37,6 +40,7 @@ impl Job {
             Job::ErrorEvent(_) => "error_event",
             Job::GithubTeam(_) => "github_team",
             Job::GithubMembership(_) => "github_membership",
+            Job::SyncPage(_) => "sync_page",
         }
     }
 
@@ -47,6 +51,7 @@ impl Job {
             | Job::SyncMembers { installation } => installation,
             Job::ErrorEvent(r) => r.installation.as_deref().unwrap_or(""),
             Job::GithubTeam(_) | Job::GithubMembership(_) => "",
+            Job::SyncPage(j) => j.installation.as_deref().unwrap_or(""),
         }
     }
 

@@ -114,6 +114,20 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
+/// The `cursor` of the `rel="next"` part of a Sentry `Link` header, when it
+/// says more results exist. The URL itself is not followed: the next page is
+/// asked of the configured API base, whatever host the header names.
+pub fn next_cursor(link: Option<&str>) -> Option<String> {
+    link?.split(',').find_map(|part| {
+        let params = part.split_once('>')?.1;
+        if !(params.contains("rel=\"next\"") && params.contains("results=\"true\"")) {
+            return None;
+        }
+        let cursor = params.split(';').find_map(|p| p.trim().strip_prefix("cursor=\""))?;
+        Some(cursor.trim_end_matches('"').to_string()).filter(|c| !c.is_empty())
+    })
+}
+
 /// The `rel="next"` URL of a Sentry `Link` header, when it says more results exist.
 pub fn next_page(link: Option<&str>) -> Option<String> {
     link?.split(',').find_map(|part| {
@@ -198,5 +212,8 @@ mod tests {
         let last = link.replace(r#"rel="next"; results="true""#, r#"rel="next"; results="false""#);
         assert_eq!(next_page(Some(&last)), None);
         assert_eq!(next_page(None), None);
+        assert_eq!(next_cursor(Some(link)).as_deref(), Some("0:100:0"));
+        assert_eq!(next_cursor(Some(&last)), None);
+        assert_eq!(next_cursor(Some("garbage")), None);
     }
 }

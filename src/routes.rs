@@ -18,6 +18,11 @@ pub enum Route {
     /// The login → Sentry member mapping table; `GithubUser` edits one row.
     GithubUsers,
     GithubUser,
+    /// Manual triggers of the cron sync and of retention (bearer `CRON_SECRET`).
+    CronSentrySync,
+    CronRetention,
+    /// The cron sync's recent runs.
+    SyncStatus,
     Items,
     Deliveries,
     Installations,
@@ -47,6 +52,9 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         "/api/github/sync" => (Route::GithubSync, &["GET", "HEAD"]),
         "/api/github/users" => (Route::GithubUsers, &["GET", "HEAD"]),
         _ if github_login(trimmed).is_some() => (Route::GithubUser, &["PUT", "DELETE"]),
+        "/api/cron/sentry-sync" => (Route::CronSentrySync, &["GET", "POST"]),
+        "/api/cron/retention" => (Route::CronRetention, &["GET", "POST"]),
+        "/api/sync/status" => (Route::SyncStatus, &["GET", "HEAD"]),
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
         "/api/installations" => (Route::Installations, &["GET", "HEAD"]),
         "/api/jobs" => (Route::Jobs, &["GET", "HEAD"]),
@@ -133,6 +141,15 @@ mod tests {
         assert_eq!(github_login("/api/github/users/Octo-Cat/"), Some("Octo-Cat"));
         assert_eq!(route("GET", "/api/github/users/octo"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("PUT", "/api/github/users/a%2Fb"), Err(AppError::NotFound));
+    }
+
+    #[test]
+    fn the_cron_sync_has_routes() {
+        assert_eq!(route("GET", "/api/cron/sentry-sync"), Ok(Route::CronSentrySync));
+        assert_eq!(route("POST", "/api/cron/sentry-sync/"), Ok(Route::CronSentrySync));
+        assert_eq!(route("POST", "/api/cron/retention"), Ok(Route::CronRetention));
+        assert_eq!(route("GET", "/api/sync/status"), Ok(Route::SyncStatus));
+        assert_eq!(route("POST", "/api/sync/status"), Err(AppError::MethodNotAllowed));
     }
 
     #[test]

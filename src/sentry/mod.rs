@@ -7,6 +7,7 @@ pub mod hook;
 pub mod installation;
 pub mod members;
 pub mod setup;
+pub mod sync;
 pub mod token;
 pub mod ui;
 pub mod wire;

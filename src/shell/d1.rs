@@ -33,6 +33,13 @@ pub async fn run(db: &D1Database, stmts: &[Stmt]) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Like `run`, returning how many rows each statement changed.
+pub async fn run_counted(db: &D1Database, stmts: &[Stmt]) -> Result<Vec<usize>, AppError> {
+    let prepared = stmts.iter().map(|s| bind(db, s)).collect::<Result<Vec<_>, _>>()?;
+    let results = db.batch(prepared).await.map_err(internal)?;
+    results.iter().map(|r| Ok(r.meta().map_err(internal)?.and_then(|m| m.changes).unwrap_or(0))).collect()
+}
+
 pub async fn rows(db: &D1Database, sql: &str) -> Result<Vec<Map<String, Value>>, AppError> {
     let result = db.prepare(sql).all().await.map_err(internal)?;
     result.results::<Map<String, Value>>().map_err(internal)

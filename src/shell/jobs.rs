@@ -5,7 +5,7 @@
 
 use super::d1::text;
 use super::tokens::{access_token, storage};
-use super::{config, d1, db, fetch, github_sync};
+use super::{config, d1, db, fetch, github_sync, sentry_sync};
 use crate::config::Config;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, CallError};
@@ -19,7 +19,9 @@ use crate::store::installations as store;
 use crate::time::format_millis;
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
-use worker::{console_log, D1Database, Date, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
+use worker::{
+    console_log, D1Database, Date, Env, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, RawMessage,
+};
 
 const JOBS: &str = "JOBS";
 
@@ -131,7 +133,7 @@ async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job:
             return;
         }
     };
-    let outcome = run(cfg, db, job, attempt).await;
+    let outcome = run(cfg, env, db, job, attempt).await;
     settle(env, db, msg, &id, job, attempt, outcome).await;
 }
 
@@ -146,13 +148,14 @@ async fn start(db: &D1Database, id: &str, job: &Job) -> Result<u32, CallError> {
     Ok(row.and_then(|r| r.get("attempts").and_then(Value::as_f64)).map_or(1, |n| n as u32))
 }
 
-async fn run(cfg: &Config, db: &D1Database, job: &Job, attempt: u32) -> Outcome {
+async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) -> Outcome {
     let result = match job {
         Job::ActivateInstallation { installation } => activate(cfg, db, installation).await,
         Job::VerifyInstallation { installation } => verify(cfg, db, installation).await,
         Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
         Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt).await,
         Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
+        Job::SyncPage(j) => sentry_sync::page(cfg, env, db, j).await,
         // Consumed in batches by `ingest_errors`, never one by one.
         Job::ErrorEvent(_) => Ok(Outcome::done()),
     };
@@ -218,6 +221,13 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
 
 fn retry(msg: &RawMessage, delay_secs: u32) {
     msg.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_secs).build());
+}
+
+/// One job, delivered no sooner than `delay_secs` from now.
+pub async fn enqueue_after(env: &Env, job: Job, delay_secs: u32) -> Result<(), String> {
+    let queue = env.queue(JOBS).map_err(|e| format!("queue binding {JOBS}: {e}"))?;
+    let delay = delay_secs.min(crate::jobs::MAX_QUEUE_DELAY_SECS);
+    queue.send(MessageBuilder::new(job).delay_seconds(delay).build()).await.map_err(|e| format!("queue send: {e}"))
 }
 
 pub async fn enqueue(env: &Env, jobs: Vec<Job>) -> Result<(), String> {

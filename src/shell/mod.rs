@@ -9,6 +9,7 @@ mod github_sync;
 mod http;
 mod jobs;
 mod sentry;
+mod sentry_sync;
 mod tokens;
 mod ui;
 
@@ -19,6 +20,7 @@ pub use ui::{options as sentry_options, setup_page as sentry_setup};
 pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
 pub use http::error_response;
+pub use sentry_sync::{status as sync_status, trigger_retention, trigger_sync};
 
 use crate::config::Config;
 use crate::error::AppError;
@@ -108,6 +110,6 @@ pub async fn queue(batch: MessageBatch<serde_json::Value>, env: &Env) {
     jobs::consume(batch, env).await;
 }
 
-pub async fn scheduled(cron: &str, _env: &Env) {
-    console_log!("{}", serde_json::json!({"event": "scheduled", "cron": cron}));
+pub async fn scheduled(cron: &str, env: &Env) {
+    sentry_sync::scheduled(cron, env).await;
 }

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 pub mod errors;
 pub mod github;
 pub mod installations;
+pub mod retention;
+pub mod sync;
 
 /// Inserts or updates one card. The `WHERE` makes it order-guarded: a state
 /// older than the one already applied changes nothing, and replaying the same

@@ -1,0 +1,158 @@
+//! The cron sync: every Sentry issue of the last 30 days, of every status,
+//! page by page into the board and the error log. Each page is one D1
+//! batch, under the same order guard as webhooks (a page only overwrites
+//! state older than the moment it was fetched). Issues Sentry no longer
+//! lists (deleted) are left alone.
+
+use super::wire::WireIssue;
+use crate::board::{IssueState, Status};
+use crate::config::Config;
+use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
+use crate::plan::Stmt;
+use crate::store;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Pages fetched by one queue message before it hands over to the next, so
+/// a run of many pages neither waits on the queue for each page nor holds
+/// one invocation for long.
+pub const PAGES_PER_MESSAGE: u32 = 10;
+/// How long a run's lease lasts without progress; every page extends it.
+pub const LEASE_MS: i64 = 10 * 60 * 1000;
+/// Failed attempts at one page before the run is given up.
+pub const MAX_PAGE_ATTEMPTS: u32 = 6;
+
+/// One queue message of a run: fetch pages from `cursor` (`None` = first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageJob {
+    pub run: String,
+    pub org: String,
+    /// The installation whose token is used; `None` in internal mode.
+    pub installation: Option<String>,
+    pub cursor: Option<String>,
+    /// Failed attempts at this cursor so far.
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+/// `GET /api/0/organizations/{org}/issues/`: `query=` (empty) means every
+/// status; `statsPeriod=30d`; 100 per page, the maximum.
+pub fn page_call(cfg: &Config, org: &str, cursor: Option<&str>, bearer: Option<&str>) -> HttpCall {
+    let mut url =
+        format!("{}/api/0/organizations/{}/issues/?query=&statsPeriod=30d&limit=100", cfg.sentry_api_base, encode(org));
+    if let Some(c) = cursor {
+        url.push_str(&format!("&cursor={}", encode(c)));
+    }
+    HttpCall { method: "GET", url, bearer: bearer.map(str::to_string), body: None, headers: vec![] }
+}
+
+/// A fetched page: its issues, the next cursor, and how long Sentry asks
+/// us to wait before the next call (its rate-limit window is used up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub issues: Vec<IssueState>,
+    pub next: Option<String>,
+    pub wait_secs: u32,
+}
+
+/// Reads a page. An issue without an id is skipped, not the whole page.
+pub fn parse_page(reply: &HttpReply, installation: Option<&str>) -> Result<Page, CallError> {
+    let items: Vec<Value> = outbound::json("list issues", reply)?;
+    let issues = items
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<WireIssue>(v).ok())
+        .map(|w| {
+            let (snapshot, assignee) = w.into_snapshot(installation.map(str::to_string));
+            IssueState { status: snapshot.status.unwrap_or(Status::Unresolved), snapshot, assignee }
+        })
+        .collect();
+    let exhausted = reply.rate_remaining.as_deref().map(str::trim) == Some("0");
+    let wait_secs = match (exhausted, reply.rate_reset.as_deref().and_then(|r| r.trim().parse::<f64>().ok())) {
+        (true, Some(reset)) => u32::try_from((reset as i64).saturating_sub(reply.received_secs)).unwrap_or(0).max(1),
+        (true, None) => 1,
+        _ => 0,
+    };
+    Ok(Page { issues, next: outbound::next_cursor(reply.link.as_deref()), wait_secs })
+}
+
+/// One D1 batch for a page: every card, every error group's status, and
+/// the run's progress (which also extends its lease).
+pub fn page_statements(page: &Page, run: &str, fetched_at: &str, lease_until: &str, now: &str) -> Vec<Stmt> {
+    let mut stmts = Vec::with_capacity(page.issues.len() * 2 + 2);
+    for state in &page.issues {
+        stmts.push(store::upsert_card(state, fetched_at, now));
+        stmts.push(store::errors::sync_status(&state.snapshot.id, state.status.as_str(), fetched_at));
+    }
+    let count = i32::try_from(page.issues.len()).unwrap_or(i32::MAX);
+    stmts.extend(store::sync::progress(run, count, lease_until, now));
+    stmts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(body: &str) -> HttpReply {
+        HttpReply { status: 200, body: body.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn the_call_asks_for_every_status_of_the_last_30_days() {
+        let cfg = Config { sentry_api_base: "https://s".into(), ..Config::default() };
+        let first = page_call(&cfg, "acme", None, Some("t"));
+        assert_eq!(first.url, "https://s/api/0/organizations/acme/issues/?query=&statsPeriod=30d&limit=100");
+        let next = page_call(&cfg, "acme", Some("1700000000:100:0"), Some("t"));
+        assert!(next.url.ends_with("&limit=100&cursor=1700000000%3A100%3A0"), "{}", next.url);
+    }
+
+    #[test]
+    fn issues_become_states_with_their_own_status_and_assignee() {
+        let body = r#"[{"id":"1","status":"resolved","title":"A","assignedTo":{"type":"user","id":"7","name":"Ann"}},
+            {"id":"2","status":"ignored","assignedTo":null},{"id":"3"},{"title":"no id"}]"#;
+        let page = parse_page(&reply(body), Some("u1")).unwrap();
+        let statuses: Vec<_> = page.issues.iter().map(|s| (s.snapshot.id.as_str(), s.status)).collect();
+        assert_eq!(statuses, vec![("1", Status::Resolved), ("2", Status::Ignored), ("3", Status::Unresolved)]);
+        assert_eq!(page.issues[0].snapshot.installation_uuid.as_deref(), Some("u1"));
+        assert!(
+            matches!(&page.issues[0].assignee, crate::board::AssigneeChange::Set(Some(a)) if a.name.as_deref() == Some("Ann"))
+        );
+        assert_eq!(page.issues[1].assignee, crate::board::AssigneeChange::Set(None));
+        assert_eq!((page.next, page.wait_secs), (None, 0));
+    }
+
+    #[test]
+    fn the_next_cursor_and_an_exhausted_rate_limit_are_read() {
+        let mut r = reply("[]");
+        r.link = Some(r#"<https://x/?cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", <https://x/?cursor=0:100:0>; rel="next"; results="true"; cursor="0:100:0""#.into());
+        r.rate_remaining = Some("0".into());
+        r.rate_reset = Some("1000007".into());
+        r.received_secs = 1_000_000;
+        let page = parse_page(&r, None).unwrap();
+        assert_eq!((page.next.as_deref(), page.wait_secs), (Some("0:100:0"), 7));
+        r.rate_remaining = Some("5".into());
+        assert_eq!(parse_page(&r, None).unwrap().wait_secs, 0);
+    }
+
+    #[test]
+    fn a_page_is_one_batch_of_cards_statuses_and_progress() {
+        let page = parse_page(&reply(r#"[{"id":"1","status":"resolved"},{"id":"2"}]"#), None).unwrap();
+        let stmts = page_statements(&page, "run-1", "2026-01-01T00:00:00.000Z", "2026-01-01T00:10:00.000Z", "n");
+        assert_eq!(stmts.len(), 2 * 2 + 2);
+        assert!(stmts[0].sql.contains("INSERT INTO cards"));
+        assert!(stmts[1].sql.contains("UPDATE error_groups"));
+        assert!(stmts[4].sql.contains("UPDATE sync_runs"));
+    }
+
+    #[test]
+    fn page_jobs_round_trip_through_json() {
+        let job = PageJob {
+            run: "r".into(),
+            org: "o".into(),
+            installation: None,
+            cursor: Some("0:100:0".into()),
+            attempt: 2,
+        };
+        let text = serde_json::to_string(&job).unwrap();
+        assert_eq!(serde_json::from_str::<PageJob>(&text).unwrap(), job);
+    }
+}

@@ -1,0 +1,66 @@
+//! The daily clean-up, as bounded deletes: each statement removes at most
+//! `BATCH` rows, and the caller repeats the batch while any statement still
+//! hit its bound (up to a fixed number of rounds), so one run stays inside
+//! the CPU budget and the next run picks up what is left.
+
+use crate::plan::Stmt;
+use crate::time::{format_millis, Millis};
+
+pub const BATCH: i32 = 1000;
+/// Resolved error groups not seen for this long are deleted.
+pub const RESOLVED_GROUP_DAYS: i64 = 90;
+/// The delivery log, finished GitHub sync events, finished jobs and sync runs.
+pub const LOG_DAYS: i64 = 30;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Table names, in the order of `statements`.
+pub const TABLES: [&str; 7] =
+    ["error_events", "error_hourly", "error_groups", "deliveries", "github_sync", "jobs", "sync_runs"];
+
+/// `now` minus `days`, in the stored time format.
+pub fn cutoff(now: Millis, days: i64) -> String {
+    format_millis(now - days * DAY_MS)
+}
+
+pub fn statements(now: Millis, retention_days: u32) -> Vec<Stmt> {
+    let events = cutoff(now, i64::from(retention_days));
+    let hour = events.get(..13).unwrap_or(&events).to_string();
+    let groups = cutoff(now, RESOLVED_GROUP_DAYS);
+    let logs = cutoff(now, LOG_DAYS);
+    let bounded = |sql: &'static str, before: &str| Stmt { sql, params: vec![before.into(), BATCH.into()] };
+    vec![
+        bounded(
+            "DELETE FROM error_events WHERE rowid IN (SELECT rowid FROM error_events WHERE time < ?1 LIMIT ?2)",
+            &events,
+        ),
+        bounded(
+            "DELETE FROM error_hourly WHERE rowid IN (SELECT rowid FROM error_hourly WHERE hour < ?1 LIMIT ?2)",
+            &hour,
+        ),
+        bounded(
+            "DELETE FROM error_groups WHERE rowid IN (SELECT rowid FROM error_groups
+                WHERE status = 'RESOLVED' AND COALESCE(last_seen, updated_at) < ?1 LIMIT ?2)",
+            &groups,
+        ),
+        bounded(
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE received_at < ?1 LIMIT ?2)",
+            &logs,
+        ),
+        bounded(
+            "DELETE FROM github_sync WHERE rowid IN (SELECT rowid FROM github_sync
+                WHERE updated_at < ?1 AND status NOT IN ('queued', 'retrying') LIMIT ?2)",
+            &logs,
+        ),
+        bounded(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+                WHERE updated_at < ?1 AND status IN ('done', 'failed', 'dead') LIMIT ?2)",
+            &logs,
+        ),
+        bounded(
+            "DELETE FROM sync_runs WHERE id IN (SELECT id FROM sync_runs
+                WHERE started_at < ?1 AND status != 'running' LIMIT ?2)",
+            &logs,
+        ),
+    ]
+}
