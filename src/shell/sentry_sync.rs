@@ -135,21 +135,34 @@ pub async fn page(cfg: &Config, env: &Env, db: &D1Database, job: &PageJob) -> st
         Err(e) => return page_failed(cfg, env, db, job, job.cursor.clone(), e).await,
     };
     let mut cursor = job.cursor.clone();
+    // D1 round trips of this message: the lease check, then one per page.
+    let (mut pages, mut round_trips) = (0u32, 1u32);
     for _ in 0..PAGES_PER_MESSAGE {
         let page = match fetch_page(cfg, db, job, cursor.as_deref(), &bearer).await {
             Ok(page) => page,
             Err(e) => return page_failed(cfg, env, db, job, cursor, e).await,
         };
+        pages += 1;
+        round_trips += 1;
         let Some(next) = page.next else {
             d1::run(db, &store::finish(&job.run, "done", None, &now())).await.map_err(storage)?;
+            log_pages(job, pages, round_trips + 1, true);
             return Ok(Outcome::done());
         };
         cursor = Some(next);
         if page.wait_secs > 0 {
+            log_pages(job, pages, round_trips, false);
             return continue_run(env, job, cursor, 0, page.wait_secs).await;
         }
     }
+    log_pages(job, pages, round_trips, false);
     continue_run(env, job, cursor, 0, 0).await
+}
+
+fn log_pages(job: &PageJob, pages: u32, round_trips: u32, finished: bool) {
+    let line = json!({ "event": "sync_pages", "run": job.run, "pages": pages, "d1_round_trips": round_trips,
+        "finished": finished });
+    console_log!("{line}");
 }
 
 /// Fetches and writes one page: one API call, one D1 batch.

@@ -12,6 +12,8 @@ pub struct Call {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When the call arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +99,13 @@ impl Mock {
         self.state.lock().unwrap().queue.push_back(canned);
     }
 
+    /// Forgets every canned reply (calls stay recorded).
+    pub fn reset(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.queue.clear();
+        state.routes.clear();
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
     }
@@ -110,6 +119,7 @@ fn answer(mut req: tiny_http::Request, state: &Mutex<State>) {
         path: req.url().to_string(),
         headers: req.headers().iter().map(|h| (h.field.to_string(), h.value.to_string())).collect(),
         body,
+        at: std::time::Instant::now(),
     };
     let reply = state.lock().unwrap().reply_for(call);
     std::thread::sleep(std::time::Duration::from_millis(reply.delay_ms));
