@@ -2,7 +2,7 @@
 PORT ?= 8787
 export PORT
 
-.PHONY: dev test tools build bench bench-errors deploy
+.PHONY: dev test tools build bench bench-errors bench-sync deploy
 
 dev: tools
 	@bash tools/dev.sh
@@ -21,6 +21,9 @@ bench: tools
 
 bench-errors: tools
 	@bash tools/bench.sh errors
+
+bench-sync: tools
+	@bash tools/bench.sh sync
 
 deploy: tools
 	@bash tools/deploy.sh

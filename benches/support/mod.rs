@@ -1,4 +1,5 @@
-//! Helpers both benchmarks use.
+//! Helpers the benchmarks share (each uses a part).
+#![allow(dead_code)]
 
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
