@@ -64,9 +64,7 @@ fn count_cards(app: &App) -> usize {
     let sql = "SELECT COUNT(*) AS n FROM cards WHERE short_id LIKE 'SYNC-%'";
     let out = std::process::Command::new("bash")
         .arg("-c")
-        .arg(format!(
-            r#"source tools/env.sh && "${{WRANGLER[@]}}" d1 execute DB --local --persist-to "$0" --json --command "$1""#
-        ))
+        .arg(r#"source tools/env.sh && "${WRANGLER[@]}" d1 execute DB --local --persist-to "$0" --json --command "$1""#)
         .arg(&state)
         .arg(sql)
         .current_dir(root)

@@ -91,7 +91,7 @@ fn a_burst_with_duplicates_is_counted_exactly() {
     assert_eq!(counts, issues.iter().map(|(i, n)| (i.to_string(), *n)).collect::<Vec<_>>());
     for (g, (_, n)) in listed.iter().zip(issues) {
         let trend: Vec<i64> = g["trend"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-        assert_eq!((trend.len(), trend.iter().sum::<i64>()), (14, n as i64), "{g}");
+        assert_eq!((trend.len(), trend.iter().sum::<i64>()), (14, n), "{g}");
     }
     // Error events never touch D1 on the ack path: not in the delivery log
     // table, only in the log lines.
