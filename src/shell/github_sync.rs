@@ -16,8 +16,7 @@ use crate::time::format_millis;
 use worker::{D1Database, Date};
 
 pub async fn team(cfg: &Config, db: &D1Database, job: &TeamJob, attempt: u32) -> Result<Outcome, CallError> {
-    let mapped = mapped_team(db, &job.team_id).await?;
-    let superseded = d1::exists(db, store::SUPERSEDED, &[job.delivery.as_str().into()]).await.map_err(storage)?;
+    let (mapped, superseded) = team_state(db, &job.team_id, &job.delivery).await?;
     let step = match sync::team_step(job, mapped.as_ref(), superseded) {
         Ok(step) => step,
         Err(why) => return finish(db, &job.delivery, "noop", &why, attempt, vec![]).await,
@@ -72,8 +71,7 @@ pub async fn membership(
     job: &MembershipJob,
     attempt: u32,
 ) -> Result<Outcome, CallError> {
-    let mapped = mapped_team(db, &job.team_id).await?;
-    let superseded = d1::exists(db, store::SUPERSEDED, &[job.delivery.as_str().into()]).await.map_err(storage)?;
+    let (mapped, superseded) = team_state(db, &job.team_id, &job.delivery).await?;
     let slug = match sync::member_step(job, mapped.as_ref(), superseded) {
         Ok(slug) => slug,
         Err(why) => return finish(db, &job.delivery, "noop", &why, attempt, vec![]).await,
@@ -140,9 +138,12 @@ async fn resolve(
     })
 }
 
-async fn mapped_team(db: &D1Database, team_id: &str) -> Result<Option<MappedTeam>, CallError> {
+/// The team's map entry, and whether a newer event for it (and the same
+/// login) arrived after this delivery.
+async fn team_state(db: &D1Database, team_id: &str, delivery: &str) -> Result<(Option<MappedTeam>, bool), CallError> {
     let row = d1::first(db, store::TEAM, &[team_id.into()]).await.map_err(storage)?;
-    Ok(row.as_ref().and_then(store::mapped_team))
+    let superseded = d1::exists(db, store::SUPERSEDED, &[delivery.into()]).await.map_err(storage)?;
+    Ok((row.as_ref().and_then(store::mapped_team), superseded))
 }
 
 async fn target(cfg: &Config, db: &D1Database) -> Result<Result<Target, String>, CallError> {
