@@ -83,6 +83,27 @@ fn a_lease_is_held_by_one_run_per_organization_until_it_expires_or_finishes() {
 }
 
 #[test]
+fn a_run_whose_lease_expired_is_closed_as_failed_before_the_next_claim() {
+    let conn = fresh_db();
+    assert_eq!(claim(&conn, "acme", "r1", &at(600_000), &at(0)), ["r1"]);
+    run(&conn, &[sync::start_run("r1", "acme", None, "cron", &at(0))]);
+    run(&conn, &[sync::expire_stale("acme", &at(300_000))]);
+    assert_eq!(
+        one(&conn, "SELECT id, status FROM sync_runs WHERE id = ?1", "r1")["status"],
+        "running",
+        "lease still valid"
+    );
+    run(&conn, &[sync::expire_stale("acme", &at(700_000))]);
+    let r1 = one(&conn, "SELECT id, status, last_error, finished_at FROM sync_runs WHERE id = ?1", "r1");
+    assert_eq!(
+        (r1["status"].as_str(), r1["last_error"].as_str()),
+        (Some("failed"), Some("stopped: its lease expired"))
+    );
+    assert_eq!(r1["finished_at"].as_str(), Some(at(700_000).as_str()));
+    assert_eq!(claim(&conn, "acme", "r2", &at(1_300_000), &at(700_000)), ["r2"]);
+}
+
+#[test]
 fn runs_count_pages_issues_and_errors_and_list_newest_first_with_durations() {
     let conn = fresh_db();
     run(&conn, &[sync::start_run("r1", "acme", Some("u1"), "cron", &at(0))]);

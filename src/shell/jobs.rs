@@ -213,6 +213,9 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
     if let Some(delivery) = job.github_delivery() {
         writes.push(github_store::set_status(delivery, "dead", Some(&error), attempts, &now()));
     }
+    if let Job::SyncPage(page) = job {
+        writes.extend(crate::store::sync::finish(&page.run, "failed", Some(&error), &now()));
+    }
     if let Err(e) = d1::run(db, &writes).await {
         log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
     }

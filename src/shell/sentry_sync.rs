@@ -87,6 +87,8 @@ async fn start_runs(
         let now_ms = Date::now().as_millis() as i64;
         let (now, until) = (format_millis(now_ms), format_millis(now_ms + LEASE_MS));
         let run = format!("{now_ms}-{org}");
+        // A run whose lease ran out (its messages were lost) is closed first.
+        d1::run(db, &[store::expire_stale(&org, &now)]).await?;
         if d1::first(db, store::CLAIM_LEASE, &store::claim_params(&org, &run, &until, &now)).await?.is_none() {
             let holder = d1::first(db, store::LEASE_HOLDER, &[org.as_str().into()]).await?;
             let running = holder.as_ref().and_then(|r| d1::text(r, "run_id"));
@@ -174,8 +176,9 @@ async fn fetch_page(
     bearer: &str,
 ) -> std::result::Result<sync::Page, CallError> {
     let call = sync::page_call(cfg, &job.org, cursor, Some(bearer));
+    // The page is Sentry's state no earlier than when it was asked for.
+    let fetched_at = now();
     let reply = fetch::send("list issues", &call, cfg.http_timeout_ms).await?;
-    let fetched_at = format_millis(reply.received_secs * 1000);
     let page = sync::parse_page(&reply, job.installation.as_deref())?;
     let until = format_millis(Date::now().as_millis() as i64 + LEASE_MS);
     d1::run(db, &sync::page_statements(&page, &job.run, &fetched_at, &until, &now())).await.map_err(storage)?;

@@ -69,6 +69,17 @@ pub fn finish(run: &str, status: &str, error: Option<&str>, now: &str) -> Vec<St
     ]
 }
 
+/// Marks failed the run still holding an expired lease on organization
+/// `?1` at `?2`: it stopped without finishing (e.g. its message died).
+const EXPIRE_STALE: &str = "\
+UPDATE sync_runs SET status = 'failed', last_error = COALESCE(last_error, 'stopped: its lease expired'),
+    finished_at = ?2, updated_at = ?2
+WHERE status = 'running' AND id IN (SELECT run_id FROM sync_leases WHERE org_slug = ?1 AND lease_until < ?2)";
+
+pub fn expire_stale(org: &str, now: &str) -> Stmt {
+    Stmt { sql: EXPIRE_STALE, params: vec![org.into(), now.into()] }
+}
+
 /// The newest runs, with their duration so far.
 pub const LIST_RUNS: &str = "\
 SELECT id, org_slug AS org, trigger, status, pages, issues, errors, last_error, started_at, finished_at,
