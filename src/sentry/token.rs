@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::outbound::{self, CallError, HttpCall, HttpReply};
 use crate::time::{format_millis, parse_rfc3339, Millis};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// A token is refreshed this long before it expires, so a call started with
 /// it does not run past expiry.
@@ -80,28 +80,25 @@ fn credentials(cfg: &Config) -> Result<(&str, &str), CallError> {
 
 /// `POST …/authorizations/` exchanging the grant code from installation.created.
 pub fn exchange_call(cfg: &Config, installation: &str, code: &str) -> Result<HttpCall, CallError> {
-    let (id, secret) = credentials(cfg)?;
-    let body = json!({"grant_type": "authorization_code", "code": code, "client_id": id, "client_secret": secret});
-    Ok(HttpCall {
-        method: "POST",
-        url: authorizations_url(cfg, installation),
-        bearer: None,
-        body: Some(body.to_string()),
-        headers: vec![],
-    })
+    authorization_call(cfg, installation, json!({"grant_type": "authorization_code", "code": code}))
 }
 
 /// `POST …/authorizations/` trading the refresh token for a new pair.
 pub fn refresh_call(cfg: &Config, installation: &str, refresh_token: &str) -> Result<HttpCall, CallError> {
+    authorization_call(cfg, installation, json!({"grant_type": "refresh_token", "refresh_token": refresh_token}))
+}
+
+/// The grant plus the client id and secret, which authenticate the call
+/// (no bearer).
+fn authorization_call(cfg: &Config, installation: &str, mut grant: Value) -> Result<HttpCall, CallError> {
     let (id, secret) = credentials(cfg)?;
-    let body = json!({
-        "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": id, "client_secret": secret,
-    });
+    grant["client_id"] = json!(id);
+    grant["client_secret"] = json!(secret);
     Ok(HttpCall {
         method: "POST",
         url: authorizations_url(cfg, installation),
         bearer: None,
-        body: Some(body.to_string()),
+        body: Some(grant.to_string()),
         headers: vec![],
     })
 }

@@ -114,19 +114,13 @@ pub async fn list_users(env: &Env) -> Result<Response> {
         Ok(db) => d1::query(&db, sync_store::LIST_USERS, &[]).await,
         Err(e) => Err(e),
     };
-    match rows {
-        Ok(rows) => Response::from_json(&json!({ "users": rows })),
-        Err(e) => http::error_response(&e),
-    }
+    http::json_or_error(rows.map(|rows| json!({ "users": rows })))
 }
 
 /// `PUT` (map) or `DELETE` (unmap) one login, with `Authorization: Bearer
 /// $ADMIN_TOKEN`. Mapping a login queues its unmapped events again.
 pub async fn edit_user(mut req: Request, env: &Env, login: &str) -> Result<Response> {
-    match edit(&mut req, env, login).await {
-        Ok(body) => Response::from_json(&body),
-        Err(e) => http::error_response(&e),
-    }
+    http::json_or_error(edit(&mut req, env, login).await)
 }
 
 async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<serde_json::Value, AppError> {

@@ -33,3 +33,11 @@ pub fn json_response(reply: &Reply) -> Result<Response> {
 pub fn error_response(e: &AppError) -> Result<Response> {
     Ok(Response::from_json(&e.body())?.with_status(e.status()))
 }
+
+/// A JSON body, or the error's status and body.
+pub fn json_or_error(result: std::result::Result<serde_json::Value, AppError>) -> Result<Response> {
+    match result {
+        Ok(v) => Response::from_json(&v),
+        Err(e) => error_response(&e),
+    }
+}

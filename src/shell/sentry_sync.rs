@@ -60,10 +60,7 @@ pub async fn status(env: &Env) -> Result<Response> {
 }
 
 async fn respond(body: impl std::future::Future<Output = std::result::Result<Value, AppError>>) -> Result<Response> {
-    match body.await {
-        Ok(v) => Response::from_json(&v),
-        Err(e) => http::error_response(&e),
-    }
+    http::json_or_error(body.await)
 }
 
 fn authorized(req: &Request, env: &Env) -> std::result::Result<Config, AppError> {
