@@ -33,6 +33,31 @@ pub struct Config {
     pub cron_secret: Option<String>,
     /// `RETENTION_DAYS`: error events (and hourly buckets) older than this go.
     pub retention_days: u32,
+    /// `DASHBOARD_TOKEN`: the shared login of the board's pages and API.
+    pub dashboard_token: Option<String>,
+    /// Cloudflare Access in front of the worker (`ACCESS_AUD` + `ACCESS_TEAM_DOMAIN`).
+    pub access: Option<AccessConfig>,
+}
+
+/// The Cloudflare Access application whose JWTs the worker accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessConfig {
+    /// The application's audience tag (`ACCESS_AUD`).
+    pub aud: String,
+    /// `https://<team>.cloudflareaccess.com`, from `ACCESS_TEAM_DOMAIN`: the
+    /// tokens' issuer and where the signing keys are published.
+    pub team_origin: String,
+}
+
+impl AccessConfig {
+    /// A bare domain means https; a full origin is kept (tests point it at
+    /// a local mock).
+    pub fn new(aud: String, team_domain: &str) -> Self {
+        let d = team_domain.trim().trim_end_matches('/');
+        let team_origin =
+            if d.starts_with("https://") || d.starts_with("http://") { d.to_string() } else { format!("https://{d}") };
+        AccessConfig { aud, team_origin }
+    }
 }
 
 /// The GitHub side of the team sync.
@@ -114,6 +139,11 @@ impl Config {
             admin_token: non_empty("ADMIN_TOKEN"),
             cron_secret: non_empty("CRON_SECRET"),
             retention_days: number("RETENTION_DAYS", DEFAULT_RETENTION_DAYS).clamp(1, 3650),
+            dashboard_token: non_empty("DASHBOARD_TOKEN"),
+            access: match (non_empty("ACCESS_AUD"), non_empty("ACCESS_TEAM_DOMAIN")) {
+                (Some(aud), Some(domain)) => Some(AccessConfig::new(aud, &domain)),
+                _ => None,
+            },
         }
     }
 }
@@ -145,6 +175,8 @@ impl std::fmt::Debug for Config {
             .field("admin_token", &set(&self.admin_token))
             .field("cron_secret", &set(&self.cron_secret))
             .field("retention_days", &self.retention_days)
+            .field("dashboard_token", &set(&self.dashboard_token))
+            .field("access", &self.access)
             .finish()
     }
 }
@@ -209,13 +241,26 @@ mod tests {
     }
 
     #[test]
+    fn access_needs_both_settings_and_a_bare_domain_means_https() {
+        let only_aud = Config::from_lookup(|k| (k == "ACCESS_AUD").then(|| "a".to_string()));
+        assert!(only_aud.access.is_none());
+        let both = Config::from_lookup(|k| match k {
+            "ACCESS_AUD" => Some("aud".into()),
+            "ACCESS_TEAM_DOMAIN" => Some("acme.cloudflareaccess.com/".into()),
+            _ => None,
+        });
+        assert_eq!(both.access.map(|a| a.team_origin).as_deref(), Some("https://acme.cloudflareaccess.com"));
+        assert_eq!(AccessConfig::new("a".into(), "http://127.0.0.1:9").team_origin, "http://127.0.0.1:9");
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let cfg = Config::from_lookup(|k| Some(format!("secret-value-{k}")));
         let shown = format!("{cfg:?}");
         assert!(!shown.contains("secret-value-SENTRY_CLIENT_SECRET"), "{shown}");
         assert!(!shown.contains("secret-value-SENTRY_AUTH_TOKEN"), "{shown}");
         assert!(!shown.contains("secret-value-SENTRY_WEBHOOK_BEARER"), "{shown}");
-        for hidden in ["GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "ADMIN_TOKEN", "CRON_SECRET"] {
+        for hidden in ["GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "ADMIN_TOKEN", "CRON_SECRET", "DASHBOARD_TOKEN"] {
             assert!(!shown.contains(&format!("secret-value-{hidden}")), "{shown}");
         }
     }

@@ -14,6 +14,12 @@ pub enum AppError {
     MethodNotAllowed,
     /// The body is not JSON; the message says which content type to pick.
     UnsupportedMediaType(String),
+    /// The board's pages and API need a signed-in viewer.
+    Unauthenticated,
+    /// Signed in, but not allowed (e.g. a cross-origin write).
+    Forbidden(String),
+    /// The worker cannot serve this yet; the message says what to configure.
+    Unavailable(String),
     /// A binding or the database failed; the detail goes to the log only.
     Internal(String),
 }
@@ -27,6 +33,9 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::MethodNotAllowed => 405,
             AppError::UnsupportedMediaType(_) => 415,
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::Unavailable(_) => 503,
             AppError::Internal(_) => 500,
         }
     }
@@ -40,6 +49,9 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Unavailable(_) => "not_configured",
             AppError::Internal(_) => "internal",
         }
     }
@@ -52,13 +64,21 @@ impl AppError {
                 "the secret for this endpoint is not configured on the worker".to_string()
             }
             AppError::Unauthorized(_) => "signature verification failed".to_string(),
-            AppError::BadRequest(m) | AppError::UnsupportedMediaType(m) => m.clone(),
+            AppError::BadRequest(m)
+            | AppError::UnsupportedMediaType(m)
+            | AppError::Forbidden(m)
+            | AppError::Unavailable(m) => m.clone(),
+            AppError::Unauthenticated => "sign in first".to_string(),
             AppError::PayloadTooLarge { limit } => format!("body larger than {limit} bytes"),
             AppError::NotFound => "not found".to_string(),
             AppError::MethodNotAllowed => "method not allowed".to_string(),
             AppError::Internal(_) => "internal error".to_string(),
         };
-        json!({ "error": self.code(), "message": message })
+        let mut body = json!({ "error": self.code(), "message": message });
+        if *self == AppError::Unauthenticated {
+            body["login"] = json!("/login");
+        }
+        body
     }
 }
 
@@ -75,6 +95,10 @@ mod tests {
         assert_eq!(AppError::MethodNotAllowed.status(), 405);
         assert_eq!(AppError::UnsupportedMediaType("pick json".into()).status(), 415);
         assert_eq!(AppError::Internal("db down".into()).status(), 500);
+        assert_eq!(AppError::Unauthenticated.status(), 401);
+        assert_eq!(AppError::Forbidden("x".into()).status(), 403);
+        assert_eq!(AppError::Unavailable("x".into()).status(), 503);
+        assert_eq!(AppError::Unauthenticated.body()["login"], "/login");
     }
 
     #[test]

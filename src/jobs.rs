@@ -6,6 +6,7 @@ use crate::github::sync::{MembershipJob, TeamJob};
 use crate::outbound::CallError;
 use crate::sentry::errors::ErrorRecord;
 use crate::sentry::sync::PageJob;
+use crate::writeback::WriteBackJob;
 use serde::{Deserialize, Serialize};
 
 /// One queue message. Messages carry no secrets: grant codes and tokens stay
@@ -29,6 +30,8 @@ pub enum Job {
     GithubMembership(MembershipJob),
     /// Pages of a cron sync run, from a cursor.
     SyncPage(PageJob),
+    /// A change made on the board: push the card's pending fields to Sentry.
+    WriteBack(WriteBackJob),
 }
 
 impl Job {
@@ -41,6 +44,7 @@ impl Job {
             Job::GithubTeam(_) => "github_team",
             Job::GithubMembership(_) => "github_membership",
             Job::SyncPage(_) => "sync_page",
+            Job::WriteBack(_) => "write_back",
         }
     }
 
@@ -52,6 +56,7 @@ impl Job {
             Job::ErrorEvent(r) => r.installation.as_deref().unwrap_or(""),
             Job::GithubTeam(_) | Job::GithubMembership(_) => "",
             Job::SyncPage(j) => j.installation.as_deref().unwrap_or(""),
+            Job::WriteBack(j) => j.installation.as_deref().unwrap_or(""),
         }
     }
 

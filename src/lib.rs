@@ -3,9 +3,11 @@
 //! The modules below `shell` are plain Rust and tested natively; `shell` is
 //! the wasm-only layer that talks to D1, Queues, Fetch and Env.
 
+pub mod auth;
 pub mod board;
 pub mod config;
 pub mod error;
+pub mod etag;
 pub mod github;
 pub mod jobs;
 pub mod log;
@@ -16,6 +18,7 @@ pub mod sentry;
 pub mod store;
 pub mod time;
 pub mod verify;
+pub mod writeback;
 
 #[cfg(target_arch = "wasm32")]
 mod shell;
@@ -34,29 +37,42 @@ mod entry {
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         let path = req.path();
-        match route(req.method().as_ref(), &path) {
-            Ok(Route::SentryWebhook) => shell::sentry_webhook(req, &env).await,
-            Ok(Route::SentrySetup) => shell::sentry_setup(req, &env).await,
-            Ok(Route::SentryOptions(kind)) => shell::sentry_options(req, &env, kind).await,
-            Ok(Route::SentryIssueLink(action)) => shell::sentry_issue_link(req, &env, action).await,
-            Ok(Route::SentryAlertRuleAction) => shell::sentry_alert_rule_action(req, &env).await,
-            Ok(Route::GithubWebhook) => shell::github_webhook(req, &env).await,
-            Ok(Route::GithubSync) => shell::github_sync(&env).await,
-            Ok(Route::GithubUsers) => shell::github_users(&env).await,
-            Ok(Route::GithubUser) => shell::github_user(req, &env, &path).await,
-            Ok(Route::CronSentrySync) => shell::trigger_sync(req, &env).await,
-            Ok(Route::CronRetention) => shell::trigger_retention(req, &env).await,
-            Ok(Route::SyncStatus) => shell::sync_status(&env).await,
-            Ok(Route::Items) => shell::items(&req, &env).await,
-            Ok(Route::Deliveries) => shell::deliveries(&env).await,
-            Ok(Route::Installations) => shell::installations(&env).await,
-            Ok(Route::Jobs) => shell::jobs(&env).await,
-            Ok(Route::Errors) => shell::errors(&req, &env).await,
-            Ok(Route::ErrorGroup) => shell::error_group(&path, &env).await,
-            Ok(Route::ErrorStats) => shell::error_stats(&env).await,
-            Ok(Route::Health) => shell::health(),
-            Ok(Route::Asset) => shell::asset(req, &env).await,
-            Err(e) => shell::error_response(&e),
+        let route = match route(req.method().as_ref(), &path) {
+            Ok(route) => route,
+            Err(e) => return shell::error_response(&e),
+        };
+        if let Err(e) = shell::gate(&req, &env, route.gate()).await {
+            return shell::refused(route, &req, &env, &e);
+        }
+        let item = || crate::routes::item_path(&path).and_then(|(id, _)| crate::auth::percent_decode(id));
+        match route {
+            Route::SentryWebhook => shell::sentry_webhook(req, &env).await,
+            Route::SentrySetup => shell::sentry_setup(req, &env).await,
+            Route::SentryOptions(kind) => shell::sentry_options(req, &env, kind).await,
+            Route::SentryIssueLink(action) => shell::sentry_issue_link(req, &env, action).await,
+            Route::SentryAlertRuleAction => shell::sentry_alert_rule_action(req, &env).await,
+            Route::GithubWebhook => shell::github_webhook(req, &env).await,
+            Route::GithubSync => shell::github_sync(&env).await,
+            Route::GithubUsers => shell::github_users(&env).await,
+            Route::GithubUser => shell::github_user(req, &env, &path).await,
+            Route::CronSentrySync => shell::trigger_sync(req, &env).await,
+            Route::CronRetention => shell::trigger_retention(req, &env).await,
+            Route::SyncStatus => shell::sync_status(&env).await,
+            Route::Items => shell::items(&req, &env).await,
+            Route::ItemAction => shell::item_action(req, &env, &item().unwrap_or_default()).await,
+            Route::ItemAssignees => shell::item_assignees(&env, &item().unwrap_or_default()).await,
+            Route::Deliveries => shell::deliveries(&env).await,
+            Route::Installations => shell::installations(&env).await,
+            Route::Jobs => shell::jobs(&env).await,
+            Route::Errors => shell::errors(&req, &env).await,
+            Route::ErrorGroup => shell::error_group(&path, &env).await,
+            Route::ErrorStats => shell::error_stats(&env).await,
+            Route::Health => shell::health(),
+            Route::Session => shell::session_info(&req, &env).await,
+            Route::ApiLogin => shell::login(req, &env).await,
+            Route::ApiLogout => shell::logout(&req),
+            Route::Page | Route::Login => shell::page(req, &env).await,
+            Route::Asset => shell::asset(req, &env).await,
         }
     }
 

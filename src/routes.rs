@@ -32,8 +32,53 @@ pub enum Route {
     ErrorGroup,
     ErrorStats,
     Health,
+    /// The board's HTML pages (`/`, the error log, the delivery log): gated.
+    Page,
+    /// The login page, and the login and logout forms' targets.
+    Login,
+    ApiLogin,
+    ApiLogout,
+    /// How the viewer is authenticated (never gated: the pages ask it first).
+    Session,
+    /// `POST /api/items/{id}/actions`: a board change, written back to Sentry.
+    ItemAction,
+    /// `GET /api/items/{id}/assignees`: who the card can be assigned to.
+    ItemAssignees,
     /// Anything else: served from `public/` by the assets binding.
     Asset,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Webhooks and UI components (signed), bearer-protected machine
+    /// endpoints, the login itself, health, static assets.
+    Public,
+    /// A signed-in viewer.
+    Viewer,
+    /// A signed-in viewer, from the board's own origin.
+    ViewerWrite,
+}
+
+impl Route {
+    pub fn gate(self) -> Gate {
+        match self {
+            Route::Page
+            | Route::Items
+            | Route::ItemAssignees
+            | Route::Deliveries
+            | Route::Installations
+            | Route::Jobs
+            | Route::Errors
+            | Route::ErrorGroup
+            | Route::ErrorStats
+            | Route::GithubSync
+            | Route::GithubUsers
+            | Route::SyncStatus => Gate::Viewer,
+            Route::ItemAction => Gate::ViewerWrite,
+            _ => Gate::Public,
+        }
+    }
 }
 
 /// Maps a method and path to a route. Sentry does not follow redirects, so
@@ -63,6 +108,15 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         _ if error_group_id(trimmed).is_some() => (Route::ErrorGroup, &["GET", "HEAD"]),
         "/api/deliveries" => (Route::Deliveries, &["GET", "HEAD"]),
         "/api/health" => (Route::Health, &["GET", "HEAD"]),
+        "" | "/index.html" | "/errors" | "/errors.html" | "/deliveries" | "/deliveries.html" => {
+            (Route::Page, &["GET", "HEAD"])
+        }
+        "/login" | "/login.html" => (Route::Login, &["GET", "HEAD"]),
+        "/api/login" => (Route::ApiLogin, &["POST"]),
+        "/api/logout" => (Route::ApiLogout, &["POST"]),
+        "/api/session" => (Route::Session, &["GET", "HEAD"]),
+        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "actions") => (Route::ItemAction, &["POST"]),
+        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "assignees") => (Route::ItemAssignees, &["GET", "HEAD"]),
         _ if trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/') => {
             return Err(crate::error::AppError::NotFound)
         }
@@ -79,6 +133,16 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
 pub fn error_group_id(path: &str) -> Option<&str> {
     let id = path.trim_end_matches('/').strip_prefix("/api/errors/")?;
     (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
+}
+
+/// The card id and what follows it in `/api/items/{id}/{actions|assignees}`.
+pub fn item_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.trim_end_matches('/').strip_prefix("/api/items/")?;
+    let (id, sub) = rest.split_once('/')?;
+    let id_ok = !id.is_empty()
+        && id.len() <= 300
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.' | b'%'));
+    (id_ok && !sub.contains('/')).then_some((id, sub))
 }
 
 /// The login in `/api/github/users/{login}`.
@@ -153,8 +217,44 @@ mod tests {
     }
 
     #[test]
+    fn the_board_pages_and_its_api_are_gated() {
+        for p in ["/", "/index.html", "/errors", "/errors.html", "/deliveries.html"] {
+            assert_eq!(route("GET", p).map(Route::gate), Ok(Gate::Viewer), "{p}");
+        }
+        for p in ["/api/items", "/api/deliveries", "/api/errors", "/api/errors/1", "/api/github/sync", "/api/jobs"] {
+            assert_eq!(route("GET", p).map(Route::gate), Ok(Gate::Viewer), "{p}");
+        }
+        assert_eq!(route("POST", "/api/items/42/actions"), Ok(Route::ItemAction));
+        assert_eq!(Route::ItemAction.gate(), Gate::ViewerWrite);
+        assert_eq!(route("GET", "/api/items/42/assignees/"), Ok(Route::ItemAssignees));
+        assert_eq!(item_path("/api/items/event_alert:1:r/actions"), Some(("event_alert:1:r", "actions")));
+        assert_eq!(route("POST", "/api/items/42/other"), Err(AppError::NotFound));
+        assert_eq!(route("POST", "/api/items/a/b/actions"), Err(AppError::NotFound));
+        assert_eq!(route("GET", "/api/items/42/actions"), Err(AppError::MethodNotAllowed));
+    }
+
+    #[test]
+    fn webhooks_login_health_and_assets_are_public() {
+        for (m, p) in [
+            ("POST", "/api/webhooks/sentry"),
+            ("POST", "/api/webhooks/github"),
+            ("GET", "/api/sentry/options/users"),
+            ("GET", "/api/health"),
+            ("GET", "/api/session"),
+            ("POST", "/api/login"),
+            ("POST", "/api/logout"),
+            ("GET", "/login"),
+            ("GET", "/app.css"),
+            ("GET", "/sentry/setup"),
+            ("POST", "/api/cron/sentry-sync"),
+        ] {
+            assert_eq!(route(m, p).map(Route::gate), Ok(Gate::Public), "{m} {p}");
+        }
+    }
+
+    #[test]
     fn pages_go_to_assets() {
-        assert_eq!(route("GET", "/"), Ok(Route::Asset));
+        assert_eq!(route("GET", "/"), Ok(Route::Page));
         assert_eq!(route("GET", "/apis.html"), Ok(Route::Asset));
         assert_eq!(route("GET", "/api/items"), Ok(Route::Items));
     }

@@ -16,6 +16,8 @@ use crate::sentry::{members, token};
 use crate::store::errors as errors_store;
 use crate::store::github as github_store;
 use crate::store::installations as store;
+use crate::store::writeback as writeback_store;
+use crate::writeback::{self, Push, WriteBackJob};
 use crate::time::format_millis;
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
@@ -156,6 +158,7 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) 
         Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt).await,
         Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
         Job::SyncPage(j) => sentry_sync::page(cfg, env, db, j).await,
+        Job::WriteBack(j) => write_back(cfg, db, j).await,
         // Consumed in batches by `ingest_errors`, never one by one.
         Job::ErrorEvent(_) => Ok(Outcome::done()),
     };
@@ -183,6 +186,9 @@ async fn settle(env: &Env, db: &D1Database, msg: &RawMessage, id: &str, job: &Jo
     // A finished sync job wrote its own status; a failing one is shown here.
     if let (Some(delivery), Some(error)) = (job.github_delivery(), error.as_deref()) {
         writes.push(github_store::set_status(delivery, status, Some(error), attempt, &now()));
+    }
+    if let Job::WriteBack(j) = job {
+        writes.push(writeback_store::settle(j, status, error.as_deref()));
     }
     if let Err(e) = d1::run(db, &writes).await {
         log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
@@ -215,6 +221,9 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
     }
     if let Job::SyncPage(page) = job {
         writes.extend(crate::store::sync::finish(&page.run, "failed", Some(&error), &now()));
+    }
+    if let Job::WriteBack(j) = job {
+        writes.push(writeback_store::settle(j, "failed", Some(&error)));
     }
     if let Err(e) = d1::run(db, &writes).await {
         log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
@@ -318,4 +327,27 @@ fn log(event: &str, fields: Value) {
     let mut line = fields;
     line["event"] = json!(event);
     console_log!("{line}");
+}
+
+/// Pushes a board change to Sentry: the card's pending fields, with the
+/// token of its installation (or the internal integration's).
+async fn write_back(cfg: &Config, db: &D1Database, job: &WriteBackJob) -> Result<Outcome, CallError> {
+    let row = d1::first(db, writeback_store::PENDING, &[job.card.as_str().into()]).await.map_err(storage)?;
+    let card = row.as_ref().map(writeback_store::pending_from_row);
+    let (org, installation, body) = match writeback::plan(cfg, job, card.as_ref()) {
+        Push::Skip(why) => {
+            log("write_back_skipped", json!({ "card": job.card, "why": why }));
+            return Ok(Outcome::done());
+        }
+        Push::Fail(why) => return Ok(Outcome::Fail { error: why }),
+        Push::Send { org, installation, body } => (org, installation, body),
+    };
+    let bearer = match &installation {
+        Some(uuid) if cfg.internal.is_none() => access_token(cfg, db, uuid).await?,
+        _ => cfg.internal.as_ref().map(|i| i.token.clone()).unwrap_or_default(),
+    };
+    let call = writeback::call(cfg, &org, &job.card, &body, &bearer);
+    let reply = fetch::send("update issue", &call, cfg.http_timeout_ms).await?;
+    outbound::check("update issue", &reply)?;
+    Ok(Outcome::done())
 }

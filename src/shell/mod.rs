@@ -1,6 +1,8 @@
 //! The wasm-only layer: turns requests into core calls and carries out the
 //! resulting plans on D1. Nothing outside this module touches `worker::`.
 
+mod auth;
+mod board;
 mod d1;
 mod errors;
 mod fetch;
@@ -19,12 +21,13 @@ pub use ui::{options as sentry_options, setup_page as sentry_setup};
 
 pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
+pub use auth::{check as gate, login, logout, refused, session_info};
+pub use board::{action as item_action, assignees as item_assignees, items};
 pub use http::error_response;
 pub use sentry_sync::{status as sync_status, trigger_retention, trigger_sync};
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::plan::SqlValue;
 use crate::store;
 use worker::{console_log, Env, MessageBatch, Request, Response, Result};
 
@@ -42,22 +45,6 @@ pub(crate) fn config(env: &Env) -> Config {
 
 pub(crate) fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError> {
     env.d1(DB).map_err(|e| AppError::Internal(format!("D1 binding {DB}: {e}")))
-}
-
-/// Cards and comments come from one D1 batch: one round trip per board
-/// poll. `?org=<slug>` keeps the cards of that organization's installations.
-pub async fn items(req: &Request, env: &Env) -> Result<Response> {
-    let org = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "org").map(|(_, v)| v.into_owned()));
-    let org = SqlValue::from(org.filter(|o| !o.trim().is_empty()));
-    let read = match db(env) {
-        Ok(db) => d1::rows_batch(&db, &[(store::LIST_ITEMS, &[org]), (store::LIST_COMMENTS, &[])]).await,
-        Err(e) => Err(e),
-    };
-    match read.as_deref() {
-        Ok([rows, comments]) => Response::from_json(&store::board_json(rows, comments)),
-        Ok(_) => read_failed("items", &AppError::Internal("D1 batch returned an unexpected result count".into())),
-        Err(e) => read_failed("items", e),
-    }
 }
 
 /// Installations and their visible state; tokens are never listed.
@@ -104,6 +91,24 @@ pub fn health() -> Result<Response> {
 
 pub async fn asset(req: Request, env: &Env) -> Result<Response> {
     env.assets("ASSETS")?.fetch_request(req).await
+}
+
+/// An HTML page from `public/`, with headers that keep it from being framed
+/// or from loading anything but its own small assets.
+pub async fn page(req: Request, env: &Env) -> Result<Response> {
+    let resp = asset(req, env).await?;
+    let headers = worker::Headers::new();
+    for (k, v) in resp.headers().entries() {
+        headers.set(&k, &v)?;
+    }
+    headers.set(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    )?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    headers.set("Referrer-Policy", "same-origin")?;
+    headers.set("Cache-Control", "no-cache")?;
+    Ok(resp.with_headers(headers))
 }
 
 pub async fn queue(batch: MessageBatch<serde_json::Value>, env: &Env) {

@@ -12,10 +12,12 @@ pub mod github;
 pub mod installations;
 pub mod retention;
 pub mod sync;
+pub mod writeback;
 
 /// Inserts or updates one card. The `WHERE` makes it order-guarded: a state
 /// older than the one already applied changes nothing, and replaying the same
-/// state yields the same row.
+/// state yields the same row. Fields a board change is still pushing to
+/// Sentry keep the board's value until the push is done.
 const UPSERT_CARD: &str = "\
 INSERT INTO cards (id, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_id, project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
@@ -29,7 +31,8 @@ ON CONFLICT (id) DO UPDATE SET
     culprit = COALESCE(excluded.culprit, cards.culprit),
     permalink = COALESCE(excluded.permalink, cards.permalink),
     level = COALESCE(excluded.level, cards.level),
-    status = excluded.status,
+    status = CASE WHEN cards.writeback_status = 1 AND cards.writeback_state IN ('pending', 'retrying')
+        THEN cards.status ELSE excluded.status END,
     substatus = excluded.substatus,
     project_id = COALESCE(excluded.project_id, cards.project_id),
     project_slug = COALESCE(excluded.project_slug, cards.project_slug),
@@ -39,10 +42,10 @@ ON CONFLICT (id) DO UPDATE SET
     user_count = COALESCE(excluded.user_count, cards.user_count),
     first_seen = COALESCE(excluded.first_seen, cards.first_seen),
     last_seen = COALESCE(excluded.last_seen, cards.last_seen),
-    assignee_type = CASE WHEN ?24 THEN excluded.assignee_type ELSE cards.assignee_type END,
-    assignee_id = CASE WHEN ?24 THEN excluded.assignee_id ELSE cards.assignee_id END,
-    assignee_name = CASE WHEN ?24 THEN excluded.assignee_name ELSE cards.assignee_name END,
-    assignee_email = CASE WHEN ?24 THEN excluded.assignee_email ELSE cards.assignee_email END,
+    assignee_type = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_type ELSE cards.assignee_type END,
+    assignee_id = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_id ELSE cards.assignee_id END,
+    assignee_name = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_name ELSE cards.assignee_name END,
+    assignee_email = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_email ELSE cards.assignee_email END,
     applied_at = excluded.applied_at,
     updated_at = excluded.updated_at
 WHERE excluded.applied_at >= cards.applied_at";
@@ -61,6 +64,7 @@ SELECT u.*, i.org_slug FROM (
 SELECT id, 'issue' AS kind, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
     assignee_type, assignee_id, assignee_name, assignee_email, updated_at,
+    writeback_state, writeback_error, writeback_at,
     CASE WHEN status = 'resolved' THEN 'DONE'
          WHEN assignee_id IS NOT NULL OR assignee_name IS NOT NULL THEN 'DOING'
          ELSE 'TODO' END AS column_name,
@@ -71,6 +75,7 @@ UNION ALL
 SELECT a.id, a.kind, a.installation_uuid, c.short_id, a.title, a.detail, a.permalink, a.level, a.status, NULL,
     COALESCE(a.project, c.project_slug), c.project_name, c.platform, NULL, NULL, a.first_triggered, a.last_triggered,
     NULL, NULL, NULL, NULL, a.updated_at,
+    NULL, NULL, NULL,
     CASE WHEN a.kind = 'metric_alert' AND a.status = 'resolved' THEN 'DONE'
          WHEN a.kind = 'event_alert' AND c.status = 'resolved' THEN 'DONE'
          ELSE 'TODO' END,
@@ -80,6 +85,9 @@ FROM alerts AS a LEFT JOIN cards AS c ON a.kind = 'event_alert' AND c.id = a.iss
 WHERE ?1 IS NULL OR i.org_slug = ?1
 ORDER BY COALESCE(u.last_seen, u.updated_at) DESC, u.id
 LIMIT 2000";
+
+/// When the cron sync last finished a run, for the board's "last synced".
+pub const LAST_SYNCED: &str = "SELECT MAX(finished_at) AS synced_at FROM sync_runs WHERE status = 'done'";
 
 /// Live (not deleted) comments, oldest first; `board_json` puts them on
 /// their issue cards.
@@ -367,6 +375,10 @@ pub fn item_from_row(row: &Map<String, Value>) -> Value {
         "first_seen": text("first_seen"),
         "last_seen": text("last_seen"),
         "updated_at": text("updated_at"),
+        "writeback": match text("writeback_state") {
+            Value::Null => Value::Null,
+            state => json!({ "state": state, "error": text("writeback_error"), "at": text("writeback_at") }),
+        },
     });
     if kind != "issue" {
         item["rule"] = text("rule");

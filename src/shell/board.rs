@@ -1,0 +1,113 @@
+//! The board's own API: the cards (with an ETag, so an unchanged board
+//! costs a 304), board changes and the assignee picker.
+
+use super::{d1, db, http, jobs};
+use crate::error::AppError;
+use crate::etag;
+use crate::jobs::Job;
+use crate::plan::SqlValue;
+use crate::store::{self, writeback as wb};
+use crate::time::format_millis;
+use crate::writeback::{self, WriteBackJob};
+use serde_json::{json, Value};
+use worker::{console_log, Date, Env, Headers, Request, Response, Result};
+
+/// Cards, comments and the last sync time in one D1 batch: one round trip
+/// per poll. `?org=<slug>` keeps the cards of that organization's installations.
+pub async fn items(req: &Request, env: &Env) -> Result<Response> {
+    let org = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "org").map(|(_, v)| v.into_owned()));
+    let org = SqlValue::from(org.filter(|o| !o.trim().is_empty()));
+    let read = match db(env) {
+        Ok(db) => {
+            let queries: [(&str, &[SqlValue]); 3] =
+                [(store::LIST_ITEMS, &[org]), (store::LIST_COMMENTS, &[]), (store::LAST_SYNCED, &[])];
+            d1::rows_batch(&db, &queries).await
+        }
+        Err(e) => Err(e),
+    };
+    let body = match read.as_deref() {
+        Ok([rows, comments, synced]) => {
+            let mut body = store::board_json(rows, comments);
+            body["synced_at"] = synced.first().and_then(|r| r.get("synced_at")).cloned().unwrap_or(Value::Null);
+            body
+        }
+        Ok(_) => return failed("items", &AppError::Internal("D1 batch returned an unexpected result count".into())),
+        Err(e) => return failed("items", e),
+    };
+    conditional(req, &body)
+}
+
+/// A JSON reply with a strong ETag of its bytes; `If-None-Match` with the
+/// same tag gets a bodiless 304.
+fn conditional(req: &Request, body: &Value) -> Result<Response> {
+    let text = body.to_string();
+    let tag = etag::for_body(text.as_bytes());
+    let headers = Headers::new();
+    headers.set("ETag", &tag)?;
+    headers.set("Cache-Control", "private, no-cache")?;
+    if etag::matches(http::header(req, "If-None-Match").as_deref(), &tag) {
+        return Ok(Response::empty()?.with_status(304).with_headers(headers));
+    }
+    headers.set("Content-Type", "application/json")?;
+    Ok(Response::ok(text)?.with_headers(headers))
+}
+
+/// `POST /api/items/{id}/actions`: the card changes now; a queue job tells
+/// Sentry. If the job cannot be queued the card says so and the answer is
+/// 503, so nothing is silently dropped.
+pub async fn action(mut req: Request, env: &Env, id: &str) -> Result<Response> {
+    match apply_action(&mut req, env, id).await {
+        Ok(()) => Ok(Response::from_json(&json!({ "ok": true, "writeback": "pending" }))?.with_status(202)),
+        Err(e) => {
+            log("board_action_failed", json!({ "card": id, "error": format!("{e:?}") }));
+            http::error_response(&e)
+        }
+    }
+}
+
+async fn apply_action(req: &mut Request, env: &Env, id: &str) -> std::result::Result<(), AppError> {
+    writeback::check_card_id(id)?;
+    let body = http::read_body(req, writeback::MAX_BODY_BYTES).await?;
+    let change = writeback::parse_change(&body)?;
+    let db = db(env)?;
+    let now = format_millis(Date::now().as_millis() as i64);
+    let row = d1::first(&db, wb::BOARD_CHANGE, &wb::board_change_params(id, &change, &now)).await?;
+    let Some(row) = row else { return Err(AppError::NotFound) };
+    let job = WriteBackJob { card: id.to_string(), requested_at: now, installation: d1::text(&row, "installation_uuid") };
+    log("board_action", json!({ "card": id, "status": change.status.map(|s| s.as_str()), "assign": change.assignee.is_some() }));
+    if let Err(e) = jobs::enqueue(env, vec![Job::WriteBack(job.clone())]).await {
+        let why = format!("could not queue the Sentry update: {e}");
+        let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why))]).await;
+        return Err(AppError::Unavailable(why));
+    }
+    Ok(())
+}
+
+/// `GET /api/items/{id}/assignees`.
+pub async fn assignees(env: &Env, id: &str) -> Result<Response> {
+    let rows = match db(env) {
+        Ok(db) => d1::query(&db, wb::ASSIGNEES, &[id.into()]).await,
+        Err(e) => Err(e),
+    };
+    match rows {
+        Ok(rows) => {
+            let list: Vec<Value> = rows
+                .iter()
+                .map(|r| json!({ "type": d1::text(r, "type"), "id": d1::text(r, "id"), "name": d1::text(r, "name"), "email": d1::text(r, "email") }))
+                .collect();
+            Response::from_json(&json!({ "assignees": list }))
+        }
+        Err(e) => failed("assignees", &e),
+    }
+}
+
+fn failed(what: &str, e: &AppError) -> Result<Response> {
+    log("read_failed", json!({ "what": what, "error": format!("{e:?}") }));
+    http::error_response(e)
+}
+
+fn log(event: &str, fields: Value) {
+    let mut line = fields;
+    line["event"] = json!(event);
+    console_log!("{line}");
+}
