@@ -83,9 +83,10 @@
     banner.hidden = !message;
   }
 
+  // A 401 goes to the login page (SK.api); other failures show in the banner.
   function getJson(url) {
-    return fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (res) {
-      if (!res.ok) throw new Error("HTTP " + res.status);
+    return window.SK.api(url, { cache: "no-store" }).then(function (res) {
+      if (!res.ok) return window.SK.errorText(res).then(function (t) { throw new Error(t); });
       return res.json();
     });
   }
@@ -115,6 +116,7 @@
         showError(null);
       })
       .catch(function (err) {
+        if (err && err.unauthenticated) return;
         showError("Could not load the error log (" + (err && err.message ? err.message : err) + ").");
       })
       .then(function () {
@@ -132,5 +134,6 @@
     e.preventDefault();
     refresh();
   });
+  window.SK.session();
   refresh();
 })();
