@@ -2,10 +2,15 @@
 PORT ?= 8787
 export PORT
 
-.PHONY: dev test tools build bench bench-errors bench-sync deploy
+.PHONY: dev demo test tools build bench bench-errors bench-sync deploy
 
 dev: tools
 	@bash tools/dev.sh
+
+# A populated board without Sentry: `make demo` while `make dev` runs;
+# `make demo ARGS="tests/fixtures/sentry/issue-assigned.json"` replays files.
+demo:
+	@bash tools/demo.sh $(ARGS)
 
 test:
 	@bash tools/test.sh
@@ -27,3 +32,9 @@ bench-sync: tools
 
 deploy: tools
 	@bash tools/deploy.sh
+
+# Coverage-guided fuzzing (cargo-fuzz): every target 600 s, or
+# `tools/fuzz.sh <target> <seconds>`.
+.PHONY: fuzz
+fuzz:
+	@bash tools/fuzz.sh

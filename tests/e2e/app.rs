@@ -94,7 +94,8 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> App {
             SECRET,
             log.to_str().unwrap(),
         ])
-        .args(vars.iter().map(|(k, v)| format!("{k}:{v}")))
+        // `{mock}` in a value stands for the mock's URL (e.g. the Access team).
+        .args(vars.iter().map(|(k, v)| format!("{k}:{}", v.replace("{mock}", &mock.url))))
         .current_dir(root())
         .stdin(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -120,7 +121,9 @@ impl App {
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        let mut req = ureq::request(method, &format!("{}{}", self.base, path)).timeout(Duration::from_secs(30));
+        // Redirects are answers to assert on (the login flow), not to follow.
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let mut req = agent.request(method, &format!("{}{}", self.base, path)).timeout(Duration::from_secs(30));
         for (k, v) in headers {
             req = req.set(k, v);
         }

@@ -99,6 +99,11 @@ impl Mock {
         self.state.lock().unwrap().queue.push_back(canned);
     }
 
+    /// Drops the standing replies for this path prefix and status.
+    pub fn unroute(&self, path_prefix: &str, status: u16) {
+        self.state.lock().unwrap().routes.retain(|c| !(c.path_prefix == path_prefix && c.status == status));
+    }
+
     /// Forgets every canned reply (calls stay recorded).
     pub fn reset(&self) {
         let mut state = self.state.lock().unwrap();
