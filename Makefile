@@ -2,7 +2,7 @@
 PORT ?= 8787
 export PORT
 
-.PHONY: dev demo test tools build bench bench-errors bench-sync deploy
+.PHONY: dev demo test tools build bench bench-errors bench-sync bench-report deploy
 
 dev: tools
 	@bash tools/dev.sh
@@ -30,6 +30,10 @@ bench-errors: tools
 bench-sync: tools
 	@bash tools/bench.sh sync
 
+# Every figure in one run, written to BENCHMARKS.md (sizes: see README).
+bench-report: tools
+	@bash tools/bench.sh report
+
 deploy: tools
 	@bash tools/deploy.sh
 
@@ -38,3 +42,9 @@ deploy: tools
 .PHONY: fuzz
 fuzz:
 	@bash tools/fuzz.sh
+
+# Load and no loss: 10,000 signed webhooks of every kind (SK_LOAD_N,
+# SK_LOAD_C threads) → each accepted one in D1 once, queue drained, DLQ empty.
+.PHONY: load
+load: tools
+	@bash tools/load.sh

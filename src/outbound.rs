@@ -85,11 +85,19 @@ pub fn unreachable(what: &str, why: &str) -> CallError {
     CallError::Retryable { after: None, detail: format!("{what}: {}", excerpt(why)) }
 }
 
-/// Decodes a successful reply's JSON body.
+/// Decodes a successful reply's JSON body. A body that is not JSON at all,
+/// or ends early (a proxy's error page, a transfer cut short), may be
+/// whole next time: retryable. Well-formed JSON of another shape would be
+/// the same on every attempt: permanent.
 pub fn json<T: DeserializeOwned>(what: &str, reply: &HttpReply) -> Result<T, CallError> {
     check(what, reply)?;
-    serde_json::from_str(&reply.body)
-        .map_err(|e| CallError::Permanent { detail: format!("{what}: unexpected body: {e}") })
+    serde_json::from_str(&reply.body).map_err(|e| {
+        let detail = format!("{what}: unexpected body: {e}");
+        match e.classify() {
+            serde_json::error::Category::Data => CallError::Permanent { detail },
+            _ => CallError::Retryable { after: None, detail },
+        }
+    })
 }
 
 /// `Retry-After` in seconds. The HTTP-date form is not parsed: the backoff
@@ -140,6 +148,7 @@ pub fn next_page(link: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn reply(status: u16, retry_after: Option<&str>) -> HttpReply {
         HttpReply {
@@ -189,6 +198,18 @@ mod tests {
         for status in [400, 401, 403, 404, 409] {
             assert!(matches!(check("t", &reply(status, None)), Err(CallError::Permanent { .. })), "{status}");
         }
+    }
+
+    #[test]
+    fn unreadable_bodies_are_retried_and_bodies_of_another_shape_are_not() {
+        let ok = |body: &str| HttpReply { status: 200, body: body.into(), ..Default::default() };
+        for garbled in [r#"[{"id":"1","email":"cut@exa"#, "<html>502 Bad Gateway</html>", ""] {
+            let e = json::<Vec<Value>>("t", &ok(garbled)).unwrap_err();
+            assert!(matches!(e, CallError::Retryable { after: None, .. }), "{garbled:?}: {e:?}");
+        }
+        let e = json::<Vec<Value>>("t", &ok(r#"{"detail":"not a list"}"#)).unwrap_err();
+        assert!(matches!(e, CallError::Permanent { .. }), "{e:?}");
+        assert!(e.detail().starts_with("t: unexpected body: "), "{e:?}");
     }
 
     #[test]

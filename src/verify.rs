@@ -70,6 +70,18 @@ pub fn check_github(secret: Option<&str>, body: &[u8], header: Option<&str>) -> 
     check_hex_hmac(secret, body, hex_part)
 }
 
+/// The signature of a request that may carry it under either of two header
+/// names (Sentry: `Sentry-Hook-Signature`, `Sentry-App-Signature`). Taken
+/// only when unambiguous: both present with different values yields the
+/// two joined, as the runtime joins two values of one header, which never
+/// verifies (401).
+pub fn one_signature(first: Option<String>, second: Option<String>) -> Option<String> {
+    match (first, second) {
+        (Some(a), Some(b)) if a.trim() != b.trim() => Some(format!("{a}, {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Constant-time comparison of a presented bearer token with the expected one.
 pub fn check_bearer(expected: &str, authorization: Option<&str>) -> Result<(), Rejection> {
     let presented =
@@ -127,6 +139,23 @@ mod tests {
         for bad in [sig.to_uppercase(), sig[..63].to_string(), format!("{}0", sig), "z".repeat(64)] {
             assert_eq!(check_hex_hmac(Some("s"), b"b", Some(&bad)), Err(Rejection::MalformedSignature), "{bad}");
         }
+    }
+
+    #[test]
+    fn two_different_signatures_never_verify() {
+        let good = sign_hex(b"s", b"b");
+        let bad = "0".repeat(64);
+        let check = |a: Option<&str>, b: Option<&str>| {
+            let sig = one_signature(a.map(str::to_string), b.map(str::to_string));
+            check_hex_hmac(Some("s"), b"b", sig.as_deref())
+        };
+        assert_eq!(check(Some(&good), None), Ok(()));
+        assert_eq!(check(None, Some(&good)), Ok(()));
+        assert_eq!(check(Some(&good), Some(&good)), Ok(()));
+        assert_eq!(check(Some(&good), Some(&bad)), Err(Rejection::MalformedSignature));
+        assert_eq!(check(Some(&bad), Some(&good)), Err(Rejection::MalformedSignature));
+        // Two values of one header arrive joined the same way.
+        assert_eq!(check(Some(&format!("{good}, {good}")), None), Err(Rejection::MalformedSignature));
     }
 
     #[test]

@@ -43,9 +43,10 @@ pub fn parse_change(body: &[u8]) -> Result<Change, AppError> {
     let assignee = match obj.get("assignee") {
         None => None,
         Some(Value::Null) => Some(None),
-        Some(Value::Object(a)) => Some(Some(assignee(a).ok_or_else(|| {
-            bad("assignee needs type user or team and a Sentry id (letters, digits, - or _)")
-        })?)),
+        Some(Value::Object(a)) => Some(Some(
+            assignee(a)
+                .ok_or_else(|| bad("assignee needs type user or team and a Sentry id (letters, digits, - or _)"))?,
+        )),
         Some(_) => return Err(bad("assignee must be null or an object")),
     };
     if status.is_none() && assignee.is_none() {
@@ -61,7 +62,8 @@ fn assignee(a: &Map<String, Value>) -> Option<Assignee> {
         Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let id_ok =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     let text = |k: &str| a.get(k).and_then(Value::as_str).map(|s| s.chars().take(200).collect::<String>());
     id_ok.then(|| Assignee { kind: kind.to_string(), id: Some(id), name: text("name"), email: text("email") })
 }
@@ -96,7 +98,11 @@ pub enum Push {
     Skip(&'static str),
     /// `PUT …/issues/{id}/` with this body, in this organization, with the
     /// token of `installation` (or the internal integration's).
-    Send { org: String, installation: Option<String>, body: Value },
+    Send {
+        org: String,
+        installation: Option<String>,
+        body: Value,
+    },
     Fail(String),
 }
 
@@ -238,10 +244,8 @@ mod tests {
 
     #[test]
     fn internal_mode_writes_to_its_own_organization() {
-        let cfg = Config {
-            internal: Some(Internal { token: "t".into(), org_slug: "mine".into() }),
-            ..Config::default()
-        };
+        let cfg =
+            Config { internal: Some(Internal { token: "t".into(), org_slug: "mine".into() }), ..Config::default() };
         let orphan = Pending { installation: None, org_slug: None, ..pending() };
         let Push::Send { org, installation, .. } = plan(&cfg, &job(), Some(&orphan)) else { panic!() };
         assert_eq!((org.as_str(), installation), ("mine", None));

@@ -74,7 +74,8 @@ fn a_card_moved_to_done_is_resolved_in_sentry_and_the_echo_changes_nothing() {
     let settled = writeback_settled(app, "7101");
     assert_eq!(settled["column"], "DONE");
     // Sentry echoes the change as a webhook, with our app as the actor.
-    let echo = issue("resolved", "7101", "resolved").replace(r#""id":"sentry","name":"Sentry""#, r#""id":"kanban-app","name":"sentry-kanban""#);
+    let echo = issue("resolved", "7101", "resolved")
+        .replace(r#""id":"sentry","name":"Sentry""#, r#""id":"kanban-app","name":"sentry-kanban""#);
     assert_eq!(app.send_sentry("issue", &echo).status, 200);
     let after = app.item("7101").unwrap();
     assert_eq!((after["column"].as_str(), after["writeback"].is_null()), (Some("DONE"), true));
@@ -87,7 +88,11 @@ fn assign_unassign_ignore_and_reopen_are_written_back() {
     let app = internal_app();
     create(app, "7102");
     let steps: [(&str, Value, &str); 4] = [
-        (r#"{"assignee":{"type":"user","id":"42","name":"Ann","email":"ann@example.com"}}"#, json!({"assignedTo":"user:42"}), "DOING"),
+        (
+            r#"{"assignee":{"type":"user","id":"42","name":"Ann","email":"ann@example.com"}}"#,
+            json!({"assignedTo":"user:42"}),
+            "DOING",
+        ),
         (r#"{"assignee":null}"#, json!({"assignedTo":""}), "TODO"),
         (r#"{"status":"ignored"}"#, json!({"status":"ignored"}), "TODO"),
         (r#"{"status":"unresolved"}"#, json!({"status":"unresolved"}), "TODO"),
@@ -148,7 +153,8 @@ fn cross_origin_malformed_and_unknown_changes_are_refused() {
     create(app, "7105");
     let path = "/api/items/7105/actions";
     let body = br#"{"status":"resolved"}"#;
-    let evil = app.request("POST", path, &[("Origin", "http://evil.example"), ("Content-Type", "application/json")], body);
+    let evil =
+        app.request("POST", path, &[("Origin", "http://evil.example"), ("Content-Type", "application/json")], body);
     assert_eq!((evil.status, evil.json()["error"].as_str()), (403, Some("forbidden")), "{}", evil.body);
     let bare = app.request("POST", path, &[("Content-Type", "application/json")], body);
     assert_eq!(bare.status, 403, "no Origin and no Sec-Fetch-Site: {}", bare.body);
@@ -268,7 +274,10 @@ fn the_token_login_guards_pages_and_api() {
     assert_eq!(with("/api/items").status, 200);
     assert_eq!(with("/").status, 200);
     let s = with("/api/session").json();
-    assert_eq!((s["mode"].as_str(), s["authenticated"].as_bool(), s["unprotected"].as_bool()), (Some("token"), Some(true), Some(false)));
+    assert_eq!(
+        (s["mode"].as_str(), s["authenticated"].as_bool(), s["unprotected"].as_bool()),
+        (Some("token"), Some(true), Some(false))
+    );
 
     let forged = cookie.replace("v1.", "v1.9");
     assert_eq!(app.request("GET", "/api/items", &[("Cookie", forged.as_str())], b"").status, 401);
@@ -294,7 +303,8 @@ fn access_app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| {
         let app = spawn_app(&[("ACCESS_AUD", AUD), ("ACCESS_TEAM_DOMAIN", "{mock}")]);
-        let certs = json!({"keys": [{"kid": "k1", "kty": "RSA", "alg": "RS256", "use": "sig", "e": "AQAB", "n": key("k1").n}]});
+        let certs =
+            json!({"keys": [{"kid": "k1", "kty": "RSA", "alg": "RS256", "use": "sig", "e": "AQAB", "n": key("k1").n}]});
         app.mock.route(Canned::new("GET", "/cdn-cgi/access/certs", 200, &certs.to_string()));
         app
     })
@@ -311,7 +321,19 @@ fn key(name: &str) -> Key {
     std::fs::create_dir_all(&dir).unwrap();
     let pem = dir.join(format!("{name}-{}.pem", std::process::id()));
     if !pem.exists() {
-        openssl(&["genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem.to_str().unwrap()], b"");
+        openssl(
+            &[
+                "genpkey",
+                "-quiet",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+                pem.to_str().unwrap(),
+            ],
+            b"",
+        );
     }
     let out = openssl(&["rsa", "-in", pem.to_str().unwrap(), "-noout", "-modulus"], b"");
     let hex = String::from_utf8(out).unwrap().trim().trim_start_matches("Modulus=").to_string();

@@ -6,10 +6,13 @@
 
 #[path = "e2e/app.rs"]
 mod app;
+#[path = "e2e/github.rs"]
+mod github;
 #[path = "e2e/mock.rs"]
 mod mock;
 
 use app::{spawn_app, App, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN};
+use github::{fixture, membership_body, team_body};
 use mock::{Call, Canned};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
@@ -42,27 +45,6 @@ fn gh() -> &'static App {
 fn dry() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| spawn("true"))
-}
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/github/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-fn team_body(action: &str, id: u64, slug: &str) -> String {
-    let mut v = fixture(&format!("team-{action}"));
-    v["team"]["id"] = json!(id);
-    v["team"]["slug"] = json!(slug);
-    v["team"]["name"] = json!(slug);
-    v.to_string()
-}
-
-fn membership_body(action: &str, team_id: u64, slug: &str, login: &str) -> String {
-    let mut v = fixture(&format!("membership-{action}"));
-    v["team"]["id"] = json!(team_id);
-    v["team"]["slug"] = json!(slug);
-    v["member"]["login"] = json!(login);
-    v.to_string()
 }
 
 fn sync_status(app: &App) -> Value {

@@ -350,3 +350,25 @@ fn arbitrary_signed_bytes_never_panic_or_fail_verification() {
     }
     assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
 }
+
+#[test]
+fn invalid_utf8_is_a_bad_request_even_in_a_field_that_is_skipped() {
+    let mut body = br#"{"action":"created","team":{"id":1,"slug":"a"},"sender":{"login":"??"}}"#.to_vec();
+    let at = body.len() - 5;
+    body[at..at + 2].copy_from_slice(&[0xff, 0xfe]);
+    let s = sig(&body);
+    for event in ["team", "membership", "push"] {
+        bad_request(handle(&cfg(), &delivery(event, &body, &s)));
+    }
+}
+
+#[test]
+fn a_team_id_that_is_not_a_64_bit_integer_is_a_bad_request() {
+    for id in ["18446744073709551616", "1.5", "1e3"] {
+        let body = format!(r#"{{"action":"created","team":{{"id":{id},"slug":"a"}}}}"#);
+        bad_request(send("team", &body));
+    }
+    assert!(
+        bad_request(send("team", r#"{"action":"created","team":{"id":1e400,"slug":"a"}}"#)).contains("not a GitHub")
+    );
+}

@@ -48,9 +48,13 @@ fn team_event(delivery: &str, action: &str, team: &str) -> SyncRecord {
     }
 }
 
-/// Runs `CLAIM`; the rows it returns (one on first sight, none after).
+/// Runs `CLAIM` at `T0`; the rows it returns (one on first sight, none after).
 fn claim(conn: &Connection, r: &SyncRecord) -> Vec<Row> {
-    db::query(conn, gh::CLAIM, &gh::claim_params(r, T0))
+    claim_at(conn, r, T0, "2025-12-31T23:50:00.000Z")
+}
+
+fn claim_at(conn: &Connection, r: &SyncRecord, now: &str, stuck_before: &str) -> Vec<Row> {
+    db::query(conn, gh::CLAIM, &gh::claim_params(r, now, stuck_before))
 }
 
 fn claim_all(conn: &Connection, records: &[SyncRecord]) {
@@ -87,6 +91,22 @@ fn set(conn: &Connection, delivery: &str, status: &str, detail: Option<&str>, at
 
 fn col<'a>(row: &'a Row, key: &str) -> &'a Value {
     row.get(key).unwrap_or_else(|| panic!("no column {key} in {row:?}"))
+}
+
+#[test]
+fn a_redelivery_of_an_event_whose_job_never_ran_is_claimed_again_once() {
+    let conn = db::fresh_db();
+    let stuck = membership("s-1", "added", "42", "octo");
+    let done = membership("s-2", "added", "42", "cat");
+    claim_all(&conn, &[stuck.clone(), done.clone()]);
+    db::run(&conn, &[gh::set_status("s-2", "done", None, 1, T0)]);
+    let (later, cutoff) = ("2026-01-01T00:20:00.000Z", "2026-01-01T00:10:00.000Z");
+    assert_eq!(claim_at(&conn, &stuck, later, cutoff).len(), 1, "queued for 20 min: its job was lost");
+    assert!(claim_at(&conn, &stuck, later, cutoff).is_empty(), "re-claimed once, not on every redelivery");
+    assert!(claim_at(&conn, &done, later, cutoff).is_empty(), "a finished event is a duplicate");
+    let recent = membership("s-3", "added", "42", "dog");
+    assert_eq!(claim_at(&conn, &recent, "2026-01-01T00:15:00.000Z", cutoff).len(), 1);
+    assert!(claim_at(&conn, &recent, later, cutoff).is_empty(), "queued 5 min ago: still in flight");
 }
 
 #[test]

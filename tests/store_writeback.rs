@@ -135,9 +135,11 @@ fn the_assignee_picker_offers_members_with_users_and_known_assignees() {
     let inst = support::sentry::INSTALLATION;
     send(&conn, "created", &Issue::new("105"), 0);
     send(&conn, "assigned", &Issue::new("106").to(&support::sentry::backend_team()), 0);
-    let member = |id: &str, user: Option<&str>, name: &str| Stmt {
+    let member = |id: &str, user: Option<&str>, name: &str| {
+        Stmt {
         sql: "INSERT INTO members (installation_uuid, member_id, user_id, name, email, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'x')",
         params: vec![inst.into(), id.into(), user.map(str::to_string).into(), name.into(), SqlValue::Null],
+    }
     };
     db::run(&conn, &[member("m1", Some("11"), "Bea"), member("m2", None, "Invited")]);
     let rows = db::query(&conn, wb::ASSIGNEES, &["105".into()]);

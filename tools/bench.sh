@@ -2,6 +2,9 @@
 # `make bench`: builds the worker once, then prints ack figures and wasm size.
 # BENCH_N and BENCH_C set the request count and concurrency.
 # `make bench-errors` (tools/bench.sh errors): the error-log pipeline figures.
+# `make bench-sync` (tools/bench.sh sync): the cron sync of BENCH_SYNC_ISSUES.
+# `make bench-report` (tools/bench.sh report): all of them and more, written
+# to BENCHMARKS.md; sizes in benches/report.rs (BENCH_* env vars).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"

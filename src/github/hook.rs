@@ -49,6 +49,10 @@ pub fn handle(cfg: &Config, d: &Delivery) -> Result<Handled, AppError> {
     if event == "ping" {
         return Ok(answer("ping", "", "pong"));
     }
+    // JSON is UTF-8; serde checks only the strings it reads, not the ones it skips.
+    if std::str::from_utf8(d.body).is_err() {
+        return Err(bad("body is not UTF-8"));
+    }
     let envelope: Envelope =
         serde_json::from_slice(d.body).map_err(|e| bad(&format!("body is not a GitHub {event} event: {e}")))?;
     let action = envelope.action.clone().unwrap_or_default();

@@ -33,6 +33,11 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError>
     if let Some(bearer) = &cfg.sentry_bearer {
         verify::check_bearer(bearer, d.authorization).map_err(AppError::Unauthorized)?;
     }
+    // JSON is UTF-8; the parsers check only the strings they read, not
+    // the ones they skip.
+    if std::str::from_utf8(d.body).is_err() {
+        return Err(AppError::BadRequest("body is not UTF-8".into()));
+    }
     let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     if matches!(resource.as_str(), "error" | "event") {
         return plan_error(cfg, &resource, d.body, now);
@@ -217,6 +222,18 @@ pub(crate) mod tests {
             ..Default::default()
         };
         assert!(matches!(handle(&cfg(), &d, NOW), Err(AppError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_bad_request_even_in_a_skipped_field() {
+        let mut body = br#"{"action":"created","data":{"issue":{"id":"1"}},"skipped":"??"}"#.to_vec();
+        let at = body.len() - 4;
+        body[at..at + 2].copy_from_slice(&[0xff, 0xfe]);
+        let sig = sign_hex(SECRET.as_bytes(), &body);
+        for resource in ["issue", "error", "seer"] {
+            let d = Delivery { resource: Some(resource), signature: Some(&sig), body: &body, ..Default::default() };
+            assert!(matches!(handle(&cfg(), &d, NOW), Err(AppError::BadRequest(_))), "{resource}");
+        }
     }
 
     #[test]

@@ -127,10 +127,13 @@ pub fn assignee_from(v: &Value) -> Option<Assignee> {
     (a.id.is_some() || a.name.is_some()).then_some(a)
 }
 
+/// A string as sent, or a JSON integer that fits 64 bits. A float (`1.5`,
+/// `1e3`, or an integer too big for `u64`, which serde_json rounds to a
+/// float) is no id: two different ids could round to the same one.
 pub(crate) fn value_to_id(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
         _ => None,
     }
 }
@@ -167,6 +170,17 @@ mod tests {
         assert_eq!(a.id, b.id);
         let huge: WireIssue = serde_json::from_str(r#"{"id":"9007199254740993"}"#).unwrap();
         assert_eq!(huge.id, "9007199254740993");
+        let max: WireIssue = serde_json::from_str(r#"{"id":18446744073709551615}"#).unwrap();
+        assert_eq!(max.id, "18446744073709551615");
+    }
+
+    #[test]
+    fn floats_and_integers_past_u64_are_not_ids() {
+        for id in ["18446744073709551616", "1.5", "1e3", "-0.0"] {
+            let r = serde_json::from_str::<WireIssue>(&format!(r#"{{"id":{id}}}"#));
+            assert!(r.is_err(), "{id} became the id {:?}", r.map(|w| w.id));
+        }
+        assert!(serde_json::from_str::<WireIssue>(r#"{"id":1e400}"#).is_err());
     }
 
     #[test]

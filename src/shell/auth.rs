@@ -192,23 +192,25 @@ async fn verify_access(
     Ok(jwt::viewer(&parsed.claims))
 }
 
-async fn signing_key(cfg: &Config, access: &AccessConfig, kid: Option<&str>) -> std::result::Result<jwt::Jwk, &'static str> {
+async fn signing_key(
+    cfg: &Config,
+    access: &AccessConfig,
+    kid: Option<&str>,
+) -> std::result::Result<jwt::Jwk, &'static str> {
     let now = Date::now().as_millis() as f64;
     let cached = KEYS.with(|k| {
-        k.borrow().as_ref().filter(|c| c.origin == access.team_origin).map(|c| (c.fetched_ms, c.keys.key_for(kid).cloned()))
+        k.borrow()
+            .as_ref()
+            .filter(|c| c.origin == access.team_origin)
+            .map(|c| (c.fetched_ms, c.keys.key_for(kid).cloned()))
     });
     match cached {
         Some((at, Some(key))) if now - at < KEYS_TTL_MS => return Ok(key),
         Some((at, None)) if now - at < KEYS_REFETCH_MS => return Err(jwt::JwtError::UnknownKey.as_str()),
         _ => {}
     }
-    let call = HttpCall {
-        method: "GET",
-        url: jwt::certs_url(&access.team_origin),
-        bearer: None,
-        body: None,
-        headers: vec![],
-    };
+    let call =
+        HttpCall { method: "GET", url: jwt::certs_url(&access.team_origin), bearer: None, body: None, headers: vec![] };
     let reply = fetch::send("access certs", &call, cfg.http_timeout_ms).await.map_err(|_| "team keys unreachable")?;
     let keys: jwt::Jwks = crate::outbound::json("access certs", &reply).map_err(|_| "team keys unreadable")?;
     let key = keys.key_for(kid).cloned();
@@ -230,12 +232,8 @@ async fn rs256_verify(key: &jwt::Jwk, data: &[u8], signature: &[u8]) -> std::res
     let usages = Array::of1(&"verify".into());
     let import_args = Array::of5(&"jwk".into(), &jwk, &algorithm, &false.into(), &usages);
     let crypto_key = call(&subtle, "importKey", &import_args).await?;
-    let verify_args = Array::of4(
-        &algorithm,
-        &crypto_key,
-        &Uint8Array::from(signature).into(),
-        &Uint8Array::from(data).into(),
-    );
+    let verify_args =
+        Array::of4(&algorithm, &crypto_key, &Uint8Array::from(signature).into(), &Uint8Array::from(data).into());
     Ok(call(&subtle, "verify", &verify_args).await?.as_bool().unwrap_or(false))
 }
 

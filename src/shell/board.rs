@@ -73,8 +73,12 @@ async fn apply_action(req: &mut Request, env: &Env, id: &str) -> std::result::Re
     let now = format_millis(Date::now().as_millis() as i64);
     let row = d1::first(&db, wb::BOARD_CHANGE, &wb::board_change_params(id, &change, &now)).await?;
     let Some(row) = row else { return Err(AppError::NotFound) };
-    let job = WriteBackJob { card: id.to_string(), requested_at: now, installation: d1::text(&row, "installation_uuid") };
-    log("board_action", json!({ "card": id, "status": change.status.map(|s| s.as_str()), "assign": change.assignee.is_some() }));
+    let job =
+        WriteBackJob { card: id.to_string(), requested_at: now, installation: d1::text(&row, "installation_uuid") };
+    log(
+        "board_action",
+        json!({ "card": id, "status": change.status.map(|s| s.as_str()), "assign": change.assignee.is_some() }),
+    );
     if let Err(e) = jobs::enqueue(env, vec![Job::WriteBack(job.clone())]).await {
         let why = format!("could not queue the Sentry update: {e}");
         let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why))]).await;

@@ -71,8 +71,10 @@ async fn accept(
         Handled::Answer { reply, verdict } => Ok((reply, verdict)),
         Handled::Sync { record, job, reply, verdict } => {
             let db = db(env)?;
-            let now = format_millis(Date::now().as_millis() as i64);
-            let claimed = d1::first(&db, sync_store::CLAIM, &sync_store::claim_params(&record, &now)).await?;
+            let millis = Date::now().as_millis() as i64;
+            let (now, stuck_before) = (format_millis(millis), format_millis(millis - sync_store::STUCK_AFTER_MS));
+            let params = sync_store::claim_params(&record, &now, &stuck_before);
+            let claimed = d1::first(&db, sync_store::CLAIM, &params).await?;
             if claimed.is_none() {
                 let reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "duplicate": true }));
                 return Ok((reply, Verdict::new(record.event, &record.action, "duplicate")));

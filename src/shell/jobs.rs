@@ -17,8 +17,8 @@ use crate::store::errors as errors_store;
 use crate::store::github as github_store;
 use crate::store::installations as store;
 use crate::store::writeback as writeback_store;
-use crate::writeback::{self, Push, WriteBackJob};
 use crate::time::format_millis;
+use crate::writeback::{self, Push, WriteBackJob};
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
 use worker::{

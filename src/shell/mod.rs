@@ -19,10 +19,10 @@ pub use sentry::webhook as sentry_webhook;
 pub use ui::{alert_rule_action as sentry_alert_rule_action, issue_link as sentry_issue_link};
 pub use ui::{options as sentry_options, setup_page as sentry_setup};
 
-pub use errors::{group as error_group, list as errors, stats as error_stats};
-pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
 pub use auth::{check as gate, login, logout, refused, session_info};
 pub use board::{action as item_action, assignees as item_assignees, items};
+pub use errors::{group as error_group, list as errors, stats as error_stats};
+pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
 pub use http::error_response;
 pub use sentry_sync::{status as sync_status, trigger_retention, trigger_sync};
 

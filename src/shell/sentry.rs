@@ -10,7 +10,7 @@ use crate::plan::{Plan, Reply, Stmt};
 use crate::sentry::hook::{self, Delivery};
 use crate::store;
 use crate::time::format_millis;
-use crate::verify::body_digest;
+use crate::verify::{body_digest, one_signature};
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
 /// What the core decided for one delivery, before it is recorded.
@@ -127,7 +127,8 @@ async fn apply(
 /// state look new.
 async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::result::Result<Outcome, AppError> {
     let body = http::read_body(req, MAX_BODY_BYTES).await?;
-    let signature = http::header(req, "Sentry-Hook-Signature").or_else(|| http::header(req, "Sentry-App-Signature"));
+    let signature =
+        one_signature(http::header(req, "Sentry-Hook-Signature"), http::header(req, "Sentry-App-Signature"));
     let timestamp = http::header(req, "Sentry-Hook-Timestamp");
     let authorization = http::header(req, "Authorization");
     let delivery = Delivery {

@@ -14,7 +14,10 @@ use worker::{console_log, Date, Env, Request, Response, Result, Url};
 /// Reads and authenticates a UI-component request; the raw body is returned.
 async fn signed_body(req: &mut Request, env: &Env) -> std::result::Result<Vec<u8>, AppError> {
     let body = http::read_body(req, MAX_BODY_BYTES).await?;
-    let signature = http::header(req, "Sentry-App-Signature").or_else(|| http::header(req, "Sentry-Hook-Signature"));
+    let signature = crate::verify::one_signature(
+        http::header(req, "Sentry-App-Signature"),
+        http::header(req, "Sentry-Hook-Signature"),
+    );
     ui::authenticate(&config(env), signature.as_deref(), &body)?;
     Ok(body)
 }

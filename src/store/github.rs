@@ -10,14 +10,22 @@ use serde_json::{json, Map, Value};
 type Row = Map<String, Value>;
 
 /// Records a delivery; `RETURNING` yields a row only the first time its
-/// id is seen, so the insert itself is the redelivery check.
+/// id is seen, so the insert itself is the redelivery check. The one
+/// exception: a delivery still `queued` since before `?10` was recorded but
+/// its job never ran (the worker died between the two), so GitHub's
+/// redelivery claims it again and queues the job once more.
 pub const CLAIM: &str = "\
 INSERT INTO github_sync (delivery_id, event, action, team_id, team_slug, login, status, detail, received_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-ON CONFLICT (delivery_id) DO NOTHING
+ON CONFLICT (delivery_id) DO UPDATE SET updated_at = excluded.updated_at
+WHERE github_sync.status = 'queued' AND github_sync.updated_at < ?10
 RETURNING delivery_id";
 
-pub fn claim_params(r: &SyncRecord, now: &str) -> Vec<SqlValue> {
+/// How long a `queued` delivery may wait for its job before a redelivery
+/// counts as new: far past any queue delay a healthy worker sees.
+pub const STUCK_AFTER_MS: i64 = 10 * 60 * 1000;
+
+pub fn claim_params(r: &SyncRecord, now: &str, stuck_before: &str) -> Vec<SqlValue> {
     vec![
         r.delivery.as_str().into(),
         r.event.into(),
@@ -28,6 +36,7 @@ pub fn claim_params(r: &SyncRecord, now: &str) -> Vec<SqlValue> {
         r.status.into(),
         r.detail.clone().into(),
         now.into(),
+        stuck_before.into(),
     ]
 }
 

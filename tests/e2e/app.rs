@@ -19,6 +19,10 @@ pub struct App {
     pub base: String,
     pub mock: Mock,
     pub log: PathBuf,
+    /// The process group of `run-wrangler.sh` and the `wrangler dev` it runs.
+    pub pgid: u32,
+    /// From starting `wrangler dev` to its first 200 on `/api/health`.
+    pub ready_in: Duration,
 }
 
 pub struct Reply {
@@ -99,9 +103,11 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> App {
         .current_dir(root())
         .stdin(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    cmd.spawn().expect("wrangler dev starts");
-    let app = App { base: format!("http://127.0.0.1:{port}"), mock, log };
+    let started = Instant::now();
+    let pgid = cmd.spawn().expect("wrangler dev starts").id();
+    let mut app = App { base: format!("http://127.0.0.1:{port}"), mock, log, pgid, ready_in: Duration::ZERO };
     app.wait_ready(Duration::from_secs(180));
+    app.ready_in = started.elapsed();
     app
 }
 
@@ -114,10 +120,15 @@ impl App {
                     return;
                 }
             }
-            std::thread::sleep(Duration::from_millis(250));
+            std::thread::sleep(Duration::from_millis(50));
         }
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         panic!("wrangler dev not ready after {limit:?}; log:\n{log}");
+    }
+
+    /// Stops this worker's process group (otherwise it ends with the test process).
+    pub fn stop(&self) {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.pgid)]).status();
     }
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
@@ -253,4 +264,105 @@ impl App {
 
 fn now_secs() -> String {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string()
+}
+
+/// A worker that can be killed outright and started again on the same state
+/// directory, port and mock (`kill`, `restart`): what `wrangler dev` keeps
+/// across a crash is what a real restart would find.
+pub struct Restartable {
+    pub app: App,
+    /// The restarted `run-wrangler.sh`, leader of its process group (until
+    /// the first restart the group is `app.pgid`).
+    child: std::sync::Mutex<Option<std::process::Child>>,
+    vars: Vec<String>,
+    restarts: std::sync::atomic::AtomicUsize,
+}
+
+pub fn spawn_restartable(vars: &[(&str, &str)]) -> Restartable {
+    let app = spawn_app(vars);
+    let mock = app.mock.url.clone();
+    let vars = vars.iter().map(|(k, v)| format!("{k}:{}", v.replace("{mock}", &mock))).collect();
+    Restartable { app, child: std::sync::Mutex::new(None), vars, restarts: Default::default() }
+}
+
+impl Restartable {
+    fn port(&self) -> u16 {
+        self.app.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("base ends with the port")
+    }
+
+    fn state(&self) -> PathBuf {
+        self.app.log.parent().expect("run dir").join("state")
+    }
+
+    fn group(&self) -> u32 {
+        self.child.lock().unwrap().as_ref().map_or(self.app.pgid, |c| c.id())
+    }
+
+    /// SIGKILL to the whole process group (the script, wrangler, workerd):
+    /// no shutdown hook runs, nothing is flushed. Returns once the port is
+    /// closed.
+    pub fn kill(&self) {
+        let group = format!("-{}", self.group());
+        let status = Command::new("kill").args(["-KILL", "--", &group]).status().expect("kill runs");
+        assert!(status.success(), "kill -KILL -- {group}: {status}");
+        if let Some(mut child) = self.child.lock().unwrap().take() {
+            let _ = child.wait();
+        }
+        let addr = format!("127.0.0.1:{}", self.port());
+        let start = Instant::now();
+        while std::net::TcpStream::connect(&addr).is_ok() {
+            assert!(start.elapsed() < Duration::from_secs(20), "{addr} still answers after SIGKILL");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts `wrangler dev` again on the same state, port and mock; returns
+    /// the time until it answers. The previous log is kept as `wrangler.log.N`.
+    pub fn restart(&self) -> Duration {
+        let n = self.restarts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let _ = std::fs::rename(&self.app.log, self.app.log.with_extension(format!("log.{n}")));
+        let mut cmd = Command::new("bash");
+        cmd.arg(root().join("tests/e2e/run-wrangler.sh"))
+            .args([
+                &std::process::id().to_string(),
+                &self.port().to_string(),
+                self.state().to_str().unwrap(),
+                &self.app.mock.url,
+                SECRET,
+                self.app.log.to_str().unwrap(),
+            ])
+            .args(&self.vars)
+            .current_dir(root())
+            .stdin(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let started = Instant::now();
+        *self.child.lock().unwrap() = Some(cmd.spawn().expect("wrangler dev starts again"));
+        self.app.wait_ready(Duration::from_secs(180));
+        started.elapsed()
+    }
+}
+
+impl App {
+    /// Rows of a query on this worker's local D1 files (`wrangler d1
+    /// execute --local`): for counts beyond what the JSON API lists.
+    pub fn d1_rows(&self, sql: &str) -> Vec<Value> {
+        let state = self.log.parent().expect("run dir").join("state");
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(r#"source tools/env.sh && "${WRANGLER[@]}" d1 execute DB --local --persist-to "$0" --json --command "$1""#)
+            .arg(&state)
+            .arg(sql)
+            .current_dir(root())
+            .output()
+            .expect("wrangler d1 execute runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("d1 execute {sql:?} ({e}): {text}{}", String::from_utf8_lossy(&out.stderr)));
+        v[0]["results"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// `SELECT COUNT(*) AS n …` (or any query whose first row has `n`).
+    pub fn d1_count(&self, sql: &str) -> i64 {
+        self.d1_rows(sql).first().and_then(|r| r["n"].as_i64()).unwrap_or_else(|| panic!("no n from {sql}"))
+    }
 }

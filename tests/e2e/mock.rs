@@ -27,6 +27,8 @@ pub struct Canned {
     pub delay_ms: u64,
     /// Matches only calls whose body contains this (tests share one mock).
     pub body_contains: Option<String>,
+    /// Close the connection without a byte of answer (status and body unused).
+    pub hang_up: bool,
 }
 
 impl Canned {
@@ -39,7 +41,14 @@ impl Canned {
             body: body.to_string(),
             delay_ms: 0,
             body_contains: None,
+            hang_up: false,
         }
+    }
+
+    /// A call that is read, recorded, and answered by closing the connection
+    /// without a response (a crashed server or a proxy dropping it).
+    pub fn drop_connection(method: &str, path_prefix: &str) -> Canned {
+        Canned { hang_up: true, ..Canned::new(method, path_prefix, 0, "") }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Canned {
@@ -76,14 +85,15 @@ pub struct Mock {
 impl Mock {
     pub fn start() -> Mock {
         let server = tiny_http::Server::http("127.0.0.1:0").expect("mock server binds");
-        let url = format!("http://{}", server.server_addr().to_ip().expect("ip address"));
+        let addr = server.server_addr().to_ip().expect("ip address");
+        let url = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         std::thread::spawn(move || {
             for req in server.incoming_requests() {
                 let shared = shared.clone();
                 // One thread per call: a delayed answer must not hold up the rest.
-                std::thread::spawn(move || answer(req, &shared));
+                std::thread::spawn(move || answer(req, &shared, addr));
             }
         });
         Mock { url, state }
@@ -116,7 +126,7 @@ impl Mock {
     }
 }
 
-fn answer(mut req: tiny_http::Request, state: &Mutex<State>) {
+fn answer(mut req: tiny_http::Request, state: &Mutex<State>, local: std::net::SocketAddr) {
     let mut body = String::new();
     let _ = req.as_reader().read_to_string(&mut body);
     let call = Call {
@@ -128,12 +138,52 @@ fn answer(mut req: tiny_http::Request, state: &Mutex<State>) {
     };
     let reply = state.lock().unwrap().reply_for(call);
     std::thread::sleep(std::time::Duration::from_millis(reply.delay_ms));
+    if reply.hang_up {
+        return hang_up(req, local);
+    }
     let mut resp = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
     let json = ("Content-Type".to_string(), "application/json".to_string());
     for (k, v) in reply.headers.iter().chain(std::iter::once(&json)) {
         resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
     }
     let _ = req.respond(resp);
+}
+
+/// Closes the connection `req` came in on without answering. tiny_http
+/// has no call for that (dropping a request answers 500), so the request's
+/// writer is taken (nothing is written) and its socket, found among this
+/// process's descriptors by its two addresses, is shut down: the client
+/// reads end of stream where the status line should be.
+fn hang_up(req: tiny_http::Request, local: std::net::SocketAddr) {
+    let peer = req.remote_addr().copied();
+    let writer = req.into_writer();
+    let closed = peer.is_some_and(|peer| shut_down_socket(local, peer));
+    drop(writer);
+    assert!(closed, "mock: no socket {local} <- {peer:?} to close");
+}
+
+#[cfg(target_os = "linux")]
+fn shut_down_socket(local: std::net::SocketAddr, peer: std::net::SocketAddr) -> bool {
+    use std::os::fd::FromRawFd;
+    for entry in std::fs::read_dir("/proc/self/fd").into_iter().flatten().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        if !std::fs::read_link(entry.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:")) {
+            continue;
+        }
+        // SAFETY: the descriptor is only borrowed: ManuallyDrop never closes
+        // it (tiny_http owns it). A descriptor that is not this connection's
+        // socket fails the address checks and is left alone.
+        let stream = std::mem::ManuallyDrop::new(unsafe { std::net::TcpStream::from_raw_fd(fd) });
+        if stream.local_addr().ok() == Some(local) && stream.peer_addr().ok() == Some(peer) {
+            return stream.shutdown(std::net::Shutdown::Both).is_ok();
+        }
+    }
+    false
+}
+
+#[cfg(not(target_os = "linux"))]
+fn shut_down_socket(_: std::net::SocketAddr, _: std::net::SocketAddr) -> bool {
+    false
 }
 
 impl State {

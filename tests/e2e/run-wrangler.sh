@@ -8,9 +8,13 @@ shift 6
 extra=()
 for kv in "$@"; do extra+=(--var "$kv"); done   # further KEY:VALUE vars
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/env.sh"
+# --inspector-port 0: the OS picks the inspector's port. Left to wrangler,
+# two instances starting at once both take 9229 and one dies "Address
+# already in use".
 cd "$ROOT"
 SK_SKIP_BUILD=1 "${WRANGLER[@]}" dev --port "$port" --ip 127.0.0.1 --persist-to "$state" \
     --test-scheduled --show-interactive-dev-session=false \
+    --inspector-port 0 \
     --var "SENTRY_API_BASE:$mock" --var "GITHUB_API_BASE:$mock" \
     --var "SENTRY_CLIENT_SECRET:$secret" --var "SENTRY_CLIENT_ID:e2e-client-id" \
     --var "JOB_RETRY_BASE_SECONDS:1" --var "JOB_RETRY_MAX_SECONDS:2" --var "SENTRY_HTTP_TIMEOUT_MS:1500" \
