@@ -71,6 +71,9 @@ pub struct GithubConfig {
     pub api_base: String,
     /// `GITHUB_SYNC_DRY_RUN=true`: record the Sentry calls instead of making them.
     pub dry_run: bool,
+    /// `GITHUB_REQUEUE_AFTER_SECONDS`: an event still `queued` this long lost
+    /// its job; the cron (or a redelivery) queues it again.
+    pub requeue_after_secs: u32,
 }
 
 /// An internal integration's fixed token and the one organization it serves.
@@ -98,6 +101,8 @@ pub const DEFAULT_SENTRY_API_BASE: &str = "https://sentry.io";
 pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 pub const DEFAULT_GITHUB_API_BASE: &str = "https://api.github.com";
+/// Far past any queue delay a healthy worker sees.
+pub const DEFAULT_REQUEUE_AFTER_SECS: u32 = 600;
 
 impl Config {
     /// Builds the config from a lookup of variable names, so the same rules
@@ -134,6 +139,7 @@ impl Config {
                     .to_string(),
                 dry_run: non_empty("GITHUB_SYNC_DRY_RUN")
                     .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")),
+                requeue_after_secs: number("GITHUB_REQUEUE_AFTER_SECONDS", DEFAULT_REQUEUE_AFTER_SECS).max(1),
             },
             sentry_org: non_empty("SENTRY_ORG_SLUG"),
             admin_token: non_empty("ADMIN_TOKEN"),
@@ -234,6 +240,7 @@ mod tests {
         assert_eq!(old.github.token.as_deref(), Some("ght"));
         assert!(old.github.dry_run);
         assert_eq!(old.github.api_base, DEFAULT_GITHUB_API_BASE);
+        assert_eq!(old.github.requeue_after_secs, DEFAULT_REQUEUE_AFTER_SECS);
         let new = Config::from_lookup(|k| Some(format!("v-{k}")));
         assert_eq!(new.github.secret.as_deref(), Some("v-GITHUB_WEBHOOK_SECRET"));
         assert_eq!(new.github.token.as_deref(), Some("v-GITHUB_TOKEN"));

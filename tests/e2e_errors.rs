@@ -170,8 +170,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[test]
 fn the_error_log_page_is_served() {
     let a = app();
-    let page = a.request("GET", "/errors.html", &[], b"");
+    let page = a.request("GET", "/errors", &[], b"");
     assert_eq!(page.status, 200);
+    let old_link = a.request("GET", "/errors.html", &[], b"");
+    assert_eq!((old_link.status, App::header(&old_link, "Location")), (307, Some("/errors")));
     assert!(page.body.contains(r#"<script src="/errors.js""#) && page.body.contains(r#"id="groups""#), "{}", page.body);
     let script = a.request("GET", "/errors.js", &[], b"");
     assert_eq!(script.status, 200);

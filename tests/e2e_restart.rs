@@ -10,9 +10,11 @@
 //! miniflare broker, `node_modules/miniflare/dist/src/workers/queues/
 //! broker.worker.js`) holds messages in an in-memory array and its retry
 //! delays in timers. Messages queued and not yet consumed when the process
-//! dies are gone. The test measures that loss exactly — error events acked
-//! before the kill, minus those the consumer had stored — and asserts that
-//! nothing else is lost; it prints the figures.
+//! dies are gone. GitHub events survive it all the same: their D1 row stays
+//! `queued`, and the cron queues them again. Error events have no row (the
+//! ack path does no D1 write), so the test measures that local-only loss
+//! exactly — error events acked before the kill, minus those the consumer
+//! had stored — and asserts that nothing else is lost; it prints the figures.
 
 #[path = "e2e/app.rs"]
 mod app;
@@ -190,6 +192,8 @@ fn a_sigkill_mid_burst_loses_no_delivery_that_reached_d1() {
         ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
         ("SENTRY_ORG_SLUG", INTERNAL_ORG),
         ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
+        // An event `queued` this long lost its job: the cron queues it again.
+        ("GITHUB_REQUEUE_AFTER_SECONDS", "5"),
     ]);
     r.app.mock.route(Canned::new("POST", "/api/0/organizations/internal-org/teams/", 201, "{}"));
     let units = plan();
@@ -311,4 +315,18 @@ fn a_sigkill_mid_burst_loses_no_delivery_that_reached_d1() {
     let stuck_after: Vec<&String> =
         stuck.iter().filter(|k| landed.iter().any(|l| &l.key == *k && l.acked == Acked::AfterRestart)).collect();
     assert!(stuck_after.is_empty(), "GitHub events acked after the restart are not done: {stuck_after:?}");
+
+    // The five-minute cron queues the events whose message the kill lost,
+    // so every GitHub delivery answered 2xx ends done after all.
+    std::thread::sleep(Duration::from_secs(6));
+    let cron = r.app.request("GET", "/__scheduled?cron=*%2F5+*+*+*+*", &[], b"");
+    assert!(cron.status < 300, "cron trigger: {} {}", cron.status, cron.body);
+    let all_done = "SELECT COUNT(*) AS n FROM github_sync WHERE delivery_id LIKE 'restart-team-%' AND status != 'done'";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&r, all_done) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let left = keys_in(&r, &all_done.replace("COUNT(*) AS n", "delivery_id AS k"));
+    println!("GitHub events queued again by the cron: {}; not done after it: {}", stuck.len(), left.len());
+    assert!(left.is_empty(), "GitHub deliveries answered 2xx that the cron did not bring to done: {left:?}");
 }

@@ -11,7 +11,8 @@ mod db;
 
 use rusqlite::Connection;
 use sentry_kanban::github::hook::SyncRecord;
-use sentry_kanban::github::sync::{MappedTeam, MemberAction, MembershipJob};
+use sentry_kanban::github::sync::{MappedTeam, MemberAction, MembershipJob, TeamAction};
+use sentry_kanban::jobs::Job;
 use sentry_kanban::github::users::Mapping;
 use sentry_kanban::store::github as gh;
 use serde_json::{json, Map, Value};
@@ -107,6 +108,28 @@ fn a_redelivery_of_an_event_whose_job_never_ran_is_claimed_again_once() {
     let recent = membership("s-3", "added", "42", "dog");
     assert_eq!(claim_at(&conn, &recent, "2026-01-01T00:15:00.000Z", cutoff).len(), 1);
     assert!(claim_at(&conn, &recent, later, cutoff).is_empty(), "queued 5 min ago: still in flight");
+}
+
+#[test]
+fn the_cron_finds_events_whose_job_was_lost_and_requeues_each_once() {
+    let conn = db::fresh_db();
+    claim_all(&conn, &[team_event("t-1", "edited", "5"), membership("m-1", "removed", "5", "octo")]);
+    claim_all(&conn, &[team_event("t-2", "created", "6")]);
+    db::run(&conn, &[gh::set_status("t-2", "done", None, 1, T0)]);
+    let cutoff = "2026-01-01T00:10:00.000Z";
+    let rows = db::query(&conn, gh::STUCK, &[cutoff.into()]);
+    let jobs: Vec<Job> = rows.iter().filter_map(gh::stuck_job).collect();
+    assert_eq!(jobs.len(), 2, "only the queued ones: {rows:?}");
+    let Job::GithubTeam(t) = &jobs[0] else { panic!("{:?}", jobs[0]) };
+    assert_eq!((t.delivery.as_str(), t.action, t.team_id.as_str(), t.slug.as_deref()), ("t-1", TeamAction::Edited, "5", Some("slug-5")));
+    let Job::GithubMembership(m) = &jobs[1] else { panic!("{:?}", jobs[1]) };
+    assert_eq!((m.action, m.login.as_str()), (MemberAction::Removed, "octo"));
+    let now = "2026-01-01T00:20:00.000Z";
+    let claims = [gh::unstick("t-1", now, cutoff), gh::unstick("m-1", now, cutoff)];
+    db::run(&conn, &claims);
+    assert!(db::query(&conn, gh::STUCK, &[cutoff.into()]).is_empty(), "claimed: a second sweep finds nothing");
+    let recheck = db::query(&conn, gh::STUCK, &["2026-01-01T00:30:00.000Z".into()]);
+    assert_eq!(recheck.len(), 2, "still queued 10 minutes after the re-queue: swept again");
 }
 
 #[test]

@@ -8,4 +8,4 @@ cd "$ROOT"
 tools/bootstrap.sh
 tools/browser-deps.sh
 tools/build.sh
-SK_PREBUILT=1 cargo test --locked "$@"
+SK_PREBUILT=1 cargo test --locked --no-fail-fast "$@"

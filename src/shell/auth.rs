@@ -84,7 +84,7 @@ pub fn refused(route: Route, req: &Request, env: &Env, e: &AppError) -> Result<R
             let html = format!(
                 "<!doctype html><meta charset=utf-8><title>sentry-kanban</title><link rel=stylesheet href=/app.css>\
                  <main class=notice><h1>sentry-kanban</h1><p>{}</p></main>",
-                html_escape(&e.body()["message"].as_str().unwrap_or_default().to_string())
+                html_escape(e.body()["message"].as_str().unwrap_or_default())
             );
             Ok(Response::from_html(html)?.with_status(e.status()))
         }

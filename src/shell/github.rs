@@ -67,12 +67,12 @@ async fn accept(
         signature: signature.as_deref(),
         body: &body,
     };
-    match hook::handle(&config(env), &delivery)? {
+    let cfg = config(env);
+    match hook::handle(&cfg, &delivery)? {
         Handled::Answer { reply, verdict } => Ok((reply, verdict)),
         Handled::Sync { record, job, reply, verdict } => {
             let db = db(env)?;
-            let millis = Date::now().as_millis() as i64;
-            let (now, stuck_before) = (format_millis(millis), format_millis(millis - sync_store::STUCK_AFTER_MS));
+            let (now, stuck_before) = now_and_cutoff(&cfg);
             let params = sync_store::claim_params(&record, &now, &stuck_before);
             let claimed = d1::first(&db, sync_store::CLAIM, &params).await?;
             if claimed.is_none() {
@@ -161,4 +161,30 @@ async fn replay_unmapped(
     enqueue(env, jobs.into_iter().map(Job::GithubMembership).collect()).await.map_err(AppError::Internal)?;
     d1::run(db, &marks).await?;
     Ok(marks.len())
+}
+
+/// The cron's sweep of GitHub events whose job was lost: each is claimed
+/// (so a concurrent sweep skips it), then queued again.
+pub async fn requeue_stuck(env: &Env, db: &worker::D1Database) -> std::result::Result<usize, AppError> {
+    let (now, cutoff) = now_and_cutoff(&config(env));
+    let rows = d1::query(db, sync_store::STUCK, &[cutoff.as_str().into()]).await?;
+    let jobs: Vec<Job> = rows.iter().filter_map(sync_store::stuck_job).collect();
+    let deliveries: Vec<String> = jobs.iter().filter_map(|j| j.github_delivery().map(str::to_string)).collect();
+    let claims: Vec<_> = deliveries.iter().map(|d| sync_store::unstick(d, &now, &cutoff)).collect();
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let claimed = d1::run_counted(db, &claims).await?;
+    let jobs: Vec<Job> = jobs.into_iter().zip(claimed).filter(|(_, n)| *n > 0).map(|(j, _)| j).collect();
+    let count = jobs.len();
+    if count > 0 {
+        enqueue(env, jobs).await.map_err(AppError::Internal)?;
+    }
+    Ok(count)
+}
+
+/// Now, and the moment before which a `queued` event counts as stuck.
+fn now_and_cutoff(cfg: &crate::config::Config) -> (String, String) {
+    let millis = Date::now().as_millis() as i64;
+    (format_millis(millis), format_millis(millis - i64::from(cfg.github.requeue_after_secs) * 1000))
 }

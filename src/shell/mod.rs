@@ -80,7 +80,7 @@ fn read_failed(what: &str, e: &AppError) -> Result<Response> {
 /// `PUT`/`DELETE /api/github/users/{login}`.
 pub async fn github_user(req: Request, env: &Env, path: &str) -> Result<Response> {
     match crate::routes::github_login(path) {
-        Some(login) => github::edit_user(req, env, &login.to_string()).await,
+        Some(login) => github::edit_user(req, env, login).await,
         None => error_response(&AppError::NotFound),
     }
 }

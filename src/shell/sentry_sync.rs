@@ -25,7 +25,7 @@ pub async fn scheduled(cron: &str, env: &Env) {
     let cfg = config(env);
     let result = match db(env) {
         Ok(db) if cron.trim() == RETENTION_CRON => retention_run(&cfg, &db).await,
-        Ok(db) => start_runs(&cfg, env, &db, "cron").await.map(|runs| json!({ "runs": runs })),
+        Ok(db) => sync_and_sweep(&cfg, env, &db).await,
         Err(e) => Err(e),
     };
     let line = match result {
@@ -33,6 +33,14 @@ pub async fn scheduled(cron: &str, env: &Env) {
         Err(e) => json!({ "event": "scheduled_failed", "cron": cron, "error": format!("{e:?}") }),
     };
     console_log!("{line}");
+}
+
+/// The five-minute cron: a sync run per organization, and the GitHub events
+/// whose job was lost queued again. Neither waits on the other's failure.
+async fn sync_and_sweep(cfg: &Config, env: &Env, db: &D1Database) -> std::result::Result<Value, AppError> {
+    let runs = start_runs(cfg, env, db, "cron").await;
+    let requeued = super::github::requeue_stuck(env, db).await;
+    Ok(json!({ "runs": runs?, "github_requeued": requeued? }))
 }
 
 /// `GET|POST /api/cron/sentry-sync`: starts a run per organization.

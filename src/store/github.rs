@@ -1,7 +1,8 @@
 //! SQL for the GitHub → Sentry team sync (schema: migrations/0006_github_sync.sql).
 
 use crate::github::hook::SyncRecord;
-use crate::github::sync::{MappedTeam, MemberAction, MembershipJob};
+use crate::github::sync::{MappedTeam, MemberAction, MembershipJob, TeamAction, TeamJob};
+use crate::jobs::Job;
 use crate::github::users::Mapping;
 use crate::plan::{SqlValue, Stmt};
 use crate::store::row_text as text;
@@ -20,10 +21,6 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
 ON CONFLICT (delivery_id) DO UPDATE SET updated_at = excluded.updated_at
 WHERE github_sync.status = 'queued' AND github_sync.updated_at < ?10
 RETURNING delivery_id";
-
-/// How long a `queued` delivery may wait for its job before a redelivery
-/// counts as new: far past any queue delay a healthy worker sees.
-pub const STUCK_AFTER_MS: i64 = 10 * 60 * 1000;
 
 pub fn claim_params(r: &SyncRecord, now: &str, stuck_before: &str) -> Vec<SqlValue> {
     vec![
@@ -129,6 +126,41 @@ pub fn replay_job(row: &Row) -> Option<MembershipJob> {
         team_slug: text(row, "team_slug")?,
         login: text(row, "login")?,
     })
+}
+
+/// Events recorded as `queued` before `?1` whose job never ran (the worker
+/// died between recording and queueing, or the message was lost): the cron
+/// queues them again, so GitHub, which never redelivers by itself, loses none.
+pub const STUCK: &str = "\
+SELECT delivery_id, event, action, team_id, team_slug, login FROM github_sync
+WHERE status = 'queued' AND updated_at < ?1 ORDER BY rowid LIMIT 100";
+
+/// The job a stuck row stands for.
+pub fn stuck_job(row: &Row) -> Option<Job> {
+    match text(row, "event")?.as_str() {
+        "membership" => replay_job(row).map(Job::GithubMembership),
+        "team" => Some(Job::GithubTeam(TeamJob {
+            delivery: text(row, "delivery_id")?,
+            action: match text(row, "action")?.as_str() {
+                "created" => TeamAction::Created,
+                "deleted" => TeamAction::Deleted,
+                "edited" => TeamAction::Edited,
+                _ => return None,
+            },
+            team_id: text(row, "team_id")?,
+            slug: text(row, "team_slug"),
+        })),
+        _ => None,
+    }
+}
+
+/// Claims a stuck row for one re-queue (`?3` the same cutoff): a second
+/// sweep running at once finds it fresh and leaves it.
+pub fn unstick(delivery: &str, now: &str, stuck_before: &str) -> Stmt {
+    Stmt {
+        sql: "UPDATE github_sync SET updated_at = ?2 WHERE delivery_id = ?1 AND status = 'queued' AND updated_at < ?3",
+        params: vec![delivery.into(), now.into(), stuck_before.into()],
+    }
 }
 
 pub fn requeued(delivery: &str, now: &str) -> Stmt {
