@@ -13,6 +13,9 @@
 //! exactly. `cargo fuzz` (see `fuzz/`) explores the same entry points with
 //! coverage guidance; what it finds is pinned in the regression tests here.
 
+#[path = "support/handler_keys.rs"]
+mod handler_keys;
+use handler_keys::KEYS;
 use sentry_kanban::config::{Config, GithubConfig, Internal};
 use sentry_kanban::error::AppError;
 use sentry_kanban::github::hook as gh;
@@ -61,73 +64,7 @@ impl Rng {
     }
 }
 
-/// Keys and values the handlers look at, so random JSON reaches deep paths.
-const KEYS: &[&str] = &[
-    "action",
-    "installation",
-    "uuid",
-    "data",
-    "issue",
-    "id",
-    "title",
-    "status",
-    "substatus",
-    "assignedTo",
-    "assignee",
-    "type",
-    "name",
-    "email",
-    "user",
-    "team",
-    "project",
-    "slug",
-    "shortId",
-    "culprit",
-    "level",
-    "platform",
-    "firstSeen",
-    "lastSeen",
-    "web_url",
-    "permalink",
-    "comment",
-    "comment_id",
-    "issue_id",
-    "timestamp",
-    "datetime",
-    "event",
-    "event_id",
-    "error",
-    "exception",
-    "values",
-    "stacktrace",
-    "frames",
-    "lineno",
-    "colno",
-    "in_app",
-    "tags",
-    "request",
-    "url",
-    "method",
-    "metric_alert",
-    "event_alert",
-    "triggered_rule",
-    "issue_alert",
-    "settings",
-    "code",
-    "grant",
-    "expiresAt",
-    "organization",
-    "actor",
-    "description_title",
-    "description_text",
-    "web_url",
-    "scope",
-    "member",
-    "login",
-    "deleted",
-    "statusDetails",
-];
-
+/// Values the handlers look at, so random JSON reaches deep paths.
 const STRINGS: &[&str] = &[
     "",
     "created",
