@@ -13,9 +13,9 @@
 //! exactly. `cargo fuzz` (see `fuzz/`) explores the same entry points with
 //! coverage guidance; what it finds is pinned in the regression tests here.
 
-#[path = "support/handler_keys.rs"]
-mod handler_keys;
-use handler_keys::KEYS;
+#[path = "support/handler_vocab.rs"]
+mod handler_vocab;
+use handler_vocab::{KEYS, STRINGS};
 use sentry_kanban::config::{Config, GithubConfig, Internal};
 use sentry_kanban::error::AppError;
 use sentry_kanban::github::hook as gh;
@@ -63,42 +63,6 @@ impl Rng {
         &items[self.below(items.len())]
     }
 }
-
-/// Values the handlers look at, so random JSON reaches deep paths.
-const STRINGS: &[&str] = &[
-    "",
-    "created",
-    "assigned",
-    "resolved",
-    "ignored",
-    "archived",
-    "unresolved",
-    "updated",
-    "deleted",
-    "triggered",
-    "critical",
-    "warning",
-    "added",
-    "removed",
-    "edited",
-    "team",
-    "user",
-    "1",
-    "-1",
-    "9007199254740993",
-    "2019-08-19T20:58:37.391000Z",
-    "2019-08-19T20:58:37.391000+00:00",
-    "9999-12-31T23:59:60.999999999-23:59",
-    "0000-00-00T00:00:00Z",
-    "2024-02-30T00:00:00Z",
-    "1e400",
-    "Caf\u{e9} \u{1f600}",
-    "'; DROP TABLE cards; --",
-    "<script>alert(1)</script>",
-    "\u{0}",
-    "\u{202e}",
-    "a@b.c",
-];
 
 fn random_string(rng: &mut Rng) -> String {
     match rng.below(4) {

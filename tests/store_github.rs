@@ -12,8 +12,8 @@ mod db;
 use rusqlite::Connection;
 use sentry_kanban::github::hook::SyncRecord;
 use sentry_kanban::github::sync::{MappedTeam, MemberAction, MembershipJob, TeamAction};
-use sentry_kanban::jobs::Job;
 use sentry_kanban::github::users::Mapping;
+use sentry_kanban::jobs::Job;
 use sentry_kanban::store::github as gh;
 use serde_json::{json, Map, Value};
 
@@ -121,7 +121,10 @@ fn the_cron_finds_events_whose_job_was_lost_and_requeues_each_once() {
     let jobs: Vec<Job> = rows.iter().filter_map(gh::stuck_job).collect();
     assert_eq!(jobs.len(), 2, "only the queued ones: {rows:?}");
     let Job::GithubTeam(t) = &jobs[0] else { panic!("{:?}", jobs[0]) };
-    assert_eq!((t.delivery.as_str(), t.action, t.team_id.as_str(), t.slug.as_deref()), ("t-1", TeamAction::Edited, "5", Some("slug-5")));
+    assert_eq!(
+        (t.delivery.as_str(), t.action, t.team_id.as_str(), t.slug.as_deref()),
+        ("t-1", TeamAction::Edited, "5", Some("slug-5"))
+    );
     let Job::GithubMembership(m) = &jobs[1] else { panic!("{:?}", jobs[1]) };
     assert_eq!((m.action, m.login.as_str()), (MemberAction::Removed, "octo"));
     let now = "2026-01-01T00:20:00.000Z";

@@ -7,46 +7,9 @@
 
 use serde_json::{json, Map, Value};
 
-#[path = "../../tests/support/handler_keys.rs"]
-mod handler_keys;
-pub use handler_keys::KEYS;
-
-/// Values the handlers branch on, and classic troublemakers.
-pub const STRINGS: &[&str] = &[
-    "",
-    "created",
-    "assigned",
-    "resolved",
-    "ignored",
-    "archived",
-    "unresolved",
-    "updated",
-    "deleted",
-    "triggered",
-    "critical",
-    "warning",
-    "added",
-    "removed",
-    "edited",
-    "team",
-    "user",
-    "1",
-    "-1",
-    "9007199254740993",
-    "2019-08-19T20:58:37.391000Z",
-    "2019-08-19T20:58:37.391000+00:00",
-    "9999-12-31T23:59:60.999999999-23:59",
-    "0000-00-00T00:00:00Z",
-    "2024-02-29T24:00:00Z",
-    "1e400",
-    "Caf\u{e9} \u{1f600}",
-    "'; DROP TABLE cards; --",
-    "<script>alert(1)</script>",
-    "\u{0}",
-    "\u{202e}",
-    "a@b.c",
-    "https://x.example/?token=s#f",
-];
+#[path = "../../tests/support/handler_vocab.rs"]
+mod handler_vocab;
+pub use handler_vocab::{KEYS, STRINGS};
 
 struct Rng(u64);
 

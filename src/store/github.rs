@@ -2,8 +2,8 @@
 
 use crate::github::hook::SyncRecord;
 use crate::github::sync::{MappedTeam, MemberAction, MembershipJob, TeamAction, TeamJob};
-use crate::jobs::Job;
 use crate::github::users::Mapping;
+use crate::jobs::Job;
 use crate::plan::{SqlValue, Stmt};
 use crate::store::row_text as text;
 use serde_json::{json, Map, Value};

@@ -1,5 +1,6 @@
-//! The JSON keys the Sentry and GitHub handlers read: random and mutated
-//! bodies use them so they reach deep paths. Shared by the property tests
+//! The JSON keys the Sentry and GitHub handlers read, and the values they
+//! branch on (plus classic troublemakers): random and mutated bodies use
+//! them so they reach deep paths. Shared by the property tests
 //! (`tests/hostile.rs`) and the fuzz targets' mutator (`fuzz/src/lib.rs`).
 
 pub const KEYS: &[&str] = &[
@@ -75,4 +76,41 @@ pub const KEYS: &[&str] = &[
     "date_closed",
     "event_alert",
     "grant",
+];
+
+pub const STRINGS: &[&str] = &[
+    "",
+    "created",
+    "assigned",
+    "resolved",
+    "ignored",
+    "archived",
+    "unresolved",
+    "updated",
+    "deleted",
+    "triggered",
+    "critical",
+    "warning",
+    "added",
+    "removed",
+    "edited",
+    "team",
+    "user",
+    "1",
+    "-1",
+    "9007199254740993",
+    "2019-08-19T20:58:37.391000Z",
+    "2019-08-19T20:58:37.391000+00:00",
+    "9999-12-31T23:59:60.999999999-23:59",
+    "0000-00-00T00:00:00Z",
+    "2024-02-29T24:00:00Z",
+    "1e400",
+    "Caf\u{e9} \u{1f600}",
+    "'; DROP TABLE cards; --",
+    "<script>alert(1)</script>",
+    "\u{0}",
+    "\u{202e}",
+    "a@b.c",
+    "https://x.example/?token=s#f",
+    "2024-02-30T00:00:00Z",
 ];
