@@ -13,6 +13,8 @@
 
 #[path = "e2e/app.rs"]
 mod app;
+#[path = "support/arbitrary.rs"]
+mod arbitrary;
 #[path = "e2e/mock.rs"]
 mod mock;
 
@@ -183,13 +185,7 @@ fn plan(n: usize, now: i64) -> Vec<Vec<Delivery>> {
         units.push(unit);
     }
     // A fixed shuffle, so every kind is in flight at once.
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for i in (1..units.len()).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        units.swap(i, (seed % (i as u64 + 1)) as usize);
-    }
+    arbitrary::Rng::new(0x2545_f491_4f6c_dd1d).shuffle(&mut units);
     units
 }
 

@@ -18,6 +18,8 @@
 
 #[path = "e2e/app.rs"]
 mod app;
+#[path = "support/arbitrary.rs"]
+mod arbitrary;
 #[path = "e2e/mock.rs"]
 mod mock;
 
@@ -110,13 +112,7 @@ fn plan() -> Vec<Vec<Delivery>> {
             body,
         }]);
     }
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for i in (1..units.len()).rev() {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        units.swap(i, (seed % (i as u64 + 1)) as usize);
-    }
+    arbitrary::Rng::new(0x9e37_79b9_7f4a_7c15).shuffle(&mut units);
     units
 }
 

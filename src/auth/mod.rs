@@ -54,7 +54,8 @@ Cloudflare Access and set ACCESS_AUD and ACCESS_TEAM_DOMAIN.";
 /// under these names, since Cloudflare routes by host.
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost") || h == "::1" || h == "[::1]" || h.starts_with("127.")
+    let ipv4_loopback = h.starts_with("127.") && h.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    h == "localhost" || h.ends_with(".localhost") || h == "::1" || h == "[::1]" || ipv4_loopback
 }
 
 /// A write from a browser must come from the board's own origin: `Origin`
@@ -141,6 +142,8 @@ mod tests {
         assert_eq!(Mode::of(&cfg(false, false), "[::1]"), Mode::Open);
         assert_eq!(Mode::of(&cfg(false, false), "board.example.workers.dev"), Mode::Unconfigured);
         assert_eq!(Mode::of(&cfg(false, false), "localhost.evil.com"), Mode::Unconfigured);
+        assert_eq!(Mode::of(&cfg(false, false), "127.board.example.com"), Mode::Unconfigured);
+        assert_eq!(Mode::of(&cfg(false, false), "127.0.0.2"), Mode::Open);
         assert_eq!(Mode::of(&cfg(true, false), "localhost"), Mode::Protected { token: true, access: false });
         assert_eq!(Mode::of(&cfg(true, true), "x.dev").name(), "access");
         assert_eq!(Mode::of(&cfg(true, false), "x.dev").name(), "token");
