@@ -78,6 +78,46 @@ pub struct IssueState {
     pub snapshot: IssueSnapshot,
     pub status: Status,
     pub assignee: AssigneeChange,
+    /// `issue.created` is a birth certificate: it inserts a card that does not
+    /// exist and fills fields that are empty, and never changes the column,
+    /// status or assignee of a card that exists (its body is frozen when the
+    /// issue is created, so a retry can arrive long after later changes).
+    pub birth: bool,
+}
+
+impl IssueState {
+    /// A state read from the API (sync, re-read): authoritative.
+    pub fn from_api(snapshot: IssueSnapshot, assignee: AssigneeChange) -> IssueState {
+        IssueState { status: snapshot.status.unwrap_or(Status::Unresolved), snapshot, assignee, birth: false }
+    }
+
+    /// Whether applying this state would change what the card shows
+    /// (`card`: its status and assignee key). A birth never changes a card.
+    pub fn changes(&self, card: &CardFacts) -> bool {
+        if self.birth {
+            return false;
+        }
+        let assignee = match &self.assignee {
+            AssigneeChange::Keep => card.assignee.clone(),
+            AssigneeChange::Set(a) => a.as_ref().map(Assignee::key),
+        };
+        card.status != self.status || card.assignee != assignee
+    }
+}
+
+/// What the worker knows of a card before a delivery is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardFacts {
+    pub status: Status,
+    /// `Assignee::key` of the card's assignee, `None` for nobody.
+    pub assignee: Option<String>,
+}
+
+impl Assignee {
+    /// `type:id` (or `type:name` without an id): what identifies an assignee.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind, self.id.as_deref().or(self.name.as_deref()).unwrap_or(""))
+    }
 }
 
 /// An `issue` webhook action, as Sentry sends it.
@@ -104,20 +144,30 @@ impl IssueAction {
     }
 }
 
-/// Applies the kanban rules. The snapshot's own status wins: Sentry
-/// re-serialises the issue on every retry, so a retried `resolved` delivery
-/// for an issue reopened since carries `unresolved`. The action only decides
-/// when the snapshot has no status. An assignment names its assignee; other
-/// actions carry the snapshot's `assignedTo`, if it was sent at all.
-pub fn issue_state(action: IssueAction, snapshot: IssueSnapshot, snapshot_assignee: AssigneeChange) -> IssueState {
-    let (implied, assignee) = match action {
-        IssueAction::Created => (Status::Unresolved, snapshot_assignee),
-        IssueAction::Assigned(a) => (Status::Unresolved, AssigneeChange::Set(a)),
-        IssueAction::Resolved => (Status::Resolved, snapshot_assignee),
-        IssueAction::Ignored => (Status::Ignored, snapshot_assignee),
-        IssueAction::Unresolved => (Status::Unresolved, snapshot_assignee),
+/// Applies the kanban rules to one `issue.*` delivery. State comes from the
+/// snapshot (`data.issue`, serialised when the webhook was sent), never from
+/// the action or the clock; the action only decides when the snapshot has no
+/// status. The assignee is `data.issue.assignedTo` when it is an object, else
+/// `data.assignee` (frozen when the webhook was queued, so only a fallback),
+/// else the card keeps its own. `assignedTo: null` unassigns only on an action
+/// other than `assigned`: an assignment that shows nobody is a retry sent
+/// after an unassignment, which the sync or a re-read settles.
+pub fn issue_state(action: IssueAction, snapshot: IssueSnapshot, assigned_to: AssigneeChange) -> IssueState {
+    let assigned = matches!(action, IssueAction::Assigned(_));
+    let (implied, named, birth) = match action {
+        IssueAction::Created => (Status::Unresolved, None, true),
+        IssueAction::Assigned(a) => (Status::Unresolved, a, false),
+        IssueAction::Resolved => (Status::Resolved, None, false),
+        IssueAction::Ignored => (Status::Ignored, None, false),
+        IssueAction::Unresolved => (Status::Unresolved, None, false),
     };
-    IssueState { status: snapshot.status.unwrap_or(implied), snapshot, assignee }
+    let assignee = match (assigned_to, named) {
+        (AssigneeChange::Set(Some(a)), _) => AssigneeChange::Set(Some(a)),
+        (_, Some(a)) => AssigneeChange::Set(Some(a)),
+        (AssigneeChange::Set(None), None) if !assigned => AssigneeChange::Set(None),
+        _ => AssigneeChange::Keep,
+    };
+    IssueState { status: snapshot.status.unwrap_or(implied), snapshot, assignee, birth }
 }
 
 /// A comment on an issue. It is kept only while the issue has a card.
@@ -245,17 +295,45 @@ mod tests {
     }
 
     #[test]
-    fn created_takes_the_reported_status() {
+    fn created_takes_the_reported_status_and_is_a_birth() {
         let s = issue_state(IssueAction::Created, snap(Some(Status::Resolved)), AssigneeChange::Keep);
         assert_eq!(s.status, Status::Resolved);
+        assert!(s.birth);
         let s = issue_state(IssueAction::Created, snap(None), AssigneeChange::Keep);
         assert_eq!(s.status, Status::Unresolved);
     }
 
     #[test]
-    fn assignment_sets_the_named_assignee_even_if_the_snapshot_lags() {
-        let s = issue_state(IssueAction::Assigned(Some(alice())), snap(None), AssigneeChange::Set(None));
+    fn the_snapshot_assignee_wins_over_the_frozen_data_assignee() {
+        let bob = Assignee { kind: "user".into(), id: Some("8".into()), name: Some("Bob".into()), email: None };
+        let s = issue_state(IssueAction::Assigned(Some(alice())), snap(None), AssigneeChange::Set(Some(bob.clone())));
+        assert_eq!(s.assignee, AssigneeChange::Set(Some(bob)), "a retry re-serialises data.issue, not data.assignee");
+    }
+
+    #[test]
+    fn an_assignment_without_a_snapshot_assignee_uses_data_assignee() {
+        let s = issue_state(IssueAction::Assigned(Some(alice())), snap(None), AssigneeChange::Keep);
         assert_eq!(s.assignee, AssigneeChange::Set(Some(alice())));
+        let s = issue_state(IssueAction::Assigned(Some(alice())), snap(None), AssigneeChange::Set(None));
+        assert_eq!(s.assignee, AssigneeChange::Set(Some(alice())), "the snapshot lags: keep the named one");
+    }
+
+    #[test]
+    fn an_assignment_that_names_nobody_keeps_the_assignee() {
+        for snapshot in [AssigneeChange::Keep, AssigneeChange::Set(None)] {
+            let s = issue_state(IssueAction::Assigned(None), snap(None), snapshot);
+            assert_eq!(s.assignee, AssigneeChange::Keep, "a missing field never clears an assignee");
+        }
+    }
+
+    #[test]
+    fn null_assigned_to_unassigns_on_other_actions() {
+        for action in [IssueAction::Resolved, IssueAction::Ignored, IssueAction::Unresolved, IssueAction::Created] {
+            let s = issue_state(action, snap(None), AssigneeChange::Set(None));
+            assert_eq!(s.assignee, AssigneeChange::Set(None));
+        }
+        let s = issue_state(IssueAction::Resolved, snap(None), AssigneeChange::Keep);
+        assert_eq!(s.assignee, AssigneeChange::Keep);
     }
 
     #[test]
@@ -267,6 +345,7 @@ mod tests {
         ] {
             let s = issue_state(action, snap(None), AssigneeChange::Keep);
             assert_eq!(s.status, want);
+            assert!(!s.birth);
         }
     }
 
@@ -274,6 +353,21 @@ mod tests {
     fn a_retried_action_follows_the_fresh_snapshot() {
         let s = issue_state(IssueAction::Resolved, snap(Some(Status::Unresolved)), AssigneeChange::Keep);
         assert_eq!(s.status, Status::Unresolved);
+    }
+
+    #[test]
+    fn a_state_changes_a_card_when_status_or_assignee_differ() {
+        let card = CardFacts { status: Status::Unresolved, assignee: Some("user:7".into()) };
+        let same = issue_state(IssueAction::Unresolved, snap(None), AssigneeChange::Keep);
+        assert!(!same.changes(&card));
+        let same = issue_state(IssueAction::Assigned(Some(alice())), snap(None), AssigneeChange::Keep);
+        assert!(!same.changes(&card), "alice is user:7");
+        let resolved = issue_state(IssueAction::Resolved, snap(None), AssigneeChange::Keep);
+        assert!(resolved.changes(&card));
+        let nobody = issue_state(IssueAction::Unresolved, snap(None), AssigneeChange::Set(None));
+        assert!(nobody.changes(&card));
+        let birth = issue_state(IssueAction::Created, snap(Some(Status::Resolved)), AssigneeChange::Set(None));
+        assert!(!birth.changes(&card), "a birth certificate never changes a card");
     }
 
     #[test]

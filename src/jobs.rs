@@ -5,6 +5,7 @@ use crate::config::RetryPolicy;
 use crate::github::sync::{MembershipJob, TeamJob};
 use crate::outbound::CallError;
 use crate::sentry::errors::ErrorRecord;
+use crate::sentry::reread::RereadJob;
 use crate::sentry::sync::PageJob;
 use crate::writeback::WriteBackJob;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,9 @@ pub enum Job {
     SyncPage(PageJob),
     /// A change made on the board: push the card's pending fields to Sentry.
     WriteBack(WriteBackJob),
+    /// Read an issue (and its comments) back from the API: a delivery for it
+    /// could not be proven newest.
+    Reread(RereadJob),
 }
 
 impl Job {
@@ -45,6 +49,7 @@ impl Job {
             Job::GithubMembership(_) => "github_membership",
             Job::SyncPage(_) => "sync_page",
             Job::WriteBack(_) => "write_back",
+            Job::Reread(_) => "reread",
         }
     }
 
@@ -57,6 +62,7 @@ impl Job {
             Job::GithubTeam(_) | Job::GithubMembership(_) => "",
             Job::SyncPage(j) => j.installation.as_deref().unwrap_or(""),
             Job::WriteBack(j) => j.installation.as_deref().unwrap_or(""),
+            Job::Reread(j) => j.installation.as_deref().unwrap_or(""),
         }
     }
 

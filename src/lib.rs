@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod log;
 pub mod outbound;
 pub mod plan;
+pub mod prior;
 pub mod routes;
 pub mod sentry;
 pub mod store;

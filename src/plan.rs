@@ -69,11 +69,19 @@ pub struct Verdict {
     pub resource: String,
     pub action: String,
     pub outcome: &'static str,
+    /// Why, in words, when the outcome needs explaining (unusable content, a
+    /// re-read queued): shown on the delivery page.
+    pub detail: Option<String>,
 }
 
 impl Verdict {
     pub fn new(resource: &str, action: &str, outcome: &'static str) -> Self {
-        Verdict { resource: resource.to_string(), action: action.to_string(), outcome }
+        Verdict { resource: resource.to_string(), action: action.to_string(), outcome, detail: None }
+    }
+
+    pub fn because(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 }
 

@@ -7,12 +7,13 @@ mod support;
 
 use rusqlite::Connection;
 use sentry_kanban::plan::{Plan, Stmt};
-use sentry_kanban::sentry::hook::{handle, Delivery};
-use sentry_kanban::time::format_millis;
+use sentry_kanban::prior::Prior;
+use sentry_kanban::sentry::hook::{decide, handle, Delivery, Step};
 use sentry_kanban::verify::sign_hex;
 use serde_json::{json, Value};
 use support::db::{self, card, card_count, fresh_db, items};
-use support::hook::{at, cfg, deliver_as, NOW, SECRET};
+use support::hook::{arrival, at, cfg, deliver_as, deliver_full, request_id, NOW, SECRET};
+use support::reread::{requested, serve, token_cfg, Answer};
 use support::sentry::{
     backend_team, fixture, fixtures_dir, issue_body, jane, js, literal_fixtures, Assigned, Issue, FIXTURE_ISSUE,
     INSTALLATION,
@@ -25,8 +26,21 @@ fn deliver(conn: &Connection, body: &[u8], t: i64) -> Plan {
 /// Sends `issue.<action>` for `issue` at `t` and returns its card.
 fn send(conn: &Connection, action: &str, issue: &Issue, t: i64) -> Value {
     let plan = deliver(conn, issue_body(action, issue).as_bytes(), t);
-    assert_eq!(plan.verdict.outcome, "applied", "{action}: {:?}", plan.reply);
+    let want = if plan.reply.body["status"] == "kept" { "filled" } else { "applied" };
+    assert_eq!(plan.verdict.outcome, want, "{action}: {:?}", plan.reply);
     card(conn, &issue.id)
+}
+
+/// Same, by a worker with a token (internal integration): what it cannot
+/// order is re-read.
+fn send_with_token(conn: &Connection, action: &str, issue: &Issue, t: i64) -> Plan {
+    let body = issue_body(action, issue);
+    deliver_full(conn, &token_cfg(), "issue", body.as_bytes(), arrival(t), &request_id())
+}
+
+/// What Sentry's API answers for `issue` now.
+fn api(issue: &Issue) -> Answer {
+    Answer::issue(issue.to_json(true))
 }
 
 /// The `applied_at` stored for a card, which the API does not expose.
@@ -66,8 +80,8 @@ fn created_issue_is_a_todo_card_with_its_fields() {
     assert_eq!(c["count"], "1");
     assert_eq!(c["user_count"], 1);
     assert_eq!(c["assignee"], Value::Null);
-    assert_eq!(c["updated_at"], format_millis(NOW));
-    assert_eq!(applied_at(&conn, "101"), at(100), "applied_at is the hook timestamp");
+    assert_eq!(c["updated_at"], at(100));
+    assert_eq!(applied_at(&conn, "101"), at(100), "applied_at is the arrival");
 }
 
 #[test]
@@ -199,26 +213,57 @@ fn an_older_created_does_not_reopen_a_resolved_card() {
     let c = send(&conn, "created", &issue.clone().title("stale title"), 100);
     assert_eq!(c["column"], "DONE");
     assert_eq!(c["status"], "resolved");
-    assert_eq!(c["title"], TITLE, "nothing of the older state is applied");
-    assert_eq!(c["permalink"], Value::Null);
+    assert_eq!(c["title"], TITLE, "a birth certificate never overwrites");
+    assert_eq!(c["permalink"], "https://example.sentry.io/issues/114/", "it fills what was empty");
     assert_eq!(applied_at(&conn, "114"), at(200));
 }
 
 #[test]
+fn a_retried_created_after_an_assignment_keeps_the_assignment() {
+    let conn = fresh_db();
+    let issue = Issue::new("119");
+    let created = issue_body("created", &issue);
+    deliver(&conn, created.as_bytes(), 100);
+    send(&conn, "assigned", &issue.clone().to(&jane()), 200);
+    // The retry of `created` is byte-identical, under a new Request-ID.
+    let plan = deliver(&conn, created.as_bytes(), 300);
+    assert_eq!(plan.verdict.outcome, "filled");
+    let c = card(&conn, "119");
+    assert_eq!((c["column"].as_str(), c["assignee"].clone()), (Some("DOING"), jane().on_board()));
+}
+
+/// Built before the assignment (nobody assigned) but delivered after it:
+/// no header can tell, so the snapshot applies, and a worker with a token
+/// re-reads the issue and settles to what Sentry says. Without a token the
+/// late snapshot stands until the next sync.
+#[test]
 fn an_older_unresolve_does_not_undo_a_newer_assignment() {
     let conn = fresh_db();
     let issue = Issue::new("115");
-    send(&conn, "assigned", &issue.clone().to(&jane()), 300);
-    // Built before the assignment: nobody assigned.
-    let c = send(&conn, "unresolved", &issue.clone().status("unresolved").assigned(Assigned::Null), 250);
+    let now = issue.clone().status("unresolved").to(&jane());
+    send_with_token(&conn, "assigned", &now, 300);
+    let plan = send_with_token(&conn, "unresolved", &issue.clone().status("unresolved").assigned(Assigned::Null), 250);
+    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(requested(&conn), ["115"], "the change cannot be ordered: re-read");
+    assert_eq!(serve(&conn, 260, |_| api(&now)), 1);
+    let c = card(&conn, "115");
     assert_eq!(c["column"], "DOING");
     assert_eq!(c["assignee"], jane().on_board());
-    assert_eq!(applied_at(&conn, "115"), at(300));
 
     // The same holds for a resolved card: an older unresolve leaves it DONE.
-    send(&conn, "resolved", &issue.clone().status("resolved").to(&jane()), 400);
-    let c = send(&conn, "unresolved", &issue.clone().status("unresolved"), 350);
-    assert_eq!(c["column"], "DONE");
+    let resolved = issue.clone().status("resolved").to(&jane());
+    send_with_token(&conn, "resolved", &resolved, 400);
+    serve(&conn, 410, |_| api(&resolved));
+    send_with_token(&conn, "unresolved", &issue.clone().status("unresolved"), 350);
+    serve(&conn, 420, |_| api(&resolved));
+    assert_eq!(card(&conn, "115")["column"], "DONE");
+
+    // Without a token: the late snapshot is applied; the sync corrects it.
+    let conn = fresh_db();
+    send(&conn, "assigned", &now, 300);
+    let c = send(&conn, "unresolved", &issue.clone().status("unresolved").assigned(Assigned::Null), 250);
+    assert_eq!(c["column"], "TODO");
+    assert!(requested(&conn).is_empty());
 }
 
 #[test]
@@ -230,9 +275,34 @@ fn an_equal_timestamp_redelivery_is_idempotent() {
     deliver(&conn, assigned.as_bytes(), 300);
     let before = items(&conn);
     assert_eq!(before[0]["column"], "DOING");
+    // The same bytes again (a new Request-ID) are applied again: same card.
     deliver(&conn, assigned.as_bytes(), 300);
-    assert_eq!(items(&conn), before);
-    assert_eq!(applied_at(&conn, "116"), at(300));
+    let without_time = |mut v: Vec<Value>| {
+        v.iter_mut().for_each(|i| i["updated_at"] = Value::Null);
+        v
+    };
+    assert_eq!(without_time(items(&conn)), without_time(before));
+}
+
+#[test]
+fn an_exact_replay_changes_nothing_and_a_repeated_action_applies() {
+    let conn = fresh_db();
+    let issue = Issue::new("120");
+    send(&conn, "created", &issue, 100);
+    let resolved = issue_body("resolved", &issue.clone().status("resolved"));
+    let unresolved = issue_body("unresolved", &issue.clone().status("unresolved"));
+    let rid = request_id();
+    let plan = deliver_full(&conn, &cfg(), "issue", resolved.as_bytes(), arrival(200), &rid);
+    assert_eq!(plan.verdict.outcome, "applied");
+    deliver(&conn, unresolved.as_bytes(), 300);
+    assert_eq!(card(&conn, "120")["column"], "TODO");
+    // An attacker replays the first delivery with its own headers: a no-op.
+    let plan = deliver_full(&conn, &cfg(), "issue", resolved.as_bytes(), arrival(400), &rid);
+    assert_eq!(plan.verdict.outcome, "duplicate");
+    assert_eq!(card(&conn, "120")["column"], "TODO");
+    // Sentry's third action (resolve again) has the same bytes, a new Request-ID.
+    deliver(&conn, resolved.as_bytes(), 500);
+    assert_eq!(card(&conn, "120")["column"], "DONE");
 }
 
 #[test]
@@ -344,7 +414,8 @@ fn a_batch_is_all_or_nothing() {
         body: body.as_bytes(),
         ..Default::default()
     };
-    let mut stmts = handle(&cfg(), &d, NOW).unwrap().statements;
+    let Step::Lookup(pending) = handle(&cfg(), &d, NOW).unwrap() else { panic!("an issue is looked up") };
+    let mut stmts = decide(*pending, &Prior::default()).statements;
     stmts.push(Stmt { sql: "INSERT INTO no_such_table VALUES (1)", params: vec![] });
     assert!(db::try_run(&conn, &stmts).is_err());
     assert_eq!(card_count(&conn), 0, "the upsert before the failure was rolled back");
@@ -376,9 +447,10 @@ fn the_literal_fixtures_drive_one_issue_through_its_life() {
         assert_eq!(c["first_seen"], "2019-08-19T20:58:37.391Z", "{stem}");
     }
     assert_eq!(card_count(&conn), 1);
-    // Replaying the created delivery (older) changes nothing.
+    // Replaying the created delivery (a retry of a frozen body) changes nothing.
     let before = items(&conn);
-    deliver(&conn, &fixture("issue-created"), 10);
+    let plan = deliver(&conn, &fixture("issue-created"), 90);
+    assert_eq!(plan.verdict.outcome, "filled");
     assert_eq!(items(&conn), before);
 }
 

@@ -10,10 +10,11 @@ use sentry_kanban::plan::Plan;
 use sentry_kanban::store;
 use serde_json::{json, Value};
 use support::db::{self, fresh_db};
-use support::hook::{at, deliver_as};
+use support::hook::{arrival, at, deliver_as, deliver_full, request_id};
+use support::reread::{requested, serve, token_cfg, Answer};
 use support::sentry::{issue_body, jane, js, Issue, INSTALLATION};
 
-/// Signs `body`, plans it as `resource` stamped `T0 + t`, runs the plan.
+/// Signs `body`, delivers it as `resource` arriving at `T0 + t`, runs the plan.
 fn deliver(conn: &Connection, resource: &str, body: &str, t: i64) -> Plan {
     deliver_as(conn, resource, body.as_bytes(), t)
 }
@@ -81,10 +82,37 @@ fn an_update_edits_in_place_and_keeps_the_written_time() {
         comments(&conn, "202"),
         json!([{"id": "1", "author": "Jane Doe", "text": "second", "time": "2022-03-02T21:51:44.118Z"}])
     );
-    // An older update arriving late does not overwrite the newer text.
-    deliver(&conn, "comment", &comment_body("updated", 1, "202", "stale", T_WRITTEN), 150);
-    assert_eq!(comments(&conn, "202")[0]["text"], "second");
+    // A retry of the first edit (the same frozen bytes) arriving late does
+    // not overwrite the newer text.
+    let first_edit = comment_body("updated", 1, "202", "first edit", T_EDITED);
+    deliver(&conn, "comment", &first_edit, 150);
+    deliver(&conn, "comment", &comment_body("updated", 1, "202", "second edit", T_EDITED), 160);
+    let plan = deliver(&conn, "comment", &first_edit, 170);
+    assert_eq!(plan.verdict.outcome, "repeat");
+    assert_eq!(comments(&conn, "202")[0]["text"], "second edit");
     assert_eq!(count(&conn, "comments"), 1);
+}
+
+/// An older edit that was never delivered before cannot be told from a new
+/// one: with a token, the comments are read back and the API's text wins.
+#[test]
+fn with_a_token_a_late_older_edit_settles_to_the_api() {
+    let conn = fresh_db();
+    let issue = Issue::new("203");
+    let created = issue_body("created", &issue);
+    deliver_full(&conn, &token_cfg(), "issue", created.as_bytes(), arrival(1), &request_id());
+    let send = |text: &str, t| {
+        let body = comment_body("updated", 1, "203", text, T_EDITED);
+        deliver_full(&conn, &token_cfg(), "comment", body.as_bytes(), arrival(t), &request_id())
+    };
+    send("second", 200);
+    let plan = send("stale", 150);
+    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(requested(&conn), ["203"]);
+    let notes = r#"[{"id":"1","user":{"name":"Jane Doe"},"type":"note","data":{"text":"second"},"dateCreated":"2022-03-02T21:51:44.118160Z"}]"#;
+    serve(&conn, 210, |_| Answer::issue(issue.to_json(true)).with_comments(notes));
+    assert_eq!(comments(&conn, "203")[0]["text"], "second");
+    assert!(requested(&conn).is_empty());
 }
 
 #[test]

@@ -818,7 +818,10 @@ fn log(received_at: &str, digest: &str, status: u16) -> Vec<Stmt> {
 }
 
 fn seen(conn: &Connection, digest: &str) -> bool {
-    !query(conn, store::SEEN_BODY, &store::seen_body_params("sentry", "issue", digest)).is_empty()
+    let lookup =
+        sentry_kanban::prior::Lookup { body_sha256: digest.into(), resource: "issue".into(), ..Default::default() };
+    let rows = query(conn, store::deliveries::LOOKUP, &store::deliveries::lookup_params(&lookup));
+    store::deliveries::prior_from_row(rows.first(), false).body_seen
 }
 
 #[test]

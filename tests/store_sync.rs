@@ -169,7 +169,7 @@ fn targets_are_installed_organizations_or_the_internal_one() {
 
 fn webhook_card(conn: &Connection, id: &str, title: &str, applied_at: &str) {
     let snapshot = IssueSnapshot { id: id.into(), title: Some(title.into()), ..IssueSnapshot::default() };
-    let state = IssueState { snapshot, status: Status::Unresolved, assignee: AssigneeChange::Keep };
+    let state = IssueState { snapshot, status: Status::Unresolved, assignee: AssigneeChange::Keep, birth: false };
     run(conn, &[store::upsert_card(&state, applied_at, applied_at)]);
 }
 

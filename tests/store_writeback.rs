@@ -59,7 +59,7 @@ fn deliveries_leave_pending_fields_alone_until_the_push_is_done() {
     send(&conn, "created", &Issue::new("101"), 0);
     let job = change(&conn, "101", &resolve(), 10).unwrap();
     // Sentry has not applied it yet: a newer delivery still says unresolved.
-    send(&conn, "created", &Issue::new("101").title("Renamed meanwhile"), 20);
+    send(&conn, "unresolved", &Issue::new("101").title("Renamed meanwhile"), 20);
     let c = card(&conn, "101");
     assert_eq!((c["column"].as_str(), c["title"].as_str()), (Some("DONE"), Some("Renamed meanwhile")));
     settle(&conn, &job, "done", None);

@@ -80,7 +80,9 @@ pub fn plan_event_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<O
     let data = EventAlertData::deserialize(&env.data)
         .map_err(|e| AppError::BadRequest(format!("event_alert webhook with unusable data: {e}")))?;
     let event = data.event.ok_or_else(|| bad("event_alert webhook without data.event"))?;
-    let issue_id = event.issue_id.ok_or_else(|| bad("event_alert webhook without data.event.issue_id"))?;
+    let issue_id = event.issue().ok_or_else(|| {
+        bad("event_alert webhook without an issue: no data.event.issue_id, issue_url, web_url or url names one")
+    })?;
     let rule = data
         .triggered_rule
         .or_else(|| data.issue_alert.and_then(|a| a.title))
@@ -155,8 +157,6 @@ pub fn plan_metric_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     use crate::plan::SqlValue;
 
     use crate::sentry::hook::tests::deliver;
@@ -180,10 +180,15 @@ mod tests {
     }
 
     #[test]
-    fn event_alerts_need_an_issue_id_and_other_actions_are_skipped() {
-        let no_issue = TRIGGERED.replace(r#""issue_id":"1117540176","#, "");
-        assert!(matches!(deliver("event_alert", &no_issue), Err(AppError::BadRequest(_))));
-        assert!(matches!(deliver("event_alert", r#"{"action":"triggered","data":{}}"#), Err(AppError::BadRequest(_))));
+    fn event_alerts_find_their_issue_in_the_urls_and_other_actions_are_skipped() {
+        let no_issue_id = TRIGGERED.replace(r#""issue_id":"1117540176","#, "");
+        let plan = deliver("event_alert", &no_issue_id).unwrap();
+        assert_eq!(plan.statements[0].params[2], SqlValue::Text("1117540176".into()), "from web_url");
+        let no_issue = no_issue_id.replace("/issues/1117540176/", "/discover/");
+        for body in [no_issue.as_str(), r#"{"action":"triggered","data":{}}"#] {
+            let plan = deliver("event_alert", body).unwrap();
+            assert_eq!((plan.verdict.outcome, plan.reply.status), ("unusable", 200), "{body}");
+        }
         let plan = deliver("event_alert", r#"{"action":"snoozed","data":{}}"#).unwrap();
         assert_eq!((plan.statements.len(), plan.verdict.outcome), (0, "skipped"));
     }
@@ -210,7 +215,7 @@ mod tests {
     #[test]
     fn metric_alerts_need_an_id_and_unknown_actions_are_skipped() {
         let no_id = METRIC.replace(r#""id":"4","#, "");
-        assert!(matches!(deliver("metric_alert", &no_id), Err(AppError::BadRequest(_))));
+        assert_eq!(deliver("metric_alert", &no_id).unwrap().verdict.outcome, "unusable");
         let plan = deliver("metric_alert", r#"{"action":"closed","data":{}}"#).unwrap();
         assert_eq!((plan.statements.len(), plan.verdict.outcome), (0, "skipped"));
         let numeric = METRIC.replace(r#""id":"4","#, r#""id":4,"#);

@@ -26,8 +26,9 @@ struct CommentData {
     timestamp: Option<String>,
 }
 
-/// Plans one comment delivery; `None` for an action the board does not handle.
-pub fn plan(env: &Envelope, applied_at: &str, now: &str) -> Result<Option<Plan>, AppError> {
+/// Reads one comment delivery; `None` for an action the board does not
+/// handle. `now` dates a comment whose delivery has no timestamp.
+pub fn parse(env: &Envelope, now: &str) -> Result<Option<(Comment, CommentAction)>, AppError> {
     let Some(action) = CommentAction::parse(&env.action) else {
         return Ok(None);
     };
@@ -40,14 +41,19 @@ pub fn plan(env: &Envelope, applied_at: &str, now: &str) -> Result<Option<Plan>,
         issue_id,
         author: actor_name(env.actor.as_ref()),
         text: data.comment,
-        time: data.timestamp.as_deref().and_then(time::canonical).unwrap_or_else(|| applied_at.to_string()),
+        time: data.timestamp.as_deref().and_then(time::canonical).unwrap_or_else(|| now.to_string()),
     };
-    Ok(Some(Plan {
-        statements: vec![store::comment(&comment, action, applied_at, now)],
+    Ok(Some((comment, action)))
+}
+
+/// The write for one comment delivery that is not a retry.
+pub fn plan(comment: &Comment, action: CommentAction, wire_action: &str, now: &str) -> Plan {
+    Plan {
+        statements: vec![store::comment(comment, action, now, now)],
         jobs: vec![],
         reply: Reply::ok(json!({ "ok": true, "comment": comment.id, "issue": comment.issue_id })),
-        verdict: Verdict::new("comment", &env.action, "applied"),
-    }))
+        verdict: Verdict::new("comment", wire_action, "applied"),
+    }
 }
 
 /// The acting user's (or app's) name, else its id.
@@ -84,7 +90,7 @@ mod tests {
         assert_eq!(s.params[2], SqlValue::Text("colleen".into()));
         assert_eq!(s.params[3], SqlValue::Text("adding a comment".into()));
         assert_eq!(s.params[4], SqlValue::Text("2022-03-02T21:51:44.118Z".into()));
-        assert_eq!(s.params[5], SqlValue::Text("2023-11-14T22:13:19.000Z".into()), "applied_at");
+        assert_eq!(s.params[5], SqlValue::Text("2023-11-14T22:13:20.000Z".into()), "applied_at is the arrival");
         assert_eq!((plan.verdict.resource.as_str(), plan.verdict.outcome), ("comment", "applied"));
     }
 
@@ -98,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_actions_are_skipped_and_missing_ids_are_bad_requests() {
+    fn unknown_actions_are_skipped_and_missing_ids_are_unusable() {
         let plan = deliver(r#"{"action":"reacted","data":{}}"#).unwrap();
         assert!(plan.statements.is_empty());
         assert_eq!(plan.verdict.outcome, "skipped");
@@ -107,7 +113,9 @@ mod tests {
             r#"{"action":"updated","data":{"comment_id":1,"comment":"x"}}"#,
             r#"{"action":"deleted","data":null}"#,
         ] {
-            assert!(matches!(deliver(body), Err(AppError::BadRequest(_))), "{body}");
+            let plan = deliver(body).unwrap();
+            assert_eq!((plan.verdict.outcome, plan.reply.status), ("unusable", 200), "{body}");
+            assert!(plan.statements.is_empty(), "{body}");
         }
     }
 

@@ -81,6 +81,12 @@ pub(crate) struct WireEvent {
     pub(crate) timestamp: Option<Value>,
     #[serde(default, deserialize_with = "opt_text")]
     pub(crate) web_url: Option<String>,
+    /// The API URL of the event (`/api/0/projects/{org}/{project}/events/{id}/`).
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) url: Option<String>,
+    /// `/api/0/issues/{id}/` or `/api/0/organizations/{org}/issues/{id}/`.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub(crate) issue_url: Option<String>,
     #[serde(default, deserialize_with = "opt_text")]
     pub(crate) message: Option<String>,
     #[serde(default)]
@@ -89,6 +95,26 @@ pub(crate) struct WireEvent {
     pub(crate) tags: Option<Value>,
     #[serde(default)]
     pub(crate) request: Option<WireRequest>,
+}
+
+impl WireEvent {
+    /// The event's issue: `issue_id`, else the id in `issue_url`, `web_url`
+    /// or `url`. Real `event_alert` deliveries carry only the URLs.
+    pub(crate) fn issue(&self) -> Option<String> {
+        self.issue_id.clone().filter(|s| !s.is_empty()).or_else(|| {
+            [&self.issue_url, &self.web_url, &self.url].into_iter().flatten().find_map(|u| issue_id_in_url(u))
+        })
+    }
+}
+
+/// The numeric path segment after `/issues/`: `/api/0/issues/{id}/`,
+/// `/api/0/organizations/{org}/issues/{id}/` and the web form
+/// `/organizations/{org}/issues/{id}/events/{event}/` alike.
+pub fn issue_id_in_url(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next()?;
+    let (_, rest) = path.split_once("/issues/")?;
+    let id = rest.split('/').next()?;
+    (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then(|| id.to_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,7 +216,7 @@ pub fn condense_body(body: &[u8], now: Millis) -> Result<ErrorRecord, AppError> 
 
 fn record(e: WireEvent, installation: Option<String>, now: Millis) -> Result<ErrorRecord, AppError> {
     let event_id = e.event_id.clone().filter(|s| !s.is_empty());
-    let issue_id = e.issue_id.clone().filter(|s| !s.is_empty());
+    let issue_id = e.issue();
     let (Some(event_id), Some(issue_id)) = (event_id, issue_id) else {
         return Err(AppError::BadRequest("error webhook without event_id and issue_id".into()));
     };
@@ -370,5 +396,25 @@ mod tests {
         assert_eq!(r.title, "(no title)");
         assert!(condense_body(br#"{"data":{"error":{"event_id":"e"}}}"#, NOW).is_err());
         assert!(condense_body(b"[]", NOW).is_err());
+    }
+
+    #[test]
+    fn the_issue_id_comes_from_the_urls_when_the_field_is_missing() {
+        for url in [
+            "https://sentry.io/api/0/issues/1170820242/",
+            "https://sentry.io/api/0/organizations/acme/issues/1170820242/",
+            "https://acme.sentry.io/organizations/acme/issues/1170820242/events/e1/?project=2",
+            "https://sentry.io/organizations/acme/issues/1170820242",
+        ] {
+            assert_eq!(issue_id_in_url(url).as_deref(), Some("1170820242"), "{url}");
+        }
+        for url in
+            ["https://sentry.io/api/0/issues/", "https://x/issues/PROJ-1/", "https://x/issue/12/", "", "/issues//"]
+        {
+            assert_eq!(issue_id_in_url(url), None, "{url}");
+        }
+        let body =
+            br#"{"data":{"error":{"event_id":"e","issue_url":"https://sentry.io/api/0/organizations/o/issues/77/"}}}"#;
+        assert_eq!(condense_body(body, NOW).unwrap().issue_id, "77");
     }
 }

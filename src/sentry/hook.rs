@@ -1,10 +1,20 @@
-//! verify → parse → plan for one Sentry webhook delivery.
+//! verify → parse → decide for one Sentry webhook delivery.
+//!
+//! A verified delivery is a hint, not the truth: nothing replay-resistant is
+//! signed, and Sentry's retries carry fresh headers over frozen or
+//! re-serialised bodies. So the core first asks what D1 knows (`Lookup`:
+//! seen before? the card as it stands? a token to re-read with?), then
+//! decides from the answer (`Prior`). Where the order of a delivery cannot be
+//! proven, the plan also requests an authoritative re-read of the issue.
 
+use super::reread::{self, RereadJob};
 use super::wire::{assignee_from, Envelope, IssueData};
-use crate::board::{issue_state, IssueAction};
+use crate::board::{issue_state, Comment, CommentAction, IssueAction, IssueState};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
-use crate::plan::{Plan, Reply, Verdict};
+use crate::jobs::Job;
+use crate::plan::{Plan, Reply, Stmt, Verdict};
+use crate::prior::{Lookup, Prior};
 use crate::store;
 use crate::time::{format_millis, Millis};
 use crate::verify;
@@ -16,16 +26,56 @@ pub struct Delivery<'a> {
     pub resource: Option<&'a str>,
     /// `Sentry-Hook-Signature`, or `Sentry-App-Signature` for UI components.
     pub signature: Option<&'a str>,
-    /// `Sentry-Hook-Timestamp`, epoch seconds. Unsigned, so only trusted up to now.
+    /// `Sentry-Hook-Timestamp`: unsigned and new on every retry, so it orders
+    /// nothing and is not read.
     pub timestamp: Option<&'a str>,
     /// `Authorization`, checked only when a bearer is configured.
     pub authorization: Option<&'a str>,
+    /// `Request-ID`: new on every attempt; with the body, an exact replay's key.
+    pub request_id: Option<&'a str>,
     pub body: &'a [u8],
 }
 
-/// Authenticates and plans one delivery. Nothing is planned unless the
-/// signature over the raw bytes is good.
-pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError> {
+/// The first step's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Decided without reading D1: error events (queued), skipped and
+    /// unusable deliveries.
+    Ready(Plan),
+    /// Decided once D1 answers `Pending::lookup` (see `decide`).
+    Lookup(Box<Pending>),
+}
+
+/// A verified, parsed delivery waiting for what D1 knows of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub lookup: Lookup,
+    event: Event,
+    /// The internal installation's row, written with the first write.
+    internal_row: Option<Stmt>,
+    now: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Issue {
+        action: String,
+        state: Box<IssueState>,
+        project: Option<String>,
+    },
+    Comment {
+        action: String,
+        comment: Comment,
+        kind: CommentAction,
+    },
+    /// Planned already (installations, alerts): only the replay checks apply.
+    Planned(Plan),
+}
+
+/// Authenticates and parses one delivery. Nothing is planned unless the
+/// signature over the raw bytes is good; once it is, the delivery is
+/// accepted (2xx) even when its content cannot be used.
+pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Step, AppError> {
     if d.body.len() > MAX_BODY_BYTES {
         return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
     }
@@ -33,86 +83,222 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Plan, AppError>
     if let Some(bearer) = &cfg.sentry_bearer {
         verify::check_bearer(bearer, d.authorization).map_err(AppError::Unauthorized)?;
     }
+    let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     // JSON is UTF-8; the parsers check only the strings they read, not
     // the ones they skip.
     if std::str::from_utf8(d.body).is_err() {
-        return Err(AppError::BadRequest("body is not UTF-8".into()));
+        return Ok(Step::Ready(unusable(&resource, "", "the body is not UTF-8")));
     }
-    let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     if matches!(resource.as_str(), "error" | "event") {
-        return plan_error(cfg, &resource, d.body, now);
+        return Ok(Step::Ready(
+            plan_error(cfg, &resource, d.body, now).unwrap_or_else(|e| unusable_from(&resource, "", e)),
+        ));
     }
-    let env: Envelope = serde_json::from_slice(d.body)
-        .map_err(|e| AppError::BadRequest(format!("body is not a JSON webhook envelope: {e}")))?;
-    let applied_at = format_millis(state_time(d.timestamp, now));
-    let internal_row = internal_installation(cfg, &env, &format_millis(now)).filter(|_| resource != "installation");
-    let plan = match resource.as_str() {
-        "installation" => super::installation::plan(cfg, &env, &applied_at, &format_millis(now))
-            .map(|p| p.unwrap_or_else(|| skipped("installation", &env.action, "action not handled"))),
-        "issue" => plan_issue(env, &applied_at, &format_millis(now)),
-        "comment" => super::comments::plan(&env, &applied_at, &format_millis(now))
-            .map(|p| p.unwrap_or_else(|| skipped("comment", &env.action, "action not handled"))),
-        "event_alert" => super::alerts::plan_event_alert(&env, &applied_at, &format_millis(now))
-            .map(|p| p.unwrap_or_else(|| skipped("event_alert", &env.action, "action not handled"))),
-        "metric_alert" => super::alerts::plan_metric_alert(&env, &applied_at, &format_millis(now))
-            .map(|p| p.unwrap_or_else(|| skipped("metric_alert", &env.action, "action not handled"))),
-        _ => Ok(skipped(&resource, &env.action, "resource not handled")),
-    }?;
-    Ok(with_first(internal_row, plan))
+    let env: Envelope = match serde_json::from_slice(d.body) {
+        Ok(env) => env,
+        Err(e) => {
+            return Ok(Step::Ready(unusable(&resource, "", &format!("the body is not a JSON webhook envelope: {e}"))))
+        }
+    };
+    let action = env.action.clone();
+    match parse(cfg, &resource, env, now) {
+        Ok(Parsed::Ready(plan)) => Ok(Step::Ready(plan)),
+        Ok(Parsed::Event { event, issue_id, installation, internal_row }) => {
+            let lookup = Lookup {
+                request_id: d.request_id.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
+                body_sha256: verify::body_digest(d.body),
+                resource,
+                issue_id,
+                installation,
+            };
+            Ok(Step::Lookup(Box::new(Pending { lookup, event, internal_row, now })))
+        }
+        Err(e) => Ok(Step::Ready(unusable_from(&resource, &action, e))),
+    }
+}
+
+enum Parsed {
+    Ready(Plan),
+    Event { event: Event, issue_id: Option<String>, installation: Option<String>, internal_row: Option<Stmt> },
+}
+
+fn parse(cfg: &Config, resource: &str, env: Envelope, now: Millis) -> Result<Parsed, AppError> {
+    let at = format_millis(now);
+    let action = env.action.clone();
+    let installation = env.installation.as_ref().and_then(|i| i.uuid.clone());
+    let internal_row = internal_installation(cfg, &env, &at).filter(|_| resource != "installation");
+    let planned = |plan: Option<Plan>, row: Option<Stmt>| match plan {
+        Some(plan) => {
+            Parsed::Event { event: Event::Planned(plan), issue_id: None, installation: None, internal_row: row }
+        }
+        None => Parsed::Ready(skipped(resource, &action, "action not handled")),
+    };
+    let (event, issue_id) = match resource {
+        "installation" => return super::installation::plan(cfg, &env, &at, &at).map(|p| planned(p, None)),
+        "event_alert" => return super::alerts::plan_event_alert(&env, &at, &at).map(|p| planned(p, internal_row)),
+        "metric_alert" => return super::alerts::plan_metric_alert(&env, &at, &at).map(|p| planned(p, internal_row)),
+        "issue" => match parse_issue(env)? {
+            Some((state, event)) => (event, Some(state)),
+            None => return Ok(planned(None, None)),
+        },
+        "comment" => match super::comments::parse(&env, &at)? {
+            Some((comment, kind)) => {
+                let id = comment.issue_id.clone();
+                (Event::Comment { action: action.clone(), comment, kind }, Some(id))
+            }
+            None => return Ok(planned(None, None)),
+        },
+        _ => return Ok(Parsed::Ready(skipped(resource, &action, "resource not handled"))),
+    };
+    Ok(Parsed::Event { event, issue_id, installation, internal_row })
 }
 
 /// In internal-integration mode the installation is never announced by an
 /// installation.created webhook: the first delivery records it, under the
 /// configured organization, so cards can be filtered by organization.
-fn internal_installation(cfg: &Config, env: &Envelope, now: &str) -> Option<crate::plan::Stmt> {
+fn internal_installation(cfg: &Config, env: &Envelope, now: &str) -> Option<Stmt> {
     let internal = cfg.internal.as_ref()?;
     let uuid = env.installation.as_ref()?.uuid.as_deref()?;
     Some(crate::store::installations::ensure_internal(uuid, &internal.org_slug, now))
 }
 
-fn with_first(first: Option<crate::plan::Stmt>, mut plan: Plan) -> Plan {
+fn with_first(first: Option<Stmt>, mut plan: Plan) -> Plan {
     if let (Some(stmt), false) = (first, plan.statements.is_empty()) {
         plan.statements.insert(0, stmt);
     }
     plan
 }
 
-/// When the delivered state was current: the hook timestamp (Sentry builds
-/// the body at that moment, on every attempt), never later than now so a
-/// forged header cannot freeze a card.
-fn state_time(header: Option<&str>, now: Millis) -> Millis {
-    header
-        .and_then(|h| h.trim().parse::<i64>().ok())
-        .and_then(|secs| secs.checked_mul(1000))
-        .filter(|ms| *ms > 0)
-        .map_or(now, |ms| ms.min(now))
-}
-
-fn plan_issue(env: Envelope, applied_at: &str, now: &str) -> Result<Plan, AppError> {
+/// The issue id and the event; `None` for an action the board does not handle.
+fn parse_issue(env: Envelope) -> Result<Option<(String, Event)>, AppError> {
     let data: IssueData = serde_json::from_value(env.data)
         .map_err(|e| AppError::BadRequest(format!("issue webhook without a usable data.issue: {e}")))?;
     let named = data.assignee.as_ref().and_then(assignee_from);
     let Some(action) = IssueAction::parse(&env.action, named) else {
-        return Ok(skipped("issue", &env.action, "action not handled"));
+        return Ok(None);
     };
     let installation = env.installation.and_then(|i| i.uuid);
-    let (snapshot, assignee) = data.issue.into_snapshot(installation);
-    let issue_id = snapshot.id.clone();
+    let (snapshot, assigned_to) = data.issue.into_snapshot(installation);
     let project = snapshot.project_id.clone().filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let state = issue_state(action, snapshot, assignee);
-    let mut reply = Reply::ok(json!({ "ok": true, "issue": issue_id, "status": state.status.as_str() }));
+    let id = snapshot.id.clone();
+    let state = issue_state(action, snapshot, assigned_to);
+    Ok(Some((id, Event::Issue { action: env.action, state: Box::new(state), project })))
+}
+
+/// Decides a pending delivery from what D1 knew of it.
+pub fn decide(pending: Pending, prior: &Prior) -> Plan {
+    let Pending { lookup, event, internal_row, now } = pending;
+    if prior.exact_replay {
+        return duplicate(&lookup.resource, &event);
+    }
+    let plan = match event {
+        Event::Issue { action, state, project } => decide_issue(&lookup, &action, *state, project, prior, now),
+        Event::Comment { action, comment, kind } => decide_comment(&lookup, &action, &comment, kind, prior, now),
+        Event::Planned(plan) if prior.body_seen => repeat(plan),
+        Event::Planned(plan) => plan,
+    };
+    with_first(internal_row, plan)
+}
+
+fn decide_issue(
+    lookup: &Lookup,
+    action: &str,
+    state: IssueState,
+    project: Option<String>,
+    prior: &Prior,
+    now: Millis,
+) -> Plan {
+    let at = format_millis(now);
+    let id = state.snapshot.id.clone();
+    let existing = prior.card.as_ref();
+    let filled = state.birth && existing.is_some();
+    let mut statements = vec![store::upsert_card(&state, &at, &at)];
+    if !filled {
+        // The error log's group follows its issue's status.
+        statements.push(store::errors::sync_status(&id, state.status.as_str(), &at));
+    }
+    let doubt = if prior.body_seen {
+        Some("these bytes were seen before under another Request-ID")
+    } else if filled {
+        Some("issue.created for a card that exists")
+    } else if existing.is_some_and(|c| state.changes(c)) {
+        Some("a change whose order cannot be proven")
+    } else {
+        None
+    };
+    let (outcome, status) = if filled { ("filled", "kept") } else { ("applied", state.status.as_str()) };
+    let mut reply = Reply::ok(json!({ "ok": true, "issue": id, "status": status }));
     // Sentry shows this in the integration's request log.
     reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
-    Ok(Plan {
-        // The error log's group follows its issue's status.
-        statements: vec![
-            store::upsert_card(&state, applied_at, now),
-            store::errors::sync_status(&issue_id, state.status.as_str(), applied_at),
-        ],
+    let plan = Plan { statements, jobs: vec![], reply, verdict: Verdict::new("issue", action, outcome) };
+    match doubt {
+        Some(why) => with_reread(plan, lookup, prior, false, why, now),
+        None => plan,
+    }
+}
+
+fn decide_comment(
+    lookup: &Lookup,
+    action: &str,
+    comment: &Comment,
+    kind: CommentAction,
+    prior: &Prior,
+    now: Millis,
+) -> Plan {
+    let at = format_millis(now);
+    // Comment bodies are frozen when queued: the same bytes again are a
+    // retry of a write already applied, possibly older than a later edit.
+    let (plan, why) = if prior.body_seen {
+        let reply = Reply::ok(json!({ "ok": true, "comment": comment.id, "repeat": true }));
+        let verdict =
+            Verdict::new("comment", action, "repeat").because("a retry of a comment delivery already applied");
+        (Plan { statements: vec![], jobs: vec![], reply, verdict }, "a comment delivery seen before")
+    } else {
+        (super::comments::plan(comment, kind, action, &at), "a comment edit")
+    };
+    let edit = prior.body_seen || action == "updated";
+    match prior.card.is_some() && edit {
+        true => with_reread(plan, lookup, prior, true, why, now),
+        false => plan,
+    }
+}
+
+/// Adds the request for an authoritative re-read, and the job unless one is
+/// in flight. Without a token the plan stands as it is: the next sync
+/// corrects what remains.
+fn with_reread(mut plan: Plan, lookup: &Lookup, prior: &Prior, comments: bool, why: &str, now: Millis) -> Plan {
+    let Some(issue) = lookup.issue_id.as_deref().filter(|_| prior.has_token) else { return plan };
+    let at = format_millis(now);
+    plan.statements.push(store::rereads::request(issue, lookup.installation.as_deref(), comments, &at));
+    if reread::needs_job(prior.reread_requested_at.as_deref(), now) {
+        plan.jobs.push(Job::Reread(RereadJob { issue: issue.to_string(), installation: lookup.installation.clone() }));
+    }
+    plan.verdict.detail = Some(format!("{why}: re-read from the API"));
+    if let Some(body) = plan.reply.body.as_object_mut() {
+        body.insert("reread".into(), json!(true));
+    }
+    plan
+}
+
+fn duplicate(resource: &str, event: &Event) -> Plan {
+    let action = match event {
+        Event::Issue { action, .. } | Event::Comment { action, .. } => action.clone(),
+        Event::Planned(p) => p.verdict.action.clone(),
+    };
+    Plan {
+        statements: vec![],
         jobs: vec![],
-        reply,
-        verdict: Verdict::new("issue", &env.action, "applied"),
-    })
+        reply: Reply::ok(json!({ "ok": true, "duplicate": true })),
+        verdict: Verdict::new(resource, &action, "duplicate").because("the same Request-ID with the same body"),
+    }
+}
+
+/// A planned delivery whose bytes were accepted before: an alert or an
+/// installation event that was already recorded.
+fn repeat(plan: Plan) -> Plan {
+    let verdict = Verdict::new(&plan.verdict.resource, &plan.verdict.action, "repeat")
+        .because("these bytes were already applied under another Request-ID");
+    Plan { statements: vec![], jobs: vec![], reply: Reply::ok(json!({ "ok": true, "repeat": true })), verdict }
 }
 
 /// Error events are only condensed and queued: no D1 work on the ack path,
@@ -139,6 +325,8 @@ fn plan_error(cfg: &Config, resource: &str, body: &[u8], now: Millis) -> Result<
 
 /// The verdict of a delivery that was only queued.
 pub const QUEUED: &str = "queued";
+/// The verdict of a verified delivery whose content cannot be used.
+pub const UNUSABLE: &str = "unusable";
 
 fn skipped(resource: &str, action: &str, why: &str) -> Plan {
     Plan {
@@ -147,6 +335,29 @@ fn skipped(resource: &str, action: &str, why: &str) -> Plan {
         reply: Reply::ok(json!({ "ok": true, "skipped": why })),
         verdict: Verdict::new(resource, action, "skipped"),
     }
+}
+
+/// A verified delivery that cannot be used still gets 2xx: Sentry never
+/// retries a 4xx, so an error status would only hide the reason in its log.
+/// The reason is in the reply, its headers, and the delivery log.
+fn unusable(resource: &str, action: &str, why: &str) -> Plan {
+    let mut reply = Reply::ok(json!({ "ok": true, "unusable": why }));
+    reply.headers.push(("Sentry-Kanban-Verdict", UNUSABLE.to_string()));
+    reply.headers.push(("Sentry-Kanban-Reason", header_text(why)));
+    Plan { statements: vec![], jobs: vec![], reply, verdict: Verdict::new(resource, action, UNUSABLE).because(why) }
+}
+
+fn unusable_from(resource: &str, action: &str, e: AppError) -> Plan {
+    let why = match e {
+        AppError::BadRequest(why) => why,
+        other => format!("{other:?}"),
+    };
+    unusable(resource, action, &why)
+}
+
+/// Visible ASCII only, at most 200 characters: safe as a header value.
+fn header_text(s: &str) -> String {
+    s.chars().map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' }).take(200).collect()
 }
 
 #[cfg(test)]
@@ -167,18 +378,35 @@ pub(crate) mod tests {
         deliver_with(cfg(), resource, body)
     }
 
-    /// Same, under `base` (its secret replaced by the test secret).
+    /// Same, under `base` (its secret replaced by the test secret), decided
+    /// as on an empty database.
     pub(crate) fn deliver_with(base: Config, resource: &str, body: &str) -> Result<Plan, AppError> {
+        deliver_after(base, resource, body, &Prior::default())
+    }
+
+    /// Same, decided with what D1 is said to know.
+    pub(crate) fn deliver_after(base: Config, resource: &str, body: &str, prior: &Prior) -> Result<Plan, AppError> {
         let cfg = Config { sentry_secret: Some(SECRET.into()), ..base };
         let sig = sign_hex(SECRET.as_bytes(), body.as_bytes());
         let d = Delivery {
             resource: Some(resource),
             signature: Some(&sig),
             timestamp: Some("1699999999"),
+            request_id: Some("r1"),
             body: body.as_bytes(),
             ..Default::default()
         };
-        handle(&cfg, &d, NOW)
+        Ok(match handle(&cfg, &d, NOW)? {
+            Step::Ready(plan) => plan,
+            Step::Lookup(pending) => decide(*pending, prior),
+        })
+    }
+
+    fn unusable_reason(plan: &Plan) -> &str {
+        assert_eq!((plan.reply.status, plan.verdict.outcome), (200, UNUSABLE), "{plan:?}");
+        assert!(plan.statements.is_empty() && plan.jobs.is_empty());
+        assert!(plan.reply.headers.iter().any(|(k, v)| *k == "Sentry-Kanban-Verdict" && v == UNUSABLE));
+        plan.verdict.detail.as_deref().unwrap_or("")
     }
 
     const CREATED: &str = r#"{"action":"created","installation":{"uuid":"u1"},"data":{"issue":{"id":"42","title":"Caf\u00e9 boom","status":"unresolved","assignedTo":null}},"actor":{"type":"application","id":"sentry","name":"Sentry"}}"#;
@@ -191,7 +419,11 @@ pub(crate) mod tests {
         let p = &plan.statements[0].params;
         assert_eq!(p[0], SqlValue::Text("42".into()));
         assert_eq!(p[3], SqlValue::Text("Café boom".into()));
-        assert_eq!(p[21], SqlValue::Text("2023-11-14T22:13:19.000Z".into()), "applied_at is the hook timestamp");
+        assert_eq!(
+            p[21],
+            SqlValue::Text("2023-11-14T22:13:20.000Z".into()),
+            "applied_at is the arrival, not the unsigned header"
+        );
         assert_eq!(plan.verdict.outcome, "applied");
     }
 
@@ -213,8 +445,9 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn non_json_is_a_bad_request_only_after_verification() {
-        assert!(matches!(deliver("issue", "not json"), Err(AppError::BadRequest(_))));
+    fn non_json_is_unusable_only_after_verification() {
+        let plan = deliver("issue", "not json").unwrap();
+        assert!(unusable_reason(&plan).contains("not a JSON webhook envelope"));
         let d = Delivery {
             resource: Some("issue"),
             signature: Some(&"0".repeat(64)),
@@ -225,14 +458,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_a_bad_request_even_in_a_skipped_field() {
+    fn invalid_utf8_is_unusable_even_in_a_skipped_field() {
         let mut body = br#"{"action":"created","data":{"issue":{"id":"1"}},"skipped":"??"}"#.to_vec();
         let at = body.len() - 4;
         body[at..at + 2].copy_from_slice(&[0xff, 0xfe]);
         let sig = sign_hex(SECRET.as_bytes(), &body);
         for resource in ["issue", "error", "seer"] {
             let d = Delivery { resource: Some(resource), signature: Some(&sig), body: &body, ..Default::default() };
-            assert!(matches!(handle(&cfg(), &d, NOW), Err(AppError::BadRequest(_))), "{resource}");
+            let Ok(Step::Ready(plan)) = handle(&cfg(), &d, NOW) else { panic!("{resource}") };
+            assert_eq!(unusable_reason(&plan), "the body is not UTF-8", "{resource}");
         }
     }
 
@@ -254,11 +488,11 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn an_issue_without_an_id_is_a_bad_request() {
-        assert!(matches!(
-            deliver("issue", r#"{"action":"created","data":{"issue":{}}}"#),
-            Err(AppError::BadRequest(_))
-        ));
+    fn a_verified_issue_without_an_id_is_unusable_not_a_4xx() {
+        let plan = deliver("issue", r#"{"action":"created","data":{"issue":{}}}"#).unwrap();
+        assert!(unusable_reason(&plan).contains("data.issue"), "{plan:?}");
+        let plan = deliver("issue", r#"{"action":"resolved","data":{}}"#).unwrap();
+        unusable_reason(&plan);
     }
 
     #[test]
@@ -315,14 +549,146 @@ pub(crate) mod tests {
         assert!(plan.jobs.is_empty() && plan.statements.len() > 1, "the benchmark's direct mode writes at once");
         let other = deliver("error", r#"{"action":"deleted","data":{}}"#).unwrap();
         assert_eq!(other.verdict.outcome, "skipped");
-        assert!(matches!(deliver("error", r#"{"action":"created","data":{}}"#), Err(AppError::BadRequest(_))));
+        unusable_reason(&deliver("error", r#"{"action":"created","data":{}}"#).unwrap());
     }
 
     #[test]
-    fn a_future_timestamp_is_clamped_to_now() {
-        assert_eq!(state_time(Some("99999999999"), NOW), NOW);
-        assert_eq!(state_time(Some("garbage"), NOW), NOW);
-        assert_eq!(state_time(None, NOW), NOW);
-        assert_eq!(state_time(Some("1000"), NOW), 1_000_000);
+    fn the_unsigned_timestamp_changes_nothing() {
+        let plan_at = |ts: &str| {
+            let sig = sign_hex(SECRET.as_bytes(), CREATED.as_bytes());
+            let d = Delivery {
+                resource: Some("issue"),
+                signature: Some(&sig),
+                timestamp: Some(ts),
+                body: CREATED.as_bytes(),
+                ..Default::default()
+            };
+            handle(&cfg(), &d, NOW).unwrap()
+        };
+        assert_eq!(plan_at("1"), plan_at("99999999999"));
+    }
+
+    const RESOLVED: &str = r#"{"action":"resolved","installation":{"uuid":"u1"},"data":{"resolution_type":"resolved","issue":{"id":"42","status":"resolved","assignedTo":null}}}"#;
+
+    fn card(status: crate::board::Status) -> Option<crate::board::CardFacts> {
+        Some(crate::board::CardFacts { status, assignee: None })
+    }
+
+    fn rereads(plan: &Plan) -> (usize, usize) {
+        let requests = plan.statements.iter().filter(|s| s.sql.contains("INSERT INTO rereads")).count();
+        let jobs = plan.jobs.iter().filter(|j| matches!(j, Job::Reread(_))).count();
+        (requests, jobs)
+    }
+
+    #[test]
+    fn an_exact_replay_is_a_no_op_and_repeated_bytes_are_processed() {
+        let exact = Prior { exact_replay: true, body_seen: true, has_token: true, ..Prior::default() };
+        let plan = deliver_after(cfg(), "issue", RESOLVED, &exact).unwrap();
+        assert!(plan.statements.is_empty() && plan.jobs.is_empty());
+        assert_eq!(plan.verdict.outcome, "duplicate");
+        let repeat = Prior { body_seen: true, ..Prior::default() };
+        let plan = deliver_after(cfg(), "issue", RESOLVED, &repeat).unwrap();
+        assert_eq!(plan.verdict.outcome, "applied", "resolve → reopen → resolve can repeat the bytes");
+        assert!(plan.statements[0].sql.contains("INSERT INTO cards"));
+        assert_eq!(rereads(&plan), (0, 0), "no token: nothing to re-read with");
+    }
+
+    #[test]
+    fn with_a_token_what_cannot_be_ordered_is_re_read() {
+        use crate::board::Status::*;
+        let token = |card, body_seen| Prior { card, body_seen, has_token: true, ..Prior::default() };
+        let cases = [
+            ("issue", RESOLVED, token(card(Unresolved), false), (1, 1), "a change of an existing card"),
+            ("issue", RESOLVED, token(card(Resolved), true), (1, 1), "bytes seen before"),
+            ("issue", CREATED, token(card(Resolved), false), (1, 1), "a birth for an existing card"),
+            ("issue", RESOLVED, token(card(Resolved), false), (0, 0), "agrees with the card"),
+            ("issue", RESOLVED, token(None, false), (0, 0), "a new card has nothing to contradict"),
+            ("issue", CREATED, token(None, false), (0, 0), "a first birth"),
+        ];
+        for (resource, body, prior, want, why) in cases {
+            let plan = deliver_after(cfg(), resource, body, &prior).unwrap();
+            assert_eq!(rereads(&plan), want, "{why}");
+            if want.1 == 1 {
+                let Job::Reread(job) = &plan.jobs[0] else { unreachable!() };
+                assert_eq!((job.issue.as_str(), job.installation.as_deref()), ("42", Some("u1")));
+                assert!(plan.verdict.detail.as_deref().unwrap_or("").contains("re-read"), "{why}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_re_read_in_flight_is_joined_not_repeated() {
+        let prior = Prior {
+            card: card(crate::board::Status::Unresolved),
+            has_token: true,
+            reread_requested_at: Some(format_millis(NOW - 1000)),
+            ..Prior::default()
+        };
+        let plan = deliver_after(cfg(), "issue", RESOLVED, &prior).unwrap();
+        assert_eq!(rereads(&plan), (1, 0));
+        let lost = Prior { reread_requested_at: Some(format_millis(NOW - reread::STALE_MS - 1)), ..prior };
+        assert_eq!(rereads(&deliver_after(cfg(), "issue", RESOLVED, &lost).unwrap()), (1, 1));
+    }
+
+    #[test]
+    fn a_created_for_an_existing_card_only_fills_and_leaves_the_error_group() {
+        let prior = Prior { card: card(crate::board::Status::Resolved), ..Prior::default() };
+        let plan = deliver_after(cfg(), "issue", CREATED, &prior).unwrap();
+        assert_eq!(plan.statements.len(), 1, "no error-group status from a frozen body");
+        assert!(plan.statements[0].sql.contains("COALESCE(cards.short_id, excluded.short_id)"));
+        assert_eq!(plan.verdict.outcome, "filled");
+    }
+
+    const EDIT: &str = r#"{"action":"updated","installation":{"uuid":"u1"},"data":{"comment_id":7,"issue_id":42,"comment":"v2","timestamp":"2026-01-01T00:00:00Z"}}"#;
+
+    #[test]
+    fn a_comment_retry_is_not_written_and_an_edit_is_re_read() {
+        let seen = Prior {
+            body_seen: true,
+            card: card(crate::board::Status::Unresolved),
+            has_token: true,
+            ..Prior::default()
+        };
+        let plan = deliver_after(cfg(), "comment", EDIT, &seen).unwrap();
+        assert_eq!(plan.verdict.outcome, "repeat");
+        assert_eq!(plan.statements.iter().filter(|s| s.sql.contains("INTO comments")).count(), 0);
+        assert_eq!(rereads(&plan), (1, 1));
+        assert_eq!(plan.statements[0].params[2], SqlValue::Int(1), "comments asked for");
+        let fresh = Prior { body_seen: false, ..seen.clone() };
+        let plan = deliver_after(cfg(), "comment", EDIT, &fresh).unwrap();
+        assert_eq!(plan.verdict.outcome, "applied");
+        assert_eq!(rereads(&plan), (1, 1), "an edit cannot be ordered");
+        let created = EDIT.replace("updated", "created");
+        assert_eq!(rereads(&deliver_after(cfg(), "comment", &created, &fresh).unwrap()), (0, 0));
+        let no_card = Prior { card: None, ..seen };
+        assert_eq!(rereads(&deliver_after(cfg(), "comment", EDIT, &no_card).unwrap()), (0, 0), "no card, no comments");
+    }
+
+    #[test]
+    fn a_repeated_alert_body_is_recorded_once() {
+        let body = r#"{"action":"triggered","data":{"event":{"event_id":"e","issue_url":"https://s/api/0/issues/5/"},"triggered_rule":"r"}}"#;
+        let plan = deliver("event_alert", body).unwrap();
+        assert_eq!(plan.verdict.outcome, "applied");
+        let seen = Prior { body_seen: true, ..Prior::default() };
+        let plan = deliver_after(cfg(), "event_alert", body, &seen).unwrap();
+        assert!(plan.statements.is_empty());
+        assert_eq!(plan.verdict.outcome, "repeat");
+    }
+
+    #[test]
+    fn the_lookup_names_the_request_the_body_and_the_issue() {
+        let sig = sign_hex(SECRET.as_bytes(), RESOLVED.as_bytes());
+        let d = Delivery {
+            resource: Some(" Issue "),
+            signature: Some(&sig),
+            request_id: Some(" abc "),
+            body: RESOLVED.as_bytes(),
+            ..Default::default()
+        };
+        let Step::Lookup(p) = handle(&cfg(), &d, NOW).unwrap() else { panic!("an issue needs a lookup") };
+        assert_eq!(p.lookup.request_id.as_deref(), Some("abc"));
+        assert_eq!(p.lookup.body_sha256, verify::body_digest(RESOLVED.as_bytes()));
+        assert_eq!((p.lookup.resource.as_str(), p.lookup.issue_id.as_deref()), ("issue", Some("42")));
+        assert_eq!(p.lookup.installation.as_deref(), Some("u1"));
     }
 }

@@ -210,9 +210,11 @@ mod tests {
     }
 
     #[test]
-    fn a_created_delivery_without_a_uuid_is_a_bad_request() {
+    fn a_created_delivery_without_a_uuid_is_unusable() {
         let body = r#"{"action":"created","data":{"installation":{"status":"pending"}}}"#;
-        assert!(matches!(deliver("installation", body), Err(crate::error::AppError::BadRequest(_))));
+        let plan = deliver("installation", body).unwrap();
+        assert_eq!((plan.verdict.outcome, plan.reply.status), ("unusable", 200));
+        assert!(plan.statements.is_empty() && plan.jobs.is_empty());
         let plan = deliver("installation", r#"{"action":"updated","data":{}}"#).unwrap();
         assert_eq!(plan.verdict.outcome, "skipped");
     }

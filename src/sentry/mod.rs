@@ -6,6 +6,7 @@ pub mod errors;
 pub mod hook;
 pub mod installation;
 pub mod members;
+pub mod reread;
 pub mod setup;
 pub mod sync;
 pub mod token;

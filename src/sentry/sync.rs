@@ -5,7 +5,7 @@
 //! lists (deleted) are left alone.
 
 use super::wire::WireIssue;
-use crate::board::{IssueState, Status};
+use crate::board::IssueState;
 use crate::config::Config;
 use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
 use crate::plan::Stmt;
@@ -63,7 +63,7 @@ pub fn parse_page(reply: &HttpReply, installation: Option<&str>) -> Result<Page,
         .filter_map(|v| serde_json::from_value::<WireIssue>(v).ok())
         .map(|w| {
             let (snapshot, assignee) = w.into_snapshot(installation.map(str::to_string));
-            IssueState { status: snapshot.status.unwrap_or(Status::Unresolved), snapshot, assignee }
+            IssueState::from_api(snapshot, assignee)
         })
         .collect();
     let exhausted = reply.rate_remaining.as_deref().map(str::trim) == Some("0");
@@ -91,6 +91,7 @@ pub fn page_statements(page: &Page, run: &str, fetched_at: &str, lease_until: &s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::board::Status;
 
     fn reply(body: &str) -> HttpReply {
         HttpReply { status: 200, body: body.into(), ..Default::default() }

@@ -159,6 +159,7 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) 
         Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
         Job::SyncPage(j) => sentry_sync::page(cfg, env, db, j).await,
         Job::WriteBack(j) => write_back(cfg, db, j).await,
+        Job::Reread(j) => super::reread::run(cfg, db, j).await,
         // Consumed in batches by `ingest_errors`, never one by one.
         Job::ErrorEvent(_) => Ok(Outcome::done()),
     };
@@ -189,6 +190,10 @@ async fn settle(env: &Env, db: &D1Database, msg: &RawMessage, id: &str, job: &Jo
     }
     if let Job::WriteBack(j) = job {
         writes.push(writeback_store::settle(j, status, error.as_deref()));
+    }
+    // A re-read that can never succeed must not hold its issue's request.
+    if let (Job::Reread(j), Outcome::Fail { .. }) = (job, &outcome) {
+        writes.push(crate::store::rereads::forget(&j.issue));
     }
     if let Err(e) = d1::run(db, &writes).await {
         log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
@@ -224,6 +229,9 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
     }
     if let Job::WriteBack(j) = job {
         writes.push(writeback_store::settle(j, "failed", Some(&error)));
+    }
+    if let Job::Reread(j) = job {
+        writes.push(crate::store::rereads::forget(&j.issue));
     }
     if let Err(e) = d1::run(db, &writes).await {
         log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));

@@ -10,6 +10,7 @@ mod github;
 mod github_sync;
 mod http;
 mod jobs;
+mod reread;
 mod sentry;
 mod sentry_sync;
 mod tokens;
@@ -64,8 +65,21 @@ async fn list(env: &Env, key: &str, sql: &str) -> Result<Response> {
     }
 }
 
+/// Verified deliveries, and the ring of requests refused before verification.
 pub async fn deliveries(env: &Env) -> Result<Response> {
-    list(env, "deliveries", store::LIST_DELIVERIES).await
+    let queries: [(&str, &[crate::plan::SqlValue]); 2] =
+        [(store::LIST_DELIVERIES, &[]), (store::deliveries::LIST_REJECTIONS, &[])];
+    let read = match db(env) {
+        Ok(db) => d1::rows_batch(&db, &queries).await,
+        Err(e) => Err(e),
+    };
+    match read.as_deref() {
+        Ok([deliveries, rejections]) => {
+            Response::from_json(&serde_json::json!({ "deliveries": deliveries, "rejections": rejections }))
+        }
+        Ok(_) => error_response(&AppError::Internal("D1 batch returned an unexpected result count".into())),
+        Err(e) => read_failed("deliveries", e),
+    }
 }
 
 async fn read(env: &Env, sql: &str) -> std::result::Result<Vec<serde_json::Map<String, serde_json::Value>>, AppError> {

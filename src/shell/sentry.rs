@@ -1,5 +1,6 @@
-//! The Sentry webhook endpoint: read, hand to the core, dedupe verbatim
-//! replays, then apply the plan and the delivery record in one D1 batch.
+//! The Sentry webhook endpoint: read, hand to the core, read what D1 knows
+//! of the delivery when the core asks, then apply the plan and the delivery
+//! record in one D1 batch.
 
 use super::{config, d1, db, http};
 use crate::config::MAX_BODY_BYTES;
@@ -7,10 +8,10 @@ use crate::error::AppError;
 use crate::jobs::Job;
 use crate::log::DeliveryLog;
 use crate::plan::{Plan, Reply, Stmt};
-use crate::sentry::hook::{self, Delivery};
-use crate::store;
+use crate::sentry::hook::{self, Delivery, Step};
+use crate::store::{self, deliveries};
 use crate::time::format_millis;
-use crate::verify::{body_digest, one_signature};
+use crate::verify::one_signature;
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
 /// What the core decided for one delivery, before it is recorded.
@@ -18,6 +19,7 @@ struct Outcome {
     reply: std::result::Result<Reply, AppError>,
     verdict: &'static str,
     action: Option<String>,
+    detail: Option<String>,
     digest: Option<String>,
     statements: Vec<Stmt>,
     jobs: Vec<Job>,
@@ -25,7 +27,15 @@ struct Outcome {
 
 impl Outcome {
     fn rejected(e: AppError) -> Self {
-        Outcome { verdict: e.code(), reply: Err(e), action: None, digest: None, statements: vec![], jobs: vec![] }
+        Outcome {
+            verdict: e.code(),
+            reply: Err(e),
+            action: None,
+            detail: None,
+            digest: None,
+            statements: vec![],
+            jobs: vec![],
+        }
     }
 }
 
@@ -43,7 +53,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         verdict: outcome.verdict,
         status: outcome.reply.as_ref().map_or_else(AppError::status, |r| r.status),
         request_id: request_id.as_deref(),
-        detail: None,
+        detail: outcome.detail.as_deref(),
         body_sha256: outcome.digest.as_deref(),
         latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
     };
@@ -122,47 +132,38 @@ async fn apply(
     Err(AppError::Internal(e))
 }
 
-/// Verifies and plans. A verbatim replay of an accepted body is answered
-/// 200 and applies nothing: its unsigned timestamp could otherwise make old
-/// state look new.
+/// Verifies and parses, asks D1 what it knows of the delivery, then lets
+/// the core decide.
 async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::result::Result<Outcome, AppError> {
     let body = http::read_body(req, MAX_BODY_BYTES).await?;
     let signature =
         one_signature(http::header(req, "Sentry-Hook-Signature"), http::header(req, "Sentry-App-Signature"));
-    let timestamp = http::header(req, "Sentry-Hook-Timestamp");
     let authorization = http::header(req, "Authorization");
+    let request_id = http::header(req, "Request-ID");
     let delivery = Delivery {
         resource,
         signature: signature.as_deref(),
-        timestamp: timestamp.as_deref(),
+        timestamp: None,
         authorization: authorization.as_deref(),
+        request_id: request_id.as_deref(),
         body: &body,
     };
-    let Plan { statements, jobs, reply, verdict } =
-        hook::handle(&config(env), &delivery, Date::now().as_millis() as i64)?;
-    if verdict.outcome == hook::QUEUED {
-        let action = Some(verdict.action);
-        return Ok(Outcome { reply: Ok(reply), verdict: verdict.outcome, action, digest: None, statements, jobs });
-    }
-    let digest = body_digest(&body);
-    let resource_key = resource.unwrap_or("").trim().to_ascii_lowercase();
-    let seen = store::seen_body_params("sentry", &resource_key, &digest);
-    if d1::exists(&db(env)?, store::SEEN_BODY, &seen).await? {
-        let reply = Reply::ok(serde_json::json!({ "ok": true, "duplicate": true }));
-        return Ok(Outcome {
-            reply: Ok(reply),
-            verdict: "duplicate",
-            action: Some(verdict.action),
-            digest: Some(digest),
-            statements: vec![],
-            jobs: vec![],
-        });
-    }
+    let cfg = config(env);
+    let (plan, digest) = match hook::handle(&cfg, &delivery, Date::now().as_millis() as i64)? {
+        Step::Ready(plan) => (plan, None),
+        Step::Lookup(pending) => {
+            let row = d1::first(&db(env)?, deliveries::LOOKUP, &deliveries::lookup_params(&pending.lookup)).await?;
+            let digest = Some(pending.lookup.body_sha256.clone());
+            (hook::decide(*pending, &deliveries::prior_from_row(row.as_ref(), cfg.internal.is_some())), digest)
+        }
+    };
+    let Plan { statements, jobs, reply, verdict } = plan;
     Ok(Outcome {
         reply: Ok(reply),
         verdict: verdict.outcome,
         action: Some(verdict.action),
-        digest: Some(digest),
+        detail: verdict.detail,
+        digest,
         statements,
         jobs,
     })

@@ -7,17 +7,23 @@ use crate::plan::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
+pub use deliveries::{delivery_failed, record_delivery, DELIVERY_LOG_ROWS, LIST_DELIVERIES};
+
+pub mod comments;
+pub mod deliveries;
 pub mod errors;
 pub mod github;
 pub mod installations;
+pub mod rereads;
 pub mod retention;
 pub mod sync;
 pub mod writeback;
 
-/// Inserts or updates one card. The `WHERE` makes it order-guarded: a state
-/// older than the one already applied changes nothing, and replaying the same
-/// state yields the same row. Fields a board change is still pushing to
-/// Sentry keep the board's value until the push is done.
+/// Inserts or updates one card from a snapshot. `applied_at` is when the
+/// worker learned the state (a webhook's arrival, an API read's start), so
+/// a sync page read before a webhook arrived does not undo it. Replaying the
+/// same state yields the same row. Fields a board change is still pushing
+/// to Sentry keep the board's value until the push is done.
 const UPSERT_CARD: &str = "\
 INSERT INTO cards (id, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_id, project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
@@ -49,6 +55,35 @@ ON CONFLICT (id) DO UPDATE SET
     applied_at = excluded.applied_at,
     updated_at = excluded.updated_at
 WHERE excluded.applied_at >= cards.applied_at";
+
+/// `issue.created` is a birth certificate: it inserts the card if there is
+/// none, and otherwise only fills fields that are still empty. It never
+/// touches the status, the assignee or `applied_at` of a card that exists
+/// (same parameters as `UPSERT_CARD`; `?24`, the assignee flag, is only
+/// referenced so that both bind the same list).
+const BIRTH_CARD: &str = "\
+INSERT INTO cards (id, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
+    project_id, project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
+    assignee_type, assignee_id, assignee_name, assignee_email, applied_at, created_at, updated_at)
+VALUES (?1, ?2, ?3, COALESCE(?4, ?3, 'Issue ' || ?1), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+    ?18, ?19, ?20, ?21, ?22, ?23, ?23)
+ON CONFLICT (id) DO UPDATE SET
+    installation_uuid = COALESCE(cards.installation_uuid, excluded.installation_uuid),
+    short_id = COALESCE(cards.short_id, excluded.short_id),
+    title = CASE WHEN cards.title = 'Issue ' || cards.id THEN COALESCE(?4, cards.title) ELSE cards.title END,
+    culprit = COALESCE(cards.culprit, excluded.culprit),
+    permalink = COALESCE(cards.permalink, excluded.permalink),
+    level = COALESCE(cards.level, excluded.level),
+    substatus = COALESCE(cards.substatus, excluded.substatus),
+    project_id = COALESCE(cards.project_id, excluded.project_id),
+    project_slug = COALESCE(cards.project_slug, excluded.project_slug),
+    project_name = COALESCE(cards.project_name, excluded.project_name),
+    platform = COALESCE(cards.platform, excluded.platform),
+    event_count = COALESCE(cards.event_count, excluded.event_count),
+    user_count = COALESCE(cards.user_count, excluded.user_count),
+    first_seen = COALESCE(cards.first_seen, excluded.first_seen),
+    last_seen = COALESCE(cards.last_seen, excluded.last_seen)
+WHERE ?24 = ?24";
 
 /// Every card for the board, newest activity first: issue cards (`kind`
 /// 'issue') and alert cards (`kind` 'event_alert' | 'metric_alert') under the
@@ -123,7 +158,9 @@ ON CONFLICT (id) DO UPDATE SET
     updated_at = excluded.updated_at
 WHERE comments.deleted = 0";
 
-/// One event-alert card per (issue, rule), updated in place, order-guarded.
+/// One event-alert card per (issue, rule), updated in place. The card shows
+/// the newest event by the event's own time (signed, in the body): a retry
+/// of an older trigger arriving late still counts, but does not overwrite it.
 const UPSERT_EVENT_ALERT: &str = "\
 INSERT INTO alerts (id, kind, installation_uuid, issue_id, rule, title, detail, level, status, permalink,
     event_id, trigger_count, first_triggered, last_triggered, applied_at, created_at, updated_at)
@@ -137,7 +174,7 @@ ON CONFLICT (id) DO UPDATE SET
     event_id = COALESCE(excluded.event_id, alerts.event_id),
     applied_at = excluded.applied_at,
     updated_at = excluded.updated_at
-WHERE excluded.applied_at >= alerts.applied_at";
+WHERE ?10 >= COALESCE((SELECT MAX(triggered_at) FROM alert_triggers WHERE alert_id = ?1), '')";
 
 /// Remembers the triggering event; a redelivery of the same event is one row.
 const INSERT_ALERT_TRIGGER: &str = "\
@@ -152,8 +189,11 @@ UPDATE alerts SET
     last_triggered = (SELECT MAX(triggered_at) FROM alert_triggers WHERE alert_id = ?1)
 WHERE id = ?1";
 
-/// One metric-alert card per metric alert id, updated in place,
-/// order-guarded. A resolved delivery (no level) keeps the level shown.
+/// One metric-alert card per metric alert id, updated in place in arrival
+/// order. Resolved is final: Sentry closes an incident for good (a new
+/// trigger opens a new incident, another id), so a critical or warning that
+/// arrives after the resolve is a late retry and changes nothing. A resolved
+/// delivery (no level) keeps the level shown.
 const UPSERT_METRIC_ALERT: &str = "\
 INSERT INTO alerts (id, kind, installation_uuid, alert_id, rule, title, detail, level, status, permalink, project,
     first_triggered, last_triggered, applied_at, created_at, updated_at)
@@ -164,8 +204,8 @@ ON CONFLICT (id) DO UPDATE SET
     rule = COALESCE(excluded.rule, alerts.rule),
     title = COALESCE(?5, ?4, alerts.title),
     detail = COALESCE(excluded.detail, alerts.detail),
-    level = COALESCE(?7, alerts.level),
-    status = excluded.status,
+    level = CASE WHEN alerts.status = 'resolved' THEN alerts.level ELSE COALESCE(?7, alerts.level) END,
+    status = CASE WHEN alerts.status = 'resolved' THEN alerts.status ELSE excluded.status END,
     permalink = COALESCE(excluded.permalink, alerts.permalink),
     project = COALESCE(excluded.project, alerts.project),
     first_triggered = MIN(alerts.first_triggered, excluded.first_triggered),
@@ -175,6 +215,8 @@ ON CONFLICT (id) DO UPDATE SET
 WHERE excluded.applied_at >= alerts.applied_at";
 
 /// The statement that records `state` for an issue, applied at `applied_at`.
+/// `applied_at` is when the state was learned (see `UPSERT_CARD`); a birth
+/// (`issue.created`) uses `BIRTH_CARD`.
 pub fn upsert_card(state: &IssueState, applied_at: &str, now: &str) -> Stmt {
     let s = &state.snapshot;
     let (assignee_known, a) = match &state.assignee {
@@ -183,7 +225,7 @@ pub fn upsert_card(state: &IssueState, applied_at: &str, now: &str) -> Stmt {
     };
     let field = |f: fn(&Assignee) -> Option<String>| SqlValue::from(a.and_then(f));
     Stmt {
-        sql: UPSERT_CARD,
+        sql: if state.birth { BIRTH_CARD } else { UPSERT_CARD },
         params: vec![
             s.id.clone().into(),
             s.installation_uuid.clone().into(),
@@ -394,64 +436,4 @@ fn truthy(v: Option<&Value>) -> bool {
         Some(Value::Bool(b)) => *b,
         _ => false,
     }
-}
-
-// ---- Delivery log ---------------------------------------------------------
-
-/// How many deliveries are kept; older rows are trimmed on every insert.
-pub const DELIVERY_LOG_ROWS: i32 = 10_000;
-
-const INSERT_DELIVERY: &str = "\
-INSERT INTO deliveries (received_at, source, resource, action, request_id, body_sha256, verdict, status, latency_ms, error)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-
-const TRIM_DELIVERIES: &str = "DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?1";
-
-/// Whether this exact body was already accepted for this resource (`?1`
-/// source, `?2` resource, `?3` body hash) inside the kept window.
-pub const SEEN_BODY: &str = "\
-SELECT 1 AS seen FROM deliveries
-WHERE body_sha256 = ?3 AND source = ?1 AND COALESCE(resource, '') = ?2 AND status < 300
-LIMIT 1";
-
-pub const LIST_DELIVERIES: &str = "\
-SELECT id, received_at, source, resource, action, request_id, verdict, status, latency_ms, error
-FROM deliveries ORDER BY id DESC LIMIT 200";
-
-/// Records one delivery and keeps the table bounded.
-pub fn record_delivery(d: &crate::log::DeliveryLog) -> Vec<Stmt> {
-    let opt = |v: Option<&str>| SqlValue::from(v.map(str::to_string));
-    vec![
-        Stmt {
-            sql: INSERT_DELIVERY,
-            params: vec![
-                d.received_at.into(),
-                d.source.into(),
-                opt(d.resource),
-                opt(d.action),
-                opt(d.request_id),
-                opt(d.body_sha256),
-                d.verdict.into(),
-                i32::from(d.status).into(),
-                i32::try_from(d.latency_ms).unwrap_or(i32::MAX).into(),
-                opt(d.detail),
-            ],
-        },
-        Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] },
-    ]
-}
-
-/// The accepted delivery of this body could not finish (its jobs were not
-/// queued): mark it failed so a retry of the same body is applied again.
-const DELIVERY_FAILED: &str = "\
-UPDATE deliveries SET status = 503, verdict = ?2, error = ?3
-WHERE id = (SELECT MAX(id) FROM deliveries WHERE body_sha256 = ?1)";
-
-pub fn delivery_failed(body_sha256: &str, verdict: &str, error: &str) -> Stmt {
-    Stmt { sql: DELIVERY_FAILED, params: vec![body_sha256.into(), verdict.into(), error.into()] }
-}
-
-/// Parameters for `SEEN_BODY`.
-pub fn seen_body_params(source: &str, resource: &str, body_sha256: &str) -> Vec<SqlValue> {
-    vec![source.into(), resource.into(), body_sha256.into()]
 }

@@ -1,18 +1,23 @@
-//! Drives signed deliveries through the real `hook::handle` and runs the
-//! planned statements on a rusqlite database.
+//! Drives signed deliveries through the real core exactly as the shell
+//! does: `hook::handle`, then (when the core asks) `store::deliveries::LOOKUP`
+//! on the rusqlite database and `hook::decide`, then the planned statements
+//! and the delivery record in one transaction.
 
 use super::db;
 use rusqlite::Connection;
 use sentry_kanban::config::Config;
+use sentry_kanban::log::DeliveryLog;
 use sentry_kanban::plan::Plan;
-use sentry_kanban::sentry::hook::{handle, Delivery};
+use sentry_kanban::sentry::hook::{decide, handle, Delivery, Step};
+use sentry_kanban::store::deliveries;
 use sentry_kanban::time::{format_millis, Millis};
 use sentry_kanban::verify::sign_hex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const SECRET: &str = "store-test-secret";
-/// The worker's clock for every delivery.
+/// A fixed clock for tests that do not move it.
 pub const NOW: Millis = 1_700_000_000_000;
-/// `Sentry-Hook-Timestamp` of a delivery at `t` is `T0 + t` seconds.
+/// A delivery at `t` arrives at `T0 + t` seconds (the worker's clock).
 pub const T0: i64 = 1_699_990_000;
 
 pub fn cfg() -> Config {
@@ -24,15 +29,71 @@ pub fn at(t: i64) -> String {
     format_millis((T0 + t) * 1000)
 }
 
-/// Signs `body`, plans it as `resource` stamped `T0 + t`, runs the plan.
+static REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh `Request-ID` (`uuid4().hex`-shaped), as every Sentry attempt has.
+pub fn request_id() -> String {
+    format!("{:032x}", REQUEST.fetch_add(1, Ordering::Relaxed))
+}
+
+thread_local! {
+    /// The worker's clock only moves forward: a test that passes an earlier
+    /// `t` means a delivery that arrives later but was built earlier.
+    static CLOCK: std::cell::Cell<Millis> = const { std::cell::Cell::new(0) };
+}
+
+/// The arrival time of a delivery at `t`: `T0 + t` seconds, or just after
+/// the previous arrival if that was later.
+pub fn arrival(t: i64) -> Millis {
+    CLOCK.with(|c| {
+        let now = ((T0 + t) * 1000).max(c.get() + 1);
+        c.set(now);
+        now
+    })
+}
+
+/// Signs `body`, delivers it as `resource` arriving at `arrival(t)` under a
+/// fresh Request-ID, and runs the plan.
 pub fn deliver_as(conn: &Connection, resource: &str, body: &[u8], t: i64) -> Plan {
+    deliver_full(conn, &cfg(), resource, body, arrival(t), &request_id())
+}
+
+/// The whole path for one delivery, with the configuration, clock and
+/// Request-ID given. Panics if the delivery is refused.
+pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8], now: Millis, rid: &str) -> Plan {
     let sig = sign_hex(SECRET.as_bytes(), body);
-    let ts = (T0 + t).to_string();
+    let cfg = Config { sentry_secret: Some(SECRET.into()), ..cfg.clone() };
     let d =
-        Delivery { resource: Some(resource), signature: Some(&sig), timestamp: Some(&ts), body, ..Default::default() };
-    let plan = handle(&cfg(), &d, NOW)
+        Delivery { resource: Some(resource), signature: Some(&sig), request_id: Some(rid), body, ..Default::default() };
+    let step = handle(&cfg, &d, now)
         .unwrap_or_else(|e| panic!("delivery refused: {e:?}\nbody: {}", String::from_utf8_lossy(body)));
+    let (plan, digest) = match step {
+        Step::Ready(plan) => (plan, None),
+        Step::Lookup(pending) => {
+            let rows = db::query(conn, deliveries::LOOKUP, &deliveries::lookup_params(&pending.lookup));
+            let prior = deliveries::prior_from_row(rows.first(), cfg.internal.is_some());
+            let digest = pending.lookup.body_sha256.clone();
+            (decide(*pending, &prior), Some(digest))
+        }
+    };
     assert_eq!(plan.reply.status, 200, "{:?}", plan.reply);
-    db::run(conn, &plan.statements);
+    let received = format_millis(now);
+    let record = DeliveryLog {
+        received_at: &received,
+        source: "sentry",
+        resource: Some(resource),
+        action: Some(&plan.verdict.action),
+        verdict: plan.verdict.outcome,
+        status: plan.reply.status,
+        request_id: Some(rid),
+        detail: plan.verdict.detail.as_deref(),
+        body_sha256: digest.as_deref(),
+        latency_ms: 1,
+    };
+    let mut batch = plan.statements.clone();
+    if plan.verdict.outcome != sentry_kanban::sentry::hook::QUEUED {
+        batch.extend(deliveries::record_delivery(&record));
+    }
+    db::run(conn, &batch);
     plan
 }

@@ -4,4 +4,5 @@
 
 pub mod db;
 pub mod hook;
+pub mod reread;
 pub mod sentry;

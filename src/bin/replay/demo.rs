@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn the_worker_core_accepts_every_demo_delivery() {
         use sentry_kanban::config::Config;
-        use sentry_kanban::sentry::hook::{handle, Delivery as Hook};
+        use sentry_kanban::sentry::hook::{decide, handle, Delivery as Hook, Step};
         let cfg = Config { sentry_secret: Some("k".into()), ..Default::default() };
         for d in demo_set(NOW) {
             let Kind::Sentry(resource) = &d.kind else { unreachable!() };
@@ -356,7 +356,10 @@ mod tests {
                 body: &d.body,
                 ..Default::default()
             };
-            let plan = handle(&cfg, &hook, NOW).unwrap_or_else(|e| panic!("{}: {e:?}", d.what()));
+            let plan = match handle(&cfg, &hook, NOW).unwrap_or_else(|e| panic!("{}: {e:?}", d.what())) {
+                Step::Ready(plan) => plan,
+                Step::Lookup(pending) => decide(*pending, &Default::default()),
+            };
             assert_eq!(plan.reply.status, 200, "{}", d.what());
             let want = if resource == "error" { "queued" } else { "applied" };
             assert_eq!(plan.verdict.outcome, want, "{}: {:?}", d.what(), plan.reply.body);

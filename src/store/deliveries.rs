@@ -1,0 +1,151 @@
+//! The delivery log: every verified delivery (it doubles as the replay
+//! window), and a fixed ring of requests refused before verification.
+
+use crate::board::{CardFacts, Status};
+use crate::log::DeliveryLog;
+use crate::plan::{SqlValue, Stmt};
+use crate::prior::{Lookup, Prior};
+use serde_json::{Map, Value};
+
+/// How many verified deliveries are kept; older rows are trimmed on every insert.
+pub const DELIVERY_LOG_ROWS: i32 = 10_000;
+/// How many refused requests are kept (a ring: the newest overwrite the oldest).
+pub const REJECTION_SLOTS: i32 = 50;
+/// The longest text kept from a request header or an error.
+pub const MAX_TEXT: usize = 200;
+
+const INSERT_DELIVERY: &str = "\
+INSERT INTO deliveries (received_at, source, resource, action, request_id, body_sha256, verdict, status, latency_ms, error)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+const TRIM_DELIVERIES: &str = "DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?1";
+
+/// Writes the next slot of the ring in one statement.
+const INSERT_REJECTION: &str = "\
+INSERT INTO rejections (slot, seq, received_at, source, resource, request_id, verdict, status, error)
+SELECT n % ?8, n, ?1, ?2, ?3, ?4, ?5, ?6, ?7 FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM rejections)
+WHERE true
+ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, received_at = excluded.received_at, source = excluded.source,
+    resource = excluded.resource, request_id = excluded.request_id, verdict = excluded.verdict,
+    status = excluded.status, error = excluded.error";
+
+pub const LIST_DELIVERIES: &str = "\
+SELECT id, received_at, source, resource, action, request_id, verdict, status, latency_ms, error
+FROM deliveries ORDER BY id DESC LIMIT 200";
+
+pub const LIST_REJECTIONS: &str = "\
+SELECT seq, received_at, source, resource, request_id, verdict, status, error FROM rejections ORDER BY seq DESC";
+
+/// Whether a request was refused before its signature could be trusted:
+/// such a request must not grow storage or touch the replay window.
+pub fn unauthenticated(status: u16) -> bool {
+    matches!(status, 401 | 403 | 413)
+}
+
+fn capped(v: Option<&str>) -> SqlValue {
+    SqlValue::from(v.map(|s| s.chars().take(MAX_TEXT).collect::<String>()))
+}
+
+/// Records one delivery: a verified one in the log (kept bounded), a
+/// refused one in the ring.
+pub fn record_delivery(d: &DeliveryLog) -> Vec<Stmt> {
+    if unauthenticated(d.status) {
+        return vec![rejection(d)];
+    }
+    vec![
+        Stmt {
+            sql: INSERT_DELIVERY,
+            params: vec![
+                d.received_at.into(),
+                d.source.into(),
+                capped(d.resource),
+                capped(d.action),
+                capped(d.request_id),
+                SqlValue::from(d.body_sha256.map(str::to_string)),
+                d.verdict.into(),
+                i32::from(d.status).into(),
+                i32::try_from(d.latency_ms).unwrap_or(i32::MAX).into(),
+                capped(d.detail),
+            ],
+        },
+        Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] },
+    ]
+}
+
+fn rejection(d: &DeliveryLog) -> Stmt {
+    Stmt {
+        sql: INSERT_REJECTION,
+        params: vec![
+            d.received_at.into(),
+            d.source.into(),
+            capped(d.resource),
+            capped(d.request_id),
+            d.verdict.into(),
+            i32::from(d.status).into(),
+            capped(d.detail),
+            REJECTION_SLOTS.into(),
+        ],
+    }
+}
+
+/// The accepted delivery of this body could not finish (its jobs were not
+/// queued): mark it failed so a retry of the same body is applied again.
+const DELIVERY_FAILED: &str = "\
+UPDATE deliveries SET status = 503, verdict = ?2, error = ?3
+WHERE id = (SELECT MAX(id) FROM deliveries WHERE body_sha256 = ?1)";
+
+pub fn delivery_failed(body_sha256: &str, verdict: &str, error: &str) -> Stmt {
+    let error: String = error.chars().take(MAX_TEXT).collect();
+    Stmt { sql: DELIVERY_FAILED, params: vec![body_sha256.into(), verdict.into(), error.into()] }
+}
+
+/// What the core needs to decide a Sentry delivery, in one read: whether
+/// this exact delivery (Request-ID and body) or these bytes under another
+/// Request-ID were accepted before, the card's status and assignee, whether
+/// a token can re-read the issue, and the re-read already requested.
+pub const LOOKUP: &str = "\
+SELECT
+    EXISTS (SELECT 1 FROM deliveries WHERE request_id = ?1 AND body_sha256 = ?2 AND source = 'sentry'
+        AND status < 300) AS exact_replay,
+    EXISTS (SELECT 1 FROM deliveries WHERE body_sha256 = ?2 AND source = 'sentry' AND COALESCE(resource, '') = ?3
+        AND status < 300) AS body_seen,
+    c.status AS card_status, c.assignee_type, c.assignee_id, c.assignee_name,
+    EXISTS (SELECT 1 FROM installation_tokens WHERE installation_uuid = ?5) AS has_token,
+    (SELECT requested_at FROM rereads WHERE issue_id = ?4) AS reread_requested_at
+FROM (SELECT 1) AS one LEFT JOIN cards AS c ON c.id = ?4";
+
+pub fn lookup_params(l: &Lookup) -> Vec<SqlValue> {
+    vec![
+        l.request_id.clone().into(),
+        l.body_sha256.as_str().into(),
+        l.resource.as_str().into(),
+        l.issue_id.clone().into(),
+        l.installation.clone().into(),
+    ]
+}
+
+/// Reads `LOOKUP`'s row (`None`: no row, as for an empty database).
+/// `internal`: the internal integration's token can always re-read.
+pub fn prior_from_row(row: Option<&Map<String, Value>>, internal: bool) -> Prior {
+    let Some(row) = row else { return Prior { has_token: internal, ..Prior::default() } };
+    let flag = |k: &str| row.get(k).and_then(Value::as_f64).is_some_and(|n| n != 0.0);
+    let text = |k: &str| super::row_text(row, k);
+    let card = text("card_status").and_then(|s| Status::parse(&s)).map(|status| CardFacts {
+        status,
+        assignee: match (text("assignee_id"), text("assignee_name")) {
+            (None, None) => None,
+            (id, name) => Some(format!(
+                "{}:{}",
+                text("assignee_type").unwrap_or_else(|| "user".into()),
+                id.or(name).unwrap_or_default()
+            )),
+        },
+    });
+    Prior {
+        exact_replay: flag("exact_replay"),
+        body_seen: flag("body_seen"),
+        card,
+        has_token: internal || flag("has_token"),
+        reread_requested_at: text("reread_requested_at"),
+    }
+}
