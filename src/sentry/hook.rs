@@ -254,12 +254,14 @@ fn decide_comment(
             Verdict::new("comment", action, "repeat").because("a retry of a comment delivery already applied");
         (Plan { statements: vec![], jobs: vec![], reply, verdict }, "a comment delivery seen before")
     } else {
-        (super::comments::plan(comment, kind, action, &at), "a comment edit")
+        (super::comments::plan(comment, kind, action, &at), "a comment delivery cannot be ordered")
     };
-    let edit = prior.body_seen || action == "updated";
-    match prior.card.is_some() && edit {
-        true => with_reread(plan, lookup, prior, true, why, now),
-        false => plan,
+    // Comment bodies carry no order: an edit may be older than one applied,
+    // a `created` may arrive after its edit, a comment may arrive before its
+    // issue's card. Only a tombstone is final.
+    match kind {
+        CommentAction::Delete if !prior.body_seen => plan,
+        _ => with_reread(plan, lookup, prior, true, why, now),
     }
 }
 
@@ -659,9 +661,18 @@ pub(crate) mod tests {
         assert_eq!(plan.verdict.outcome, "applied");
         assert_eq!(rereads(&plan), (1, 1), "an edit cannot be ordered");
         let created = EDIT.replace("updated", "created");
-        assert_eq!(rereads(&deliver_after(cfg(), "comment", &created, &fresh).unwrap()), (0, 0));
-        let no_card = Prior { card: None, ..seen };
-        assert_eq!(rereads(&deliver_after(cfg(), "comment", EDIT, &no_card).unwrap()), (0, 0), "no card, no comments");
+        assert_eq!(rereads(&deliver_after(cfg(), "comment", &created, &fresh).unwrap()), (1, 1), "may follow its edit");
+        let deleted = EDIT.replace("updated", "deleted");
+        assert_eq!(
+            rereads(&deliver_after(cfg(), "comment", &deleted, &fresh).unwrap()),
+            (0, 0),
+            "a tombstone is final"
+        );
+        let no_card = Prior { card: None, body_seen: false, ..seen };
+        let plan = deliver_after(cfg(), "comment", EDIT, &no_card).unwrap();
+        assert_eq!(rereads(&plan), (1, 1), "a comment before its card: the issue is read");
+        let no_token = Prior { has_token: false, ..no_card };
+        assert_eq!(rereads(&deliver_after(cfg(), "comment", EDIT, &no_token).unwrap()), (0, 0));
     }
 
     #[test]
