@@ -6,12 +6,15 @@ CREATE INDEX IF NOT EXISTS deliveries_by_request ON deliveries (request_id) WHER
 -- One row per issue whose authoritative re-read (GET of the issue, and of its
 -- comments when `comments` = 1) is queued or running. Deliveries arriving
 -- meanwhile only move `requested_at`; the job removes the row when nothing
--- was requested after it started reading, so at most one job is in flight.
+-- was requested after it started reading (else it reads once more), so at
+-- most one job is in flight. `queued_at`: when that job was queued; a job
+-- lost for longer than the stale limit is replaced by the next request.
 CREATE TABLE IF NOT EXISTS rereads (
     issue_id          TEXT PRIMARY KEY,
     installation_uuid TEXT,
     comments          INTEGER NOT NULL DEFAULT 0,
-    requested_at      TEXT NOT NULL
+    requested_at      TEXT NOT NULL,
+    queued_at         TEXT NOT NULL
 );
 
 -- Requests refused before their signature could be trusted (bad or missing

@@ -1,5 +1,6 @@
 // The delivery log (/api/deliveries, newest 200): what arrived and what the
-// worker did with it. Values go through textContent only.
+// worker did with it, and the requests refused before their signature could
+// be trusted (a bounded ring). Values go through textContent only.
 "use strict";
 
 (function () {
@@ -10,7 +11,10 @@
   var $ = function (id) { return document.getElementById(id); };
   var form = $("filters");
   var rows = [];
+  var rejections = [];
   var timer = null;
+  // Accepted (2xx) but worth a look: the reason is in the last column.
+  var NOTABLE = { unusable: true, repeat: true, duplicate: true, filled: true };
   var inFlight = false;
 
   var params = new URLSearchParams(location.search);
@@ -59,7 +63,8 @@
     tr.appendChild(cell("resource", d.resource));
     tr.appendChild(cell("action", d.action));
     var verdict = el("td", "verdict");
-    verdict.appendChild(el("span", "verdict-tag " + (ok(d) ? "verdict-ok" : "verdict-bad"), d.verdict || "—"));
+    var tone = !ok(d) ? "verdict-bad" : d.verdict === "unusable" ? "verdict-warn" : NOTABLE[d.verdict] ? "verdict-note" : "verdict-ok";
+    verdict.appendChild(el("span", "verdict-tag " + tone, d.verdict || "—"));
     tr.appendChild(verdict);
     tr.appendChild(cell("http", d.status));
     tr.appendChild(cell("latency", d.latency_ms == null ? null : d.latency_ms + " ms"));
@@ -100,10 +105,30 @@
       trs = [empty];
     }
     body.replaceChildren.apply(body, trs);
+    renderRejections();
     var failed = rows.filter(function (d) { return !ok(d); }).length;
     var stats = rows.length + " deliveries" + (failed ? " · " + failed + " not 2xx" : "");
     if (shown.length !== rows.length) stats = shown.length + " of " + stats;
     $("stats").textContent = stats;
+  }
+
+  function renderRejections() {
+    var section = $("rejections-section");
+    section.hidden = !rejections.length;
+    var trs = rejections.map(function (d) {
+      var tr = el("tr", "delivery failed");
+      tr.appendChild(cell("time", when(d.received_at)));
+      tr.appendChild(cell("source", d.source));
+      tr.appendChild(cell("resource", d.resource));
+      var verdict = el("td", "verdict");
+      verdict.appendChild(el("span", "verdict-tag verdict-bad", d.verdict || "—"));
+      tr.appendChild(verdict);
+      tr.appendChild(cell("http", d.status));
+      tr.appendChild(cell("request-id", d.request_id));
+      tr.appendChild(cell("error-text", d.error));
+      return tr;
+    });
+    $("rejections").querySelector("tbody").replaceChildren.apply($("rejections").querySelector("tbody"), trs);
   }
 
   function showError(message) {
@@ -124,6 +149,7 @@
       })
       .then(function (body) {
         rows = body && Array.isArray(body.deliveries) ? body.deliveries : [];
+        rejections = body && Array.isArray(body.rejections) ? body.rejections : [];
         render();
         $("refreshed").textContent = "Refreshed " + new Date().toLocaleTimeString();
         showError(null);

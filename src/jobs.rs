@@ -66,6 +66,14 @@ impl Job {
         }
     }
 
+    /// How long the message waits in the queue before it is delivered.
+    pub fn delay_secs(&self) -> u32 {
+        match self {
+            Job::Reread(_) => crate::sentry::reread::DELAY_SECS,
+            _ => 0,
+        }
+    }
+
     /// The GitHub delivery a sync job stands for (its row in the sync status).
     pub fn github_delivery(&self) -> Option<&str> {
         match self {

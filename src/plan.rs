@@ -85,12 +85,23 @@ impl Verdict {
     }
 }
 
+/// A job the plan cannot decide on alone: it is queued only if statement
+/// `stmt` of the batch returns a row whose `queue_job` is true (e.g. "no
+/// re-read of this issue is in flight", which only the database knows at
+/// the moment the batch runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guarded {
+    pub stmt: usize,
+    pub job: crate::jobs::Job,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub statements: Vec<Stmt>,
     /// Queued only after the statements applied, so a job always finds the
     /// rows it was queued for.
     pub jobs: Vec<crate::jobs::Job>,
+    pub guard: Option<Guarded>,
     pub reply: Reply,
     pub verdict: Verdict,
 }
@@ -98,6 +109,25 @@ pub struct Plan {
 impl Plan {
     /// Statements only, no jobs.
     pub fn writes(statements: Vec<Stmt>, reply: Reply, verdict: Verdict) -> Self {
-        Plan { statements, jobs: vec![], reply, verdict }
+        Plan { statements, jobs: vec![], guard: None, reply, verdict }
+    }
+
+    /// Nothing to write or queue.
+    pub fn answer(reply: Reply, verdict: Verdict) -> Self {
+        Plan::writes(vec![], reply, verdict)
+    }
+}
+
+impl Guarded {
+    /// The job, if its statement's first row (`first_rows[stmt]`, one entry
+    /// per statement of the batch) says to queue it.
+    pub fn fires(self, first_rows: &[Option<serde_json::Map<String, serde_json::Value>>]) -> Option<crate::jobs::Job> {
+        let row = first_rows.get(self.stmt)?.as_ref()?;
+        let yes = match row.get("queue_job") {
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+            _ => false,
+        };
+        yes.then_some(self.job)
     }
 }

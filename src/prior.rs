@@ -30,6 +30,4 @@ pub struct Prior {
     /// A token (the internal integration's or the installation's) can
     /// re-read the issue from the API.
     pub has_token: bool,
-    /// When the re-read in flight for the issue was last requested.
-    pub reread_requested_at: Option<String>,
 }

@@ -138,17 +138,20 @@ fn without_a_token_in_order_originals_with_retries_and_repeats_anywhere_end_righ
 #[test]
 fn a_burst_for_one_issue_makes_a_handful_of_reads() {
     let conn = fresh_db();
+    support::hook::take_queued();
     let mut rng = Rng::new(7);
     let acts: Vec<_> = (0..1000)
         .map(|i| if i % 2 == 0 { support::sender::Act::Resolve } else { support::sender::Act::Unresolve })
         .collect();
     let run = play(&mut rng, "4444", &acts, Network { max_delay: 30, retry_one_in: 4, duplicate_one_in: 10 });
     assert!(run.attempts.len() > 1000);
+    // All within a few seconds, as a burst arrives.
     for a in run.in_arrival_order() {
-        deliver_full(&conn, &token_cfg(), a.resource, a.body.as_bytes(), arrival(a.arrives_at), &a.request_id);
+        deliver_full(&conn, &token_cfg(), a.resource, a.body.as_bytes(), arrival(0), &a.request_id);
     }
-    let jobs = db::rows(&conn, "SELECT COUNT(*) AS n FROM rereads")[0]["n"].as_i64();
-    assert_eq!(jobs, Some(1), "one request in flight for the issue");
+    let rows = db::rows(&conn, "SELECT COUNT(*) AS n FROM rereads")[0]["n"].as_i64();
+    assert_eq!(rows, Some(1), "one request in flight for the issue");
+    assert_eq!(support::hook::take_queued().len(), 1, "the whole burst queued one re-read job");
     let last = run.last().clone();
     let reads = serve(&conn, 1_000_000, |_| Answer::issue(last.api_issue()));
     assert_eq!(reads, 1, "the whole burst is answered by one read");

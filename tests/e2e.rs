@@ -163,11 +163,20 @@ fn app_signature_header_and_alternate_paths_are_accepted() {
     assert_eq!(card("9008")["column"], "TODO");
 }
 
+/// Verified but unusable: 2xx (Sentry never retries a 4xx, so an error
+/// would only hide the reason), with the reason in the reply, its headers
+/// and the delivery log.
 #[test]
-fn a_signed_non_json_body_is_400() {
-    let r = app().send_sentry("issue", "this is not json");
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.json()["error"], "bad_request");
+fn a_signed_non_json_body_is_accepted_as_unusable() {
+    let rid = app::fresh_request_id();
+    let r = app().send_sentry_with("issue", "this is not json", None, &[("Request-ID", &rid)]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["unusable"].as_str().unwrap_or("").contains("not a JSON webhook envelope"), "{}", r.body);
+    assert_eq!(app::App::header(&r, "Sentry-Kanban-Verdict"), Some("unusable"));
+    assert!(app::App::header(&r, "Sentry-Kanban-Reason").is_some_and(|v| v.contains("JSON")));
+    let logged = app().deliveries().into_iter().find(|d| d["request_id"] == rid.as_str()).expect("logged");
+    assert_eq!(logged["verdict"], "unusable");
+    assert!(logged["error"].as_str().unwrap_or("").contains("not a JSON webhook envelope"), "{logged}");
 }
 
 #[test]
@@ -212,9 +221,20 @@ fn a_verbatim_replay_with_a_fresh_timestamp_changes_nothing() {
     app().send_sentry_at("issue", &created, Some(past(600)));
     app().send_sentry_at("issue", &issue_body("resolved", "9011", "resolved", "null", ""), Some(past(300)));
     // The timestamp is not signed: a replayed body could claim to be newest.
+    // A created body under a new Request-ID is a birth certificate: it only
+    // fills empty fields.
     let r = app().send_sentry_at("issue", &created, Some(past(0)));
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["duplicate"], true);
+    assert_eq!(r.json()["status"], "kept");
+    assert_eq!(card("9011")["column"], "DONE");
+    // The same Request-ID with the same body is an exact replay: a no-op.
+    let resolved = issue_body("resolved", "9011", "unresolved", "null", "");
+    let rid = app::fresh_request_id();
+    app().send_sentry_with("issue", &resolved, Some(past(0)), &[("Request-ID", &rid)]);
+    assert_eq!(card("9011")["column"], "TODO");
+    app().send_sentry_with("issue", &issue_body("resolved", "9011", "resolved", "null", ""), None, &[]);
+    let r = app().send_sentry_with("issue", &resolved, Some(past(0)), &[("Request-ID", &rid)]);
+    assert_eq!(r.json()["duplicate"], true, "{}", r.body);
     assert_eq!(card("9011")["column"], "DONE");
 }
 
@@ -235,15 +255,16 @@ fn every_delivery_is_recorded_in_the_delivery_log() {
     );
     assert_eq!(bad.status, 401);
     assert_eq!(app::App::header(&bad, "Sentry-Hook-Error"), Some("a9012000000000000000000000000002"));
-    let log = app().deliveries();
-    let find = |rid: &str| {
+    let find = |log: Vec<Value>, rid: &str| {
         log.iter().find(|d| d["request_id"] == rid).cloned().unwrap_or_else(|| panic!("{rid} not logged: {log:?}"))
     };
-    let accepted = find("a9012000000000000000000000000001");
+    let accepted = find(app().deliveries(), "a9012000000000000000000000000001");
     assert_eq!((accepted["resource"].as_str(), accepted["action"].as_str()), (Some("issue"), Some("created")));
     assert_eq!((accepted["verdict"].as_str(), accepted["status"].as_f64()), (Some("applied"), Some(200.0)));
     assert!(accepted["latency_ms"].is_number() && accepted["received_at"].is_string());
-    let rejected = find("a9012000000000000000000000000002");
+    // A refused request goes to the bounded ring, never into the log.
+    assert!(app().deliveries().iter().all(|d| d["request_id"] != "a9012000000000000000000000000002"));
+    let rejected = find(app().rejections(), "a9012000000000000000000000000002");
     assert_eq!((rejected["verdict"].as_str(), rejected["status"].as_f64()), (Some("bad_signature"), Some(401.0)));
 }
 

@@ -111,6 +111,7 @@ pub fn plan_event_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<O
     Ok(Some(Plan {
         statements: store::event_alert(&alert, applied_at, now),
         jobs: vec![],
+        guard: None,
         reply: Reply::ok(json!({ "ok": true, "alert": card, "issue": alert.issue_id })),
         verdict: Verdict::new("event_alert", &env.action, "applied"),
     }))
@@ -150,6 +151,7 @@ pub fn plan_metric_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<
     Ok(Some(Plan {
         statements: vec![store::metric_alert(&alert, applied_at, now)],
         jobs: vec![],
+        guard: None,
         reply: Reply::ok(json!({ "ok": true, "alert": alert.card_id(), "status": status.as_str() })),
         verdict: Verdict::new("metric_alert", &env.action, "applied"),
     }))

@@ -51,6 +51,7 @@ pub fn plan(comment: &Comment, action: CommentAction, wire_action: &str, now: &s
     Plan {
         statements: vec![store::comment(comment, action, now, now)],
         jobs: vec![],
+        guard: None,
         reply: Reply::ok(json!({ "ok": true, "comment": comment.id, "issue": comment.issue_id })),
         verdict: Verdict::new("comment", wire_action, "applied"),
     }

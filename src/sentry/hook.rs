@@ -7,13 +7,13 @@
 //! decides from the answer (`Prior`). Where the order of a delivery cannot be
 //! proven, the plan also requests an authoritative re-read of the issue.
 
-use super::reread::{self, RereadJob};
+use super::reread::RereadJob;
 use super::wire::{assignee_from, Envelope, IssueData};
 use crate::board::{issue_state, Comment, CommentAction, IssueAction, IssueState};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
 use crate::jobs::Job;
-use crate::plan::{Plan, Reply, Stmt, Verdict};
+use crate::plan::{Guarded, Plan, Reply, Stmt, Verdict};
 use crate::prior::{Lookup, Prior};
 use crate::store;
 use crate::time::{format_millis, Millis};
@@ -165,6 +165,9 @@ fn internal_installation(cfg: &Config, env: &Envelope, now: &str) -> Option<Stmt
 fn with_first(first: Option<Stmt>, mut plan: Plan) -> Plan {
     if let (Some(stmt), false) = (first, plan.statements.is_empty()) {
         plan.statements.insert(0, stmt);
+        if let Some(g) = plan.guard.as_mut() {
+            g.stmt += 1;
+        }
     }
     plan
 }
@@ -230,7 +233,7 @@ fn decide_issue(
     let mut reply = Reply::ok(json!({ "ok": true, "issue": id, "status": status }));
     // Sentry shows this in the integration's request log.
     reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
-    let plan = Plan { statements, jobs: vec![], reply, verdict: Verdict::new("issue", action, outcome) };
+    let plan = Plan::writes(statements, reply, Verdict::new("issue", action, outcome));
     match doubt {
         Some(why) => with_reread(plan, lookup, prior, false, why, now),
         None => plan,
@@ -252,7 +255,7 @@ fn decide_comment(
         let reply = Reply::ok(json!({ "ok": true, "comment": comment.id, "repeat": true }));
         let verdict =
             Verdict::new("comment", action, "repeat").because("a retry of a comment delivery already applied");
-        (Plan { statements: vec![], jobs: vec![], reply, verdict }, "a comment delivery seen before")
+        (Plan::answer(reply, verdict), "a comment delivery seen before")
     } else {
         (super::comments::plan(comment, kind, action, &at), "a comment delivery cannot be ordered")
     };
@@ -265,16 +268,15 @@ fn decide_comment(
     }
 }
 
-/// Adds the request for an authoritative re-read, and the job unless one is
-/// in flight. Without a token the plan stands as it is: the next sync
-/// corrects what remains.
+/// Adds the request for an authoritative re-read, and its job, which the
+/// batch itself decides on: only if no re-read of the issue is in flight.
+/// Without a token the plan stands as it is: the next sync corrects what
+/// remains.
 fn with_reread(mut plan: Plan, lookup: &Lookup, prior: &Prior, comments: bool, why: &str, now: Millis) -> Plan {
     let Some(issue) = lookup.issue_id.as_deref().filter(|_| prior.has_token) else { return plan };
-    let at = format_millis(now);
-    plan.statements.push(store::rereads::request(issue, lookup.installation.as_deref(), comments, &at));
-    if reread::needs_job(prior.reread_requested_at.as_deref(), now) {
-        plan.jobs.push(Job::Reread(RereadJob { issue: issue.to_string(), installation: lookup.installation.clone() }));
-    }
+    plan.statements.push(store::rereads::request(issue, lookup.installation.as_deref(), comments, now));
+    let job = Job::Reread(RereadJob { issue: issue.to_string(), installation: lookup.installation.clone() });
+    plan.guard = Some(Guarded { stmt: plan.statements.len() - 1, job });
     plan.verdict.detail = Some(format!("{why}: re-read from the API"));
     if let Some(body) = plan.reply.body.as_object_mut() {
         body.insert("reread".into(), json!(true));
@@ -287,12 +289,10 @@ fn duplicate(resource: &str, event: &Event) -> Plan {
         Event::Issue { action, .. } | Event::Comment { action, .. } => action.clone(),
         Event::Planned(p) => p.verdict.action.clone(),
     };
-    Plan {
-        statements: vec![],
-        jobs: vec![],
-        reply: Reply::ok(json!({ "ok": true, "duplicate": true })),
-        verdict: Verdict::new(resource, &action, "duplicate").because("the same Request-ID with the same body"),
-    }
+    Plan::answer(
+        Reply::ok(json!({ "ok": true, "duplicate": true })),
+        Verdict::new(resource, &action, "duplicate").because("the same Request-ID with the same body"),
+    )
 }
 
 /// A planned delivery whose bytes were accepted before: an alert or an
@@ -300,7 +300,7 @@ fn duplicate(resource: &str, event: &Event) -> Plan {
 fn repeat(plan: Plan) -> Plan {
     let verdict = Verdict::new(&plan.verdict.resource, &plan.verdict.action, "repeat")
         .because("these bytes were already applied under another Request-ID");
-    Plan { statements: vec![], jobs: vec![], reply: Reply::ok(json!({ "ok": true, "repeat": true })), verdict }
+    Plan::answer(Reply::ok(json!({ "ok": true, "repeat": true })), verdict)
 }
 
 /// Error events are only condensed and queued: no D1 work on the ack path,
@@ -320,6 +320,7 @@ fn plan_error(cfg: &Config, resource: &str, body: &[u8], now: Millis) -> Result<
     Ok(Plan {
         statements: vec![],
         jobs: vec![crate::jobs::Job::ErrorEvent(Box::new(record))],
+        guard: None,
         reply,
         verdict: Verdict::new(resource, &action, QUEUED),
     })
@@ -331,12 +332,7 @@ pub const QUEUED: &str = "queued";
 pub const UNUSABLE: &str = "unusable";
 
 fn skipped(resource: &str, action: &str, why: &str) -> Plan {
-    Plan {
-        statements: vec![],
-        jobs: vec![],
-        reply: Reply::ok(json!({ "ok": true, "skipped": why })),
-        verdict: Verdict::new(resource, action, "skipped"),
-    }
+    Plan::answer(Reply::ok(json!({ "ok": true, "skipped": why })), Verdict::new(resource, action, "skipped"))
 }
 
 /// A verified delivery that cannot be used still gets 2xx: Sentry never
@@ -346,7 +342,7 @@ fn unusable(resource: &str, action: &str, why: &str) -> Plan {
     let mut reply = Reply::ok(json!({ "ok": true, "unusable": why }));
     reply.headers.push(("Sentry-Kanban-Verdict", UNUSABLE.to_string()));
     reply.headers.push(("Sentry-Kanban-Reason", header_text(why)));
-    Plan { statements: vec![], jobs: vec![], reply, verdict: Verdict::new(resource, action, UNUSABLE).because(why) }
+    Plan::answer(reply, Verdict::new(resource, action, UNUSABLE).because(why))
 }
 
 fn unusable_from(resource: &str, action: &str, e: AppError) -> Plan {
@@ -576,9 +572,14 @@ pub(crate) mod tests {
         Some(crate::board::CardFacts { status, assignee: None })
     }
 
+    /// (re-read requests, guarded re-read jobs); the guard must point at the request.
     fn rereads(plan: &Plan) -> (usize, usize) {
         let requests = plan.statements.iter().filter(|s| s.sql.contains("INSERT INTO rereads")).count();
-        let jobs = plan.jobs.iter().filter(|j| matches!(j, Job::Reread(_))).count();
+        let jobs = plan.guard.iter().filter(|g| matches!(g.job, Job::Reread(_))).count();
+        if let Some(g) = &plan.guard {
+            assert!(plan.statements[g.stmt].sql.contains("RETURNING"), "the guard points at the request");
+        }
+        assert!(plan.jobs.iter().all(|j| !matches!(j, Job::Reread(_))), "a re-read is never queued unguarded");
         (requests, jobs)
     }
 
@@ -611,7 +612,7 @@ pub(crate) mod tests {
             let plan = deliver_after(cfg(), resource, body, &prior).unwrap();
             assert_eq!(rereads(&plan), want, "{why}");
             if want.1 == 1 {
-                let Job::Reread(job) = &plan.jobs[0] else { unreachable!() };
+                let Job::Reread(job) = &plan.guard.as_ref().unwrap().job else { unreachable!() };
                 assert_eq!((job.issue.as_str(), job.installation.as_deref()), ("42", Some("u1")));
                 assert!(plan.verdict.detail.as_deref().unwrap_or("").contains("re-read"), "{why}");
             }
@@ -619,17 +620,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_re_read_in_flight_is_joined_not_repeated() {
-        let prior = Prior {
-            card: card(crate::board::Status::Unresolved),
-            has_token: true,
-            reread_requested_at: Some(format_millis(NOW - 1000)),
-            ..Prior::default()
+    fn the_internal_row_keeps_the_guard_on_its_request() {
+        let internal = Config {
+            internal: Some(crate::config::Internal { token: "t".into(), org_slug: "acme".into() }),
+            ..Default::default()
         };
-        let plan = deliver_after(cfg(), "issue", RESOLVED, &prior).unwrap();
-        assert_eq!(rereads(&plan), (1, 0));
-        let lost = Prior { reread_requested_at: Some(format_millis(NOW - reread::STALE_MS - 1)), ..prior };
-        assert_eq!(rereads(&deliver_after(cfg(), "issue", RESOLVED, &lost).unwrap()), (1, 1));
+        let prior = Prior { card: card(crate::board::Status::Unresolved), has_token: true, ..Prior::default() };
+        let plan = deliver_after(internal, "issue", RESOLVED, &prior).unwrap();
+        assert!(plan.statements[0].sql.contains("installations"));
+        assert_eq!(rereads(&plan), (1, 1));
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn plan(cfg: &Config, env: &Envelope, applied_at: &str, now: &str) -> Result
         (None, None) => vec![],
     };
     let statements = vec![installations::upsert_installation(&inst, applied_at, now)];
-    Ok(Some(Plan { statements, jobs, reply, verdict }))
+    Ok(Some(Plan { statements, jobs, guard: None, reply, verdict }))
 }
 
 fn parse(cfg: &Config, env: &Envelope) -> Result<Installation, AppError> {

@@ -11,6 +11,7 @@
 use super::wire::{value_to_id, WireIssue};
 use crate::board::{Comment, IssueState};
 use crate::config::Config;
+use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
 use crate::plan::Stmt;
 use crate::store;
@@ -18,9 +19,12 @@ use crate::time;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A request older than this is taken as lost (its job died): the next
-/// delivery queues another.
+/// A job queued longer ago than this and still not done is taken as lost
+/// (its message died): the next request queues another.
 pub const STALE_MS: i64 = 10 * 60 * 1000;
+/// Every re-read waits this long in the queue, so a burst of deliveries for
+/// one issue is answered by one read.
+pub const DELAY_SECS: u32 = 2;
 /// Comments read back per issue: the first page of the notes endpoint.
 pub const MAX_COMMENTS: usize = 100;
 
@@ -31,13 +35,6 @@ pub struct RereadJob {
     /// The installation whose token is used; `None` in internal mode.
     #[serde(default)]
     pub installation: Option<String>,
-}
-
-/// Whether a new job must be queued for a request, given the current one's
-/// `requested_at` (canonical text), if any.
-pub fn needs_job(current: Option<&str>, now: time::Millis) -> bool {
-    let cutoff = time::format_millis(now - STALE_MS);
-    current.is_none_or(|t| t < cutoff.as_str())
 }
 
 /// Where the job reads from: the organization, and whose token.
@@ -142,8 +139,18 @@ pub fn statements(
         let ids: Vec<&str> = comments.iter().map(|c| c.id.as_str()).collect();
         stmts.push(store::comments::tombstone_unlisted(&job.issue, &ids, started_at, now));
     }
-    stmts.push(store::rereads::finish(&job.issue, started_at));
+    stmts.extend(store::rereads::finish(&job.issue, started_at, now));
     stmts
+}
+
+/// After the batch of `statements` ran (`changed`: rows changed by each):
+/// done, or once more if a delivery asked for a re-read after this one
+/// started reading.
+pub fn outcome(changed: &[usize], job: &RereadJob) -> Outcome {
+    match changed.len().checked_sub(2).and_then(|i| changed.get(i)) {
+        Some(n) if *n > 0 => Outcome::Done { follow_up: vec![Job::Reread(job.clone())] },
+        _ => Outcome::done(),
+    }
 }
 
 #[cfg(test)]
@@ -151,17 +158,16 @@ mod tests {
     use super::*;
     use crate::board::{AssigneeChange, Status};
 
-    const NOW: i64 = 1_700_000_000_000;
-
     fn reply(status: u16, body: &str) -> HttpReply {
         HttpReply { status, body: body.into(), ..Default::default() }
     }
 
     #[test]
-    fn a_job_is_queued_unless_a_fresh_request_is_in_flight() {
-        assert!(needs_job(None, NOW));
-        assert!(!needs_job(Some(&time::format_millis(NOW - 1000)), NOW));
-        assert!(needs_job(Some(&time::format_millis(NOW - STALE_MS - 1)), NOW), "a lost job is replaced");
+    fn a_request_made_while_reading_reads_once_more() {
+        let job = RereadJob { issue: "42".into(), installation: None };
+        assert_eq!(outcome(&[1, 1, 0, 1], &job), Outcome::done());
+        assert_eq!(outcome(&[1, 1, 1, 0], &job), Outcome::Done { follow_up: vec![Job::Reread(job.clone())] });
+        assert_eq!(outcome(&[], &job), Outcome::done());
     }
 
     #[test]
@@ -219,7 +225,7 @@ mod tests {
     fn the_batch_ends_the_request() {
         let job = RereadJob { issue: "42".into(), installation: None };
         let stmts = statements(None, None, &job, "s", "n");
-        assert_eq!(stmts.len(), 1, "a 404 only ends the request");
-        assert!(stmts[0].sql.contains("DELETE FROM rereads"));
+        assert_eq!(stmts.len(), 2, "a 404 only ends the request");
+        assert!(stmts[0].sql.contains("UPDATE rereads") && stmts[1].sql.contains("DELETE FROM rereads"));
     }
 }

@@ -40,6 +40,16 @@ pub async fn run_counted(db: &D1Database, stmts: &[Stmt]) -> Result<Vec<usize>, 
     results.iter().map(|r| Ok(r.meta().map_err(internal)?.and_then(|m| m.changes).unwrap_or(0))).collect()
 }
 
+/// Like `run`, returning each statement's first row (`RETURNING`), if any.
+pub async fn run_first_rows(db: &D1Database, stmts: &[Stmt]) -> Result<Vec<Option<Map<String, Value>>>, AppError> {
+    if stmts.is_empty() {
+        return Ok(vec![]);
+    }
+    let prepared = stmts.iter().map(|s| bind(db, s)).collect::<Result<Vec<_>, _>>()?;
+    let results = db.batch(prepared).await.map_err(internal)?;
+    results.iter().map(|r| Ok(r.results::<Map<String, Value>>().map_err(internal)?.into_iter().next())).collect()
+}
+
 pub async fn rows(db: &D1Database, sql: &str) -> Result<Vec<Map<String, Value>>, AppError> {
     let result = db.prepare(sql).all().await.map_err(internal)?;
     result.results::<Map<String, Value>>().map_err(internal)

@@ -22,7 +22,8 @@ use crate::writeback::{self, Push, WriteBackJob};
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
 use worker::{
-    console_log, D1Database, Date, Env, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder, RawMessage,
+    console_log, BatchMessageBuilder, D1Database, Date, Env, MessageBatch, MessageBuilder, MessageExt,
+    QueueRetryOptionsBuilder, RawMessage,
 };
 
 const JOBS: &str = "JOBS";
@@ -250,9 +251,14 @@ pub async fn enqueue_after(env: &Env, job: Job, delay_secs: u32) -> Result<(), S
     queue.send(MessageBuilder::new(job).delay_seconds(delay).build()).await.map_err(|e| format!("queue send: {e}"))
 }
 
+/// Jobs in one batch, each delayed as its kind asks (`Job::delay_secs`).
 pub async fn enqueue(env: &Env, jobs: Vec<Job>) -> Result<(), String> {
     let queue = env.queue(JOBS).map_err(|e| format!("queue binding {JOBS}: {e}"))?;
-    queue.send_batch(jobs).await.map_err(|e| format!("queue send: {e}"))
+    let batch = jobs.into_iter().fold(BatchMessageBuilder::new(), |b, job| {
+        let delay = job.delay_secs();
+        b.message(MessageBuilder::new(job).delay_seconds(delay).build())
+    });
+    queue.send_batch(batch.build()).await.map_err(|e| format!("queue send: {e}"))
 }
 
 // ---- The jobs -----------------------------------------------------------------

@@ -5,7 +5,7 @@ use super::d1::{self, text};
 use super::fetch;
 use super::tokens::{access_token, storage};
 use crate::config::Config;
-use crate::jobs::{Job, Outcome};
+use crate::jobs::Outcome;
 use crate::outbound::CallError;
 use crate::sentry::reread::{self, RereadJob, Target};
 use crate::store::{installations, rereads};
@@ -39,11 +39,7 @@ pub async fn run(cfg: &Config, db: &D1Database, job: &RereadJob) -> Result<Outco
     };
     let stmts = reread::statements(state.as_ref(), notes.as_deref(), job, &started_at, &now());
     let changed = d1::run_counted(db, &stmts).await.map_err(storage)?;
-    // The request outlived this read (a delivery came in meanwhile): once more.
-    match changed.last() {
-        Some(0) => Ok(Outcome::Done { follow_up: vec![Job::Reread(job.clone())] }),
-        _ => Ok(Outcome::done()),
-    }
+    Ok(reread::outcome(&changed, job))
 }
 
 async fn target(cfg: &Config, db: &D1Database, job: &RereadJob) -> Result<Target, CallError> {

@@ -7,7 +7,7 @@ use crate::config::MAX_BODY_BYTES;
 use crate::error::AppError;
 use crate::jobs::Job;
 use crate::log::DeliveryLog;
-use crate::plan::{Plan, Reply, Stmt};
+use crate::plan::{Guarded, Plan, Reply, Stmt};
 use crate::sentry::hook::{self, Delivery, Step};
 use crate::store::{self, deliveries};
 use crate::time::format_millis;
@@ -23,6 +23,7 @@ struct Outcome {
     digest: Option<String>,
     statements: Vec<Stmt>,
     jobs: Vec<Job>,
+    guard: Option<Guarded>,
 }
 
 impl Outcome {
@@ -35,6 +36,7 @@ impl Outcome {
             digest: None,
             statements: vec![],
             jobs: vec![],
+            guard: None,
         }
     }
 }
@@ -64,8 +66,9 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     let mut batch = std::mem::take(&mut outcome.statements);
     batch.extend(store::record_delivery(&record));
     let jobs = std::mem::take(&mut outcome.jobs);
+    let guard = outcome.guard.take();
     let failure = match db(env) {
-        Ok(db) => apply(env, &db, &batch, jobs, outcome.digest.as_deref()).await.err().map(|e| (e, Some(db))),
+        Ok(db) => apply(env, &db, &batch, (jobs, guard), outcome.digest.as_deref()).await.err().map(|e| (e, Some(db))),
         Err(e) => Some((e, None)),
     };
     match &failure {
@@ -112,16 +115,18 @@ async fn queue_only(
 }
 
 /// Applies the plan and the delivery record in one batch, then queues the
-/// plan's jobs. If queueing fails the delivery is marked failed again, so
-/// Sentry's retry is not taken for a replay and the job is not lost.
+/// plan's jobs (and its guarded job, if the batch said so). If queueing
+/// fails the delivery is marked failed again, so Sentry's retry is not
+/// taken for a replay and the job is not lost.
 async fn apply(
     env: &Env,
     db: &D1Database,
     batch: &[Stmt],
-    jobs: Vec<Job>,
+    (mut jobs, guard): (Vec<Job>, Option<Guarded>),
     digest: Option<&str>,
 ) -> std::result::Result<(), AppError> {
-    d1::run(db, batch).await?;
+    let rows = d1::run_first_rows(db, batch).await?;
+    jobs.extend(guard.and_then(|g| g.fires(&rows)));
     if jobs.is_empty() {
         return Ok(());
     }
@@ -157,7 +162,7 @@ async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::re
             (hook::decide(*pending, &deliveries::prior_from_row(row.as_ref(), cfg.internal.is_some())), digest)
         }
     };
-    let Plan { statements, jobs, reply, verdict } = plan;
+    let Plan { statements, jobs, guard, reply, verdict } = plan;
     Ok(Outcome {
         reply: Ok(reply),
         verdict: verdict.outcome,
@@ -166,6 +171,7 @@ async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::re
         digest,
         statements,
         jobs,
+        guard,
     })
 }
 

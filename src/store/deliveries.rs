@@ -102,7 +102,7 @@ pub fn delivery_failed(body_sha256: &str, verdict: &str, error: &str) -> Stmt {
 /// What the core needs to decide a Sentry delivery, in one read: whether
 /// this exact delivery (Request-ID and body) or these bytes under another
 /// Request-ID were accepted before, the card's status and assignee, whether
-/// a token can re-read the issue, and the re-read already requested.
+/// a token can re-read the issue.
 pub const LOOKUP: &str = "\
 SELECT
     EXISTS (SELECT 1 FROM deliveries WHERE request_id = ?1 AND body_sha256 = ?2 AND source = 'sentry'
@@ -110,8 +110,7 @@ SELECT
     EXISTS (SELECT 1 FROM deliveries WHERE body_sha256 = ?2 AND source = 'sentry' AND COALESCE(resource, '') = ?3
         AND status < 300) AS body_seen,
     c.status AS card_status, c.assignee_type, c.assignee_id, c.assignee_name,
-    EXISTS (SELECT 1 FROM installation_tokens WHERE installation_uuid = ?5) AS has_token,
-    (SELECT requested_at FROM rereads WHERE issue_id = ?4) AS reread_requested_at
+    EXISTS (SELECT 1 FROM installation_tokens WHERE installation_uuid = ?5) AS has_token
 FROM (SELECT 1) AS one LEFT JOIN cards AS c ON c.id = ?4";
 
 pub fn lookup_params(l: &Lookup) -> Vec<SqlValue> {
@@ -146,6 +145,5 @@ pub fn prior_from_row(row: Option<&Map<String, Value>>, internal: bool) -> Prior
         body_seen: flag("body_seen"),
         card,
         has_token: internal || flag("has_token"),
-        reread_requested_at: text("reread_requested_at"),
     }
 }

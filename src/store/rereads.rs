@@ -2,33 +2,54 @@
 //! A row stands for the one re-read job in flight for an issue.
 
 use crate::plan::Stmt;
+use crate::sentry::reread::STALE_MS;
+use crate::time::{format_millis, Millis};
 
-/// Asks for a re-read at `?4`; a request already there only moves forward
-/// (and keeps asking for comments once any delivery asked for them).
+/// Asks for a re-read at `?4`. A request already there only moves forward
+/// (and keeps asking for comments once any delivery asked for them). The
+/// row comes back with `queue_job` true only for the request that must
+/// queue the job: the first one, or the first after a job was lost
+/// (queued before `?5` and never finished).
 const REQUEST: &str = "\
-INSERT INTO rereads (issue_id, installation_uuid, comments, requested_at)
-VALUES (?1, ?2, ?3, ?4)
+INSERT INTO rereads (issue_id, installation_uuid, comments, requested_at, queued_at)
+VALUES (?1, ?2, ?3, ?4, ?4)
 ON CONFLICT (issue_id) DO UPDATE SET
     installation_uuid = COALESCE(excluded.installation_uuid, rereads.installation_uuid),
     comments = MAX(rereads.comments, excluded.comments),
-    requested_at = MAX(rereads.requested_at, excluded.requested_at)";
+    requested_at = MAX(rereads.requested_at, excluded.requested_at),
+    queued_at = CASE WHEN rereads.queued_at < ?5 THEN excluded.queued_at ELSE rereads.queued_at END
+RETURNING queued_at = ?4 AS queue_job";
 
-pub fn request(issue: &str, installation: Option<&str>, comments: bool, now: &str) -> Stmt {
+pub fn request(issue: &str, installation: Option<&str>, comments: bool, now: Millis) -> Stmt {
     Stmt {
         sql: REQUEST,
-        params: vec![issue.into(), installation.map(str::to_string).into(), comments.into(), now.into()],
+        params: vec![
+            issue.into(),
+            installation.map(str::to_string).into(),
+            comments.into(),
+            format_millis(now).into(),
+            format_millis(now - STALE_MS).into(),
+        ],
     }
 }
 
 /// What the job reads first: whether comments were asked for.
 pub const PENDING: &str = "SELECT comments, requested_at FROM rereads WHERE issue_id = ?1";
 
-/// Ends the request the job answered. A request made after the job started
-/// reading (`?2`) keeps the row: the job then reads once more.
+/// A request made after the job started reading (`?2`): the job reads once
+/// more, and the row says when that job was queued (`?3`).
+const AGAIN: &str = "UPDATE rereads SET queued_at = ?3 WHERE issue_id = ?1 AND requested_at > ?2";
+
+/// Ends the request the job answered.
 const FINISH: &str = "DELETE FROM rereads WHERE issue_id = ?1 AND requested_at <= ?2";
 
-pub fn finish(issue: &str, started_at: &str) -> Stmt {
-    Stmt { sql: FINISH, params: vec![issue.into(), started_at.into()] }
+/// The last two statements of a re-read's batch: read again if asked
+/// meanwhile (its change count says so), else end the request.
+pub fn finish(issue: &str, started_at: &str, now: &str) -> [Stmt; 2] {
+    [
+        Stmt { sql: AGAIN, params: vec![issue.into(), started_at.into(), now.into()] },
+        Stmt { sql: FINISH, params: vec![issue.into(), started_at.into()] },
+    ]
 }
 
 /// Forgets the request of a job that failed for good, so the next delivery

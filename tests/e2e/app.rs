@@ -170,8 +170,10 @@ impl App {
             ("Sentry-Hook-Timestamp", ts.as_str()),
             ("Sentry-Hook-Signature", sig.as_str()),
         ];
+        // Sentry sends a new Request-ID (`uuid4().hex`) on every attempt.
+        let fresh = fresh_request_id();
         if !extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("Request-ID")) {
-            headers.push(("Request-ID", "e2e00000000000000000000000000000"));
+            headers.push(("Request-ID", fresh.as_str()));
         }
         headers.extend_from_slice(extra);
         self.request("POST", "/api/webhooks/sentry", &headers, body.as_bytes())
@@ -238,9 +240,12 @@ impl App {
     }
 
     pub fn deliveries(&self) -> Vec<Value> {
-        let r = self.request("GET", "/api/deliveries", &[], b"");
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.json()["deliveries"].as_array().cloned().unwrap_or_default()
+        self.list("/api/deliveries", "deliveries")
+    }
+
+    /// The ring of requests refused before verification.
+    pub fn rejections(&self) -> Vec<Value> {
+        self.list("/api/deliveries", "rejections")
     }
 
     pub fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
@@ -260,6 +265,13 @@ impl App {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// A `Request-ID` as Sentry makes them (32 hex digits), new on every call.
+pub fn fresh_request_id() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("e2e{:08x}{:021x}", std::process::id(), n)
 }
 
 fn now_secs() -> String {

@@ -104,6 +104,16 @@ impl Mock {
         self.state.lock().unwrap().routes.push(canned);
     }
 
+    /// Like `route`, but replaces the standing reply with the same method and
+    /// path prefix in place (its order among the routes is kept).
+    pub fn set_route(&self, canned: Canned) {
+        let mut state = self.state.lock().unwrap();
+        match state.routes.iter().position(|c| c.method == canned.method && c.path_prefix == canned.path_prefix) {
+            Some(i) => state.routes[i] = canned,
+            None => state.routes.push(canned),
+        }
+    }
+
     /// Queues a one-shot reply for the next call matching method and path prefix.
     pub fn reply_once(&self, canned: Canned) {
         self.state.lock().unwrap().queue.push_back(canned);

@@ -45,11 +45,39 @@ fn param(v: &SqlValue) -> SqlParam {
 
 /// Runs all statements in one transaction: all apply or none do.
 pub fn try_run(conn: &Connection, stmts: &[Stmt]) -> rusqlite::Result<()> {
+    try_run_first_rows(conn, stmts).map(|_| ())
+}
+
+/// Like `try_run`, returning each statement's first row (`RETURNING`), as
+/// D1's batch results give them to the shell.
+pub fn try_run_first_rows(conn: &Connection, stmts: &[Stmt]) -> rusqlite::Result<Vec<Option<Map<String, Value>>>> {
     let tx = conn.unchecked_transaction()?;
+    let mut out = Vec::with_capacity(stmts.len());
     for stmt in stmts {
-        tx.execute(stmt.sql, rusqlite::params_from_iter(stmt.params.iter().map(param)))?;
+        let mut prepared = tx.prepare(stmt.sql)?;
+        let names: Vec<String> = prepared.column_names().iter().map(|n| n.to_string()).collect();
+        let mut rows = prepared.query(rusqlite::params_from_iter(stmt.params.iter().map(param)))?;
+        let first = rows.next()?.map(|row| row_json(row, &names));
+        while rows.next()?.is_some() {}
+        out.push(first);
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(out)
+}
+
+fn row_json(row: &rusqlite::Row, names: &[String]) -> Map<String, Value> {
+    let mut obj = Map::new();
+    for (i, name) in names.iter().enumerate() {
+        let v = match row.get_ref(i).expect("column") {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(n) => Value::from(n),
+            ValueRef::Real(f) => Value::from(f),
+            ValueRef::Text(t) => Value::String(String::from_utf8(t.to_vec()).expect("utf-8 text")),
+            ValueRef::Blob(_) => panic!("column {name} is a BLOB; D1 would return an array"),
+        };
+        obj.insert(name.clone(), v);
+    }
+    obj
 }
 
 /// Like `try_run`, panicking with the failing SQL on error.
@@ -111,4 +139,16 @@ pub fn card(conn: &Connection, id: &str) -> Value {
 /// Number of rows in `cards`, straight from the table.
 pub fn card_count(conn: &Connection) -> i64 {
     conn.query_row("SELECT COUNT(*) FROM cards", [], |r| r.get(0)).expect("count cards")
+}
+
+/// Runs the statements in one transaction and returns how many rows each
+/// changed, as `d1::run_counted` does on D1.
+pub fn run_counted(conn: &Connection, stmts: &[Stmt]) -> Vec<usize> {
+    let tx = conn.unchecked_transaction().expect("transaction");
+    let counts = stmts
+        .iter()
+        .map(|s| tx.execute(s.sql, rusqlite::params_from_iter(s.params.iter().map(param))).expect("statement"))
+        .collect();
+    tx.commit().expect("commit");
+    counts
 }

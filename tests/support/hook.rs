@@ -94,6 +94,17 @@ pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8]
     if plan.verdict.outcome != sentry_kanban::sentry::hook::QUEUED {
         batch.extend(deliveries::record_delivery(&record));
     }
-    db::run(conn, &batch);
+    let rows = db::try_run_first_rows(conn, &batch).unwrap_or_else(|e| panic!("batch failed: {e}\n{batch:#?}"));
+    GUARDED.with(|g| g.borrow_mut().extend(plan.guard.clone().and_then(|guard| guard.fires(&rows))));
     plan
+}
+
+thread_local! {
+    /// The guarded jobs the batches said to queue, as the shell would.
+    static GUARDED: std::cell::RefCell<Vec<sentry_kanban::jobs::Job>> = const { std::cell::RefCell::new(vec![]) };
+}
+
+/// The guarded jobs queued so far on this thread, emptied.
+pub fn take_queued() -> Vec<sentry_kanban::jobs::Job> {
+    GUARDED.with(|g| std::mem::take(&mut *g.borrow_mut()))
 }

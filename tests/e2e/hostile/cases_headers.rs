@@ -112,18 +112,27 @@ pub fn cases() -> Vec<Case> {
             Nothing,
         ),
         // ---- replays
-        case("sentry: replay, first delivery", "", sentry("issue", replay.clone()), 200, Check(card_written("880080"))),
+        // An exact replay is the same Request-ID with the same body.
+        case(
+            "sentry: replay, first delivery",
+            "",
+            sentry("issue", replay.clone()).set("Request-ID", "a0880080000000000000000000000000"),
+            200,
+            Check(card_written("880080")),
+        ),
         case(
             "sentry: replay, verbatim",
             "",
-            sentry("issue", replay.clone()),
+            sentry("issue", replay.clone()).set("Request-ID", "a0880080000000000000000000000000"),
             200,
             Check(duplicate_changed_nothing("880080")),
         ),
         case(
             "sentry: replay, newer timestamp",
             "",
-            sentry("issue", replay).set("Sentry-Hook-Timestamp", &later),
+            sentry("issue", replay)
+                .set("Request-ID", "a0880080000000000000000000000000")
+                .set("Sentry-Hook-Timestamp", &later),
             200,
             Check(duplicate_changed_nothing("880080")),
         ),

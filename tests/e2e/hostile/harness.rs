@@ -17,6 +17,8 @@ pub struct State {
     pub jobs: Value,
     pub installations: Value,
     pub deliveries: Vec<Value>,
+    /// The ring of requests refused before verification.
+    pub rejections: Vec<Value>,
     pub calls: Vec<mock::Call>,
 }
 
@@ -34,6 +36,7 @@ pub fn state(app: &App) -> State {
         jobs: get(app, "/api/jobs"),
         installations: get(app, "/api/installations"),
         deliveries: get(app, "/api/deliveries")["deliveries"].as_array().cloned().unwrap_or_default(),
+        rejections: get(app, "/api/deliveries")["rejections"].as_array().cloned().unwrap_or_default(),
         calls: app.mock.calls(),
     }
 }
@@ -76,8 +79,10 @@ pub fn assert_nothing_written(before: &State, after: &State, req: &Req, status: 
     assert_own_delivery_row(before, after, req, status);
 }
 
-/// The delivery log gains exactly this request's row — except a GitHub
-/// request that failed authentication, which leaves only a log line.
+/// The delivery log gains exactly this request's row. A request refused
+/// before verification (401, 413) never reaches the log: it takes one slot
+/// of the bounded ring of rejections instead — except a GitHub request that
+/// failed authentication, which leaves only a log line.
 pub fn assert_own_delivery_row(before: &State, after: &State, req: &Req, status: u16) {
     let rows = new_deliveries(before, after);
     let (source, id_header) = match req.hook {
@@ -86,6 +91,18 @@ pub fn assert_own_delivery_row(before: &State, after: &State, req: &Req, status:
     };
     if req.hook == Hook::Github && status == 401 {
         assert!(rows.is_empty(), "an unauthenticated GitHub request was recorded: {rows:?}");
+        return;
+    }
+    if matches!(status, 401 | 413) {
+        assert!(rows.is_empty(), "a refused request reached the delivery log: {rows:?}");
+        let seq = |s: &State| s.rejections.iter().filter_map(|r| r["seq"].as_f64()).fold(0.0, f64::max);
+        let new: Vec<&Value> = after.rejections.iter().filter(|r| r["seq"].as_f64() > Some(seq(before))).collect();
+        assert_eq!(new.len(), 1, "expected one rejection, got {new:?}");
+        assert!(after.rejections.len() <= 50, "the ring is bounded: {}", after.rejections.len());
+        let row = new[0];
+        assert_eq!((row["source"].as_str(), row["status"].as_f64()), (Some(source), Some(status as f64)), "{row}");
+        let text_cap = |v: &Value| v.as_str().is_none_or(|s| s.chars().count() <= 200);
+        assert!(["request_id", "resource", "error"].iter().all(|k| text_cap(&row[*k])), "{row}");
         return;
     }
     assert_eq!(rows.len(), 1, "expected one delivery-log row, got {rows:?}");
