@@ -289,20 +289,28 @@ fn generated_histories_converge_on_workerd() {
     for run in &runs {
         let want = run.last();
         let assignee = want.assignee.as_ref().map_or(Value::Null, |p| p.on_board());
-        let texts: Vec<String> = want.comments.values().cloned().collect();
-        app.wait_for(&format!("card {} converges to {want:?}", want.id), Duration::from_secs(30), || {
-            let c = app.item(&want.id)?;
-            let got: Vec<String> =
-                c["comments"].as_array()?.iter().filter_map(|x| x["text"].as_str().map(str::to_string)).collect();
-            let mut got_sorted = got.clone();
-            got_sorted.sort();
-            let mut want_sorted = texts.clone();
-            want_sorted.sort();
-            (c["column"] == want.column()
-                && c["status"] == want.status
-                && c["assignee"] == assignee
-                && got_sorted == want_sorted)
-                .then_some(())
-        });
+        let mut texts: Vec<String> = want.comments.values().cloned().collect();
+        texts.sort();
+        let converged = |c: &Value| {
+            let mut got: Vec<String> = c["comments"]
+                .as_array()
+                .map(|cs| cs.iter().filter_map(|x| x["text"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            got.sort();
+            c["column"] == want.column() && c["status"] == want.status && c["assignee"] == assignee && got == texts
+        };
+        let start = std::time::Instant::now();
+        let mut last = None;
+        while start.elapsed() < Duration::from_secs(30) {
+            last = app.item(&want.id);
+            if last.as_ref().is_some_and(converged) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let card = last.unwrap_or(Value::Null);
+        let calls: Vec<String> =
+            app.mock.calls().iter().filter(|c| c.path.contains(&want.id)).map(|c| c.path.clone()).collect();
+        assert!(converged(&card), "card {} did not converge to {want:?}:\n{card}\nAPI calls: {calls:?}", want.id);
     }
 }

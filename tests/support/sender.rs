@@ -213,8 +213,12 @@ pub fn actions(rng: &mut Rng, max: usize, unique_texts: bool, unassign: bool) ->
 }
 
 /// Plays `acts` on a new issue `id` (created at time 0, one action every 10
-/// time units) and sends what Sentry would send over `net`.
+/// time units) and sends what Sentry would send over `net`. Comment numbers
+/// in `acts` are per issue; Sentry's comment ids are global, so they become
+/// `id * 1000 + n`.
 pub fn play(rng: &mut Rng, id: &str, acts: &[Act], net: Network) -> Run {
+    let base = id.parse::<u64>().expect("a numeric issue id") * 1000;
+    let acts: Vec<Act> = acts.iter().map(|a| globalise(a, base)).collect();
     let mut issue = SimIssue::new(id);
     let mut states = vec![(0, issue.clone())];
     let mut tasks = vec![(0, Task::Frozen { resource: "issue", body: created_body(&issue) })];
@@ -231,6 +235,15 @@ pub fn play(rng: &mut Rng, id: &str, acts: &[Act], net: Network) -> Run {
         send(rng, &mut run, t, &task, net);
     }
     run
+}
+
+fn globalise(act: &Act, base: u64) -> Act {
+    match act {
+        Act::Comment(n, t) => Act::Comment(base + n, t.clone()),
+        Act::Edit(n, t) => Act::Edit(base + n, t.clone()),
+        Act::Delete(n) => Act::Delete(base + n),
+        other => other.clone(),
+    }
 }
 
 fn task_for(rng: &mut Rng, act: &Act, issue: &SimIssue) -> Option<Task> {
