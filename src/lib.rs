@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod board;
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod etag;
