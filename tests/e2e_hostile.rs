@@ -140,3 +140,64 @@ fn the_pages_never_parse_data_as_html() {
         }
     }
 }
+
+/// Issue 17.1: the body limit is enforced on the bytes received, while they
+/// stream. A chunked upload declares no length; the worker must answer 413
+/// once it has read past 1 MiB, without waiting for (or buffering) the rest.
+/// The upload here never ends: a worker that buffers the whole body before
+/// measuring it never answers, and this test times out reading.
+#[test]
+fn a_chunked_body_without_a_length_is_cut_off_at_the_limit_while_it_streams() {
+    use std::io::{Read, Write};
+    let app = hostile();
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let body = bodies::padded_issue("880301", 8 * bodies::MIB);
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST /api/webhooks/sentry HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Sentry-Hook-Resource: issue\r\nSentry-Hook-Timestamp: {}\r\nSentry-Hook-Signature: {}\r\n\
+         Request-ID: hostile-stream-1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        request::now_secs(),
+        request::sentry_sig(&body),
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // 1.5 MiB in 64 KiB chunks, then the upload stalls: no final chunk.
+    for c in body[..3 * bodies::MIB / 2].chunks(64 * 1024) {
+        if s.write_all(format!("{:x}\r\n", c.len()).as_bytes()).and_then(|_| s.write_all(c)).is_err() {
+            break; // the worker already answered and closed
+        }
+        let _ = s.write_all(b"\r\n");
+    }
+    let _ = s.flush();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => {
+                panic!("no answer while the body was still streaming ({e}); got {:?}", String::from_utf8_lossy(&buf))
+            }
+        }
+    }
+    let reply =
+        request::parse_response(&buf).unwrap_or_else(|| panic!("no HTTP answer: {:?}", String::from_utf8_lossy(&buf)));
+    assert_eq!(reply.status, 413, "{}", reply.body);
+    drop(s);
+
+    // A much larger chunked upload, sent as fast as the worker takes it, is
+    // refused the same way, and the worker stays healthy.
+    let big = vec![b' '; 64 * bodies::MIB];
+    let r = sentry("issue", big).chunked().set("Request-ID", "hostile-stream-2").send(app);
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(get(app, "/api/health")["ok"], true);
+
+    // Under the limit, chunked works: a card is made.
+    let ok = sentry("issue", bodies::padded_issue("880302", bodies::MIB - 1024))
+        .chunked()
+        .set("Request-ID", "hostile-stream-3")
+        .send(app);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(app.item("880302").is_some());
+}
