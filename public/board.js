@@ -38,6 +38,11 @@
   var overlays = {};
   var cardErrors = {}; // id -> {text, until}
   var openComments = {}; // id -> true while its comments are expanded
+  // /api/items carries only each card's comment_count and comments_version;
+  // a card's comments are loaded when they are shown, and again only when
+  // its version moves. id -> {version, list}; id -> version being loaded.
+  var commentCache = {};
+  var commentLoads = {};
   var menuFor = null; // id of the card whose menu is open
   var dragId = null;
   var renderDeferred = false;
@@ -127,9 +132,20 @@
   }
 
   function commentsEl(item) {
-    var comments = item.comments;
     var box = el("details", "comments");
-    box.appendChild(el("summary", null, plural(comments.length, "comment", "comments")));
+    box.dataset.version = item.comments_version || "";
+    box.appendChild(el("summary", null, plural(item.comment_count, "comment", "comments")));
+    var cached = commentCache[item.id];
+    if (cached && cached.version === box.dataset.version) fillComments(box, cached.list);
+    if (openComments[item.id]) {
+      box.open = true;
+      loadComments(item.id, box.dataset.version);
+    }
+    return box;
+  }
+
+  function fillComments(box, comments) {
+    box.querySelectorAll(".comment").forEach(function (row) { row.remove(); });
     comments.forEach(function (c) {
       var row = el("div", "comment");
       var head = el("div", "comment-head");
@@ -139,8 +155,24 @@
       row.appendChild(el("p", "comment-text", c.text || ""));
       box.appendChild(row);
     });
-    if (openComments[item.id]) box.open = true;
-    return box;
+  }
+
+  // Loads a card's comments unless this version is cached or on its way.
+  function loadComments(id, version) {
+    var cached = commentCache[id];
+    if ((cached && cached.version === version) || commentLoads[id] === version) return;
+    commentLoads[id] = version;
+    SK.api("/api/items/" + encodeURIComponent(id) + "/comments", { cache: "no-store" })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (body) {
+        delete commentLoads[id];
+        if (!body) return;
+        commentCache[id] = { version: body.version || "", list: body.comments || [] };
+        var c = cardEl(id);
+        var box = c && c.querySelector("details.comments");
+        if (box) fillComments(box, commentCache[id].list);
+      })
+      .catch(function () { delete commentLoads[id]; });
   }
 
   function writebackEl(wb) {
@@ -223,7 +255,7 @@
       meta.appendChild(timeEl("age", "first seen", item.first_seen));
     }
     node.appendChild(meta);
-    if (Array.isArray(item.comments) && item.comments.length) node.appendChild(commentsEl(item));
+    if (item.comment_count > 0) node.appendChild(commentsEl(item));
 
     var wb = writebackEl(item.writeback);
     if (wb) node.appendChild(wb);
@@ -675,8 +707,10 @@
     if (!d.matches || !d.matches("details.comments")) return;
     var c = d.closest("article.card");
     if (!c) return;
-    if (d.open) openComments[c.dataset.id] = true;
-    else delete openComments[c.dataset.id];
+    if (d.open) {
+      openComments[c.dataset.id] = true;
+      loadComments(c.dataset.id, d.dataset.version || "");
+    } else delete openComments[c.dataset.id];
   }, true);
 
   // ---- drag & drop -------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod board;
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod etag;
@@ -62,6 +63,7 @@ mod entry {
             Route::Items => shell::items(&req, &env).await,
             Route::ItemAction => shell::item_action(req, &env, &item().unwrap_or_default()).await,
             Route::ItemAssignees => shell::item_assignees(&env, &item().unwrap_or_default()).await,
+            Route::ItemComments => shell::item_comments(&req, &env, &item().unwrap_or_default()).await,
             Route::Deliveries => shell::deliveries(&env).await,
             Route::Installations => shell::installations(&env).await,
             Route::Jobs => shell::jobs(&env).await,

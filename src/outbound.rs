@@ -23,6 +23,8 @@ pub struct HttpReply {
     pub status: u16,
     pub retry_after: Option<String>,
     pub link: Option<String>,
+    /// A redirect's target: reported, never followed.
+    pub location: Option<String>,
     /// `x-ratelimit-remaining` (GitHub) or `X-Sentry-Rate-Limit-Remaining`.
     pub rate_remaining: Option<String>,
     /// `x-ratelimit-reset` or `X-Sentry-Rate-Limit-Reset`: epoch seconds.
@@ -59,12 +61,20 @@ pub fn check(what: &str, reply: &HttpReply) -> Result<(), CallError> {
     let detail = || format!("{what}: HTTP {} {}", reply.status, excerpt(&reply.body));
     match reply.status {
         200..=299 => Ok(()),
+        // The shell fetches with `redirect: manual`: following would send the
+        // token to the redirect's target, wherever that is.
+        300..=399 => Err(CallError::Permanent { detail: redirect_detail(what, reply) }),
         408 | 429 | 500..=599 => Err(CallError::Retryable { after: wait_secs(reply), detail: detail() }),
         // GitHub answers 403 when a rate limit is hit: either with
         // `Retry-After` (secondary limits) or with nothing remaining.
         403 if rate_limited(reply) => Err(CallError::Retryable { after: wait_secs(reply), detail: detail() }),
         _ => Err(CallError::Permanent { detail: detail() }),
     }
+}
+
+fn redirect_detail(what: &str, reply: &HttpReply) -> String {
+    let to = reply.location.as_deref().map_or_else(|| "nowhere".to_string(), excerpt);
+    format!("{what}: HTTP {} redirect to {to} not followed (calls go to the configured API base only)", reply.status)
 }
 
 /// How long the server asked us to wait: `Retry-After` first, else until
@@ -136,13 +146,53 @@ pub fn next_cursor(link: Option<&str>) -> Option<String> {
     })
 }
 
-/// The `rel="next"` URL of a Sentry `Link` header, when it says more results exist.
+/// The `rel="next"` URL of a Sentry `Link` header, when it says more results
+/// exist. Whoever follows it checks its origin first (`on_origin`).
 pub fn next_page(link: Option<&str>) -> Option<String> {
     link?.split(',').find_map(|part| {
         let (url, params) = part.trim().split_once('>')?;
         let is_next = params.contains("rel=\"next\"") && params.contains("results=\"true\"");
         is_next.then(|| url.trim_start_matches('<').to_string())
     })
+}
+
+/// The origin of an absolute http(s) URL: scheme, lowercased host and port
+/// (the scheme's default when none is given). Anything a browser's URL
+/// parser could read differently is refused rather than guessed at:
+/// userinfo (`https://sentry.io@evil.com/`), scheme-relative or relative
+/// URLs (`//evil`), percent-escapes, backslashes, whitespace, IPv6 literals.
+pub fn origin(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, port) = match rest[..end].split_once(':') {
+        Some((host, "")) => (host, default_port),
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => (host, port.parse().ok()?),
+        Some(_) => return None,
+        None => (&rest[..end], default_port),
+    };
+    let host_ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    host_ok.then(|| (scheme, host.to_ascii_lowercase(), port))
+}
+
+/// Whether `url` is on the configured API `base`'s origin: the only place a
+/// call carrying our token (or client secret) may go.
+pub fn same_origin(base: &str, url: &str) -> bool {
+    matches!((origin(base), origin(url)), (Some(a), Some(b)) if a == b)
+}
+
+/// Refuses a call to any origin but `base`'s, before it is made.
+pub fn on_origin(base: &str, call: HttpCall) -> Result<HttpCall, CallError> {
+    if same_origin(base, &call.url) {
+        return Ok(call);
+    }
+    let detail = format!("refused to send a token to {:?}: not the configured API origin", excerpt(&call.url));
+    Err(CallError::Permanent { detail })
 }
 
 #[cfg(test)]
@@ -194,6 +244,16 @@ mod tests {
     }
 
     #[test]
+    fn redirects_are_refused_and_say_where_they_pointed() {
+        for status in [301, 302, 303, 307, 308] {
+            let r = HttpReply { status, location: Some("http://127.0.0.1:9/steal".into()), ..Default::default() };
+            let e = check("list members", &r).unwrap_err();
+            assert!(matches!(e, CallError::Permanent { .. }), "{status}: {e:?}");
+            assert!(e.detail().contains("redirect to http://127.0.0.1:9/steal not followed"), "{e:?}");
+        }
+    }
+
+    #[test]
     fn client_errors_are_permanent() {
         for status in [400, 401, 403, 404, 409] {
             assert!(matches!(check("t", &reply(status, None)), Err(CallError::Permanent { .. })), "{status}");
@@ -236,5 +296,58 @@ mod tests {
         assert_eq!(next_cursor(Some(link)).as_deref(), Some("0:100:0"));
         assert_eq!(next_cursor(Some(&last)), None);
         assert_eq!(next_cursor(Some("garbage")), None);
+    }
+
+    #[test]
+    fn only_the_configured_origin_counts_as_the_same() {
+        let base = "https://sentry.io";
+        for same in [
+            "https://sentry.io/api/0/x/?cursor=1",
+            "https://SENTRY.io/api/0/",
+            "HTTPS://sentry.io:443/api/",
+            "https://sentry.io:/api/",
+            "https://sentry.io",
+            "https://sentry.io?x",
+        ] {
+            assert!(same_origin(base, same), "{same}");
+        }
+        for other in [
+            "https://sentry.io@evil.com/",
+            "https://user:pw@sentry.io/",
+            "https://evil.com/https://sentry.io/",
+            "//evil.com/api/0/",
+            "/api/0/organizations/",
+            "http://sentry.io/api/0/",
+            "https://sentry.io:8443/api/0/",
+            "https://sentry.io.evil.com/",
+            "https://sentry.io\\@evil.com/",
+            "https://sentry%2eio/",
+            " https://sentry.io/",
+            "https://sentry.io\t/",
+            "https://[::1]/",
+            "ftp://sentry.io/",
+            "https://sentry.io:99999/",
+            "",
+        ] {
+            assert!(!same_origin(base, other), "{other:?}");
+        }
+        assert!(same_origin("http://127.0.0.1:8080", "http://127.0.0.1:8080/api/0/members/?cursor=0:100:0"));
+        assert!(!same_origin("http://127.0.0.1:8080", "http://127.0.0.1:8081/api/0/members/"));
+        assert!(!same_origin("not a url", "not a url"), "an unreadable base matches nothing");
+    }
+
+    #[test]
+    fn a_call_to_another_origin_is_refused_before_it_is_made() {
+        let call = |url: &str| HttpCall {
+            method: "GET",
+            url: url.into(),
+            bearer: Some("s3cr3t-bearer".into()),
+            body: None,
+            headers: vec![],
+        };
+        assert!(on_origin("https://sentry.io", call("https://sentry.io/api/0/")).is_ok());
+        let e = on_origin("https://sentry.io", call("https://evil.com/steal")).unwrap_err();
+        assert!(matches!(e, CallError::Permanent { .. }), "{e:?}");
+        assert!(e.detail().contains("evil.com") && !e.detail().contains("s3cr3t"), "{e:?}");
     }
 }

@@ -44,6 +44,8 @@ pub enum Route {
     ItemAction,
     /// `GET /api/items/{id}/assignees`: who the card can be assigned to.
     ItemAssignees,
+    /// `GET /api/items/{id}/comments`: a card's comments, loaded when shown.
+    ItemComments,
     /// Anything else: served from `public/` by the assets binding.
     Asset,
 }
@@ -66,6 +68,7 @@ impl Route {
             Route::Page
             | Route::Items
             | Route::ItemAssignees
+            | Route::ItemComments
             | Route::Deliveries
             | Route::Installations
             | Route::Jobs
@@ -117,6 +120,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         "/api/session" => (Route::Session, &["GET", "HEAD"]),
         _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "actions") => (Route::ItemAction, &["POST"]),
         _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "assignees") => (Route::ItemAssignees, &["GET", "HEAD"]),
+        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "comments") => (Route::ItemComments, &["GET", "HEAD"]),
         _ if trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/') => {
             return Err(crate::error::AppError::NotFound)
         }
@@ -135,7 +139,7 @@ pub fn error_group_id(path: &str) -> Option<&str> {
     (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
 }
 
-/// The card id and what follows it in `/api/items/{id}/{actions|assignees}`.
+/// The card id and what follows it in `/api/items/{id}/{actions|assignees|comments}`.
 pub fn item_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.trim_end_matches('/').strip_prefix("/api/items/")?;
     let (id, sub) = rest.split_once('/')?;
@@ -227,6 +231,9 @@ mod tests {
         assert_eq!(route("POST", "/api/items/42/actions"), Ok(Route::ItemAction));
         assert_eq!(Route::ItemAction.gate(), Gate::ViewerWrite);
         assert_eq!(route("GET", "/api/items/42/assignees/"), Ok(Route::ItemAssignees));
+        assert_eq!(route("GET", "/api/items/42/comments"), Ok(Route::ItemComments));
+        assert_eq!(Route::ItemComments.gate(), Gate::Viewer);
+        assert_eq!(route("POST", "/api/items/42/comments"), Err(AppError::MethodNotAllowed));
         assert_eq!(item_path("/api/items/event_alert:1:r/actions"), Some(("event_alert:1:r", "actions")));
         assert_eq!(route("POST", "/api/items/42/other"), Err(AppError::NotFound));
         assert_eq!(route("POST", "/api/items/a/b/actions"), Err(AppError::NotFound));

@@ -530,3 +530,37 @@ fn screenshots_of_the_board_the_error_log_and_a_phone() {
     assert_eq!(layout["stacked"], true, "the columns do not stack at 375 px: {layout}");
     b.save_screenshot("board-mobile");
 }
+
+/// Issue 17.5: the board gets each card's comment count with the cards and
+/// loads a card's comments only when they are opened; an edit made while
+/// they are open shows on the next poll.
+#[test]
+fn a_cards_comments_load_when_opened_and_follow_an_edit() {
+    let a = board_app();
+    let id = "771601";
+    send_issue(a, id, "unresolved", "TypeError: comments 771601", "browser-comments");
+    let comment = |action: &str, text: &str, ago: i64| {
+        let body = format!(
+            r#"{{"action":"{action}","installation":{{"uuid":"browser-inst"}},"data":{{"comment":"{text}","project_slug":"x","comment_id":771601,"issue_id":{id},"timestamp":"2022-03-02T21:51:44.118160Z"}},"actor":{{"type":"user","id":1,"name":"colleen"}}}}"#
+        );
+        let r = a.send_sentry_at("comment", &body, Some(past(ago)));
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    comment("created", "first look", 30);
+
+    let b = Browser::new();
+    b.goto(&url(a, "/"));
+    wait_cards(&b, &[(id, "TODO")]);
+    let summary = b.wait_find(&format!("article.card[data-id=\"{id}\"] details.comments summary"), WAIT);
+    assert_eq!(b.text(&summary), "1 comment");
+    let text_css = format!("article.card[data-id=\"{id}\"] .comment-text");
+    assert!(b.try_find(&text_css).is_none(), "the comments were loaded before they were opened");
+    b.click(&summary);
+    let shown = |want: &'static str| {
+        let css = text_css.clone();
+        move |b: &Browser| b.try_find(&css).map(|e| b.text(&e)).filter(|t| t == want)
+    };
+    b.wait_for("the comment, once opened", WAIT, shown("first look"));
+    comment("updated", "second look", 20);
+    b.wait_for("the edited comment", WAIT, shown("second look"));
+}

@@ -300,21 +300,39 @@ fn comment_body(action: &str, comment_id: u64, issue_id: &str, text: &str) -> St
     )
 }
 
+/// `GET /api/items/{id}/comments`; a repeat with its ETag is a 304.
+fn card_comments(id: &str) -> Value {
+    let r = app().request("GET", &format!("/api/items/{id}/comments"), &[], b"");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tag = app::App::header(&r, "ETag").expect("an ETag").to_string();
+    let again = app().request("GET", &format!("/api/items/{id}/comments"), &[("If-None-Match", &tag)], b"");
+    assert_eq!(again.status, 304, "{}", again.body);
+    r.json()
+}
+
 #[test]
 fn comments_follow_their_card_and_need_one() {
     app().send_sentry("issue", &issue_body("created", "9020", "unresolved", "null", ""));
     let r =
         app().send_sentry_at("comment", &comment_body("created", 77001, "9020", "first look \\u00e9"), Some(past(30)));
     assert_eq!(r.status, 200, "{}", r.body);
+    // Issue 17.5: the board carries a count and a version; the comments
+    // come from the card's own endpoint.
     let c = card("9020");
-    assert_eq!(c["comments"].as_array().map(Vec::len), Some(1), "{c}");
-    assert_eq!(c["comments"][0]["text"], "first look é");
-    assert_eq!(c["comments"][0]["author"], "colleen");
+    assert_eq!(c["comment_count"], 1, "{c}");
+    assert!(c.get("comments").is_none(), "{c}");
+    let comments = card_comments("9020");
+    assert_eq!(comments["comments"].as_array().map(Vec::len), Some(1), "{comments}");
+    assert_eq!(comments["comments"][0]["text"], "first look é");
+    assert_eq!(comments["comments"][0]["author"], "colleen");
+    assert_eq!(comments["version"], c["comments_version"]);
 
     app().send_sentry_at("comment", &comment_body("updated", 77001, "9020", "second look"), Some(past(20)));
-    assert_eq!(card("9020")["comments"][0]["text"], "second look");
+    assert_eq!(card_comments("9020")["comments"][0]["text"], "second look");
+    assert_ne!(card("9020")["comments_version"], c["comments_version"], "an edit moves the version");
     app().send_sentry_at("comment", &comment_body("deleted", 77001, "9020", "second look"), Some(past(10)));
-    assert_eq!(card("9020")["comments"].as_array().map(Vec::len), Some(0));
+    assert_eq!(card_comments("9020")["comments"].as_array().map(Vec::len), Some(0));
+    assert_eq!(card("9020")["comment_count"], 0);
 
     let orphan = app().send_sentry("comment", &comment_body("created", 77002, "9999020", "no card"));
     assert_eq!(orphan.status, 200, "{}", orphan.body);

@@ -140,3 +140,90 @@ fn the_pages_never_parse_data_as_html() {
         }
     }
 }
+
+/// Sends a signed Sentry delivery of `body` chunked (no declared length):
+/// the first `send` bytes, and if `stall` the upload then waits with the
+/// connection open (no final chunk). The answer is read while the body is
+/// still being written, from another thread, so a worker that answers early
+/// and closes is heard before the socket is reset.
+fn stream_chunked(app: &App, request_id: &str, body: Vec<u8>, send: usize, stall: bool) -> app::Reply {
+    use std::io::{Read, Write};
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST /api/webhooks/sentry HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Sentry-Hook-Resource: issue\r\nSentry-Hook-Timestamp: {}\r\nSentry-Hook-Signature: {}\r\n\
+         Request-ID: {request_id}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        request::now_secs(),
+        request::sentry_sig(&body),
+    );
+    let mut w = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = (|| -> std::io::Result<()> {
+            w.write_all(head.as_bytes())?;
+            for c in body[..send].chunks(64 * 1024) {
+                w.write_all(format!("{:x}\r\n", c.len()).as_bytes())?;
+                w.write_all(c)?;
+                w.write_all(b"\r\n")?;
+            }
+            if stall {
+                std::thread::sleep(Duration::from_secs(25));
+            } else {
+                w.write_all(b"0\r\n\r\n")?;
+            }
+            w.flush()
+        })();
+    });
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let complete = |buf: &[u8]| {
+        let reply = request::parse_response(buf)?;
+        let want = App::header(&reply, "Content-Length").and_then(|n| n.parse::<usize>().ok());
+        (want.is_none_or(|n| reply.body.len() >= n) && !reply.body.is_empty()).then_some(reply)
+    };
+    loop {
+        if let Some(reply) = complete(&buf) {
+            drop(s);
+            drop(writer); // a stalled writer ends with the test process
+            return reply;
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => panic!("connection closed without an answer: {:?}", String::from_utf8_lossy(&buf)),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("no answer while the body was streaming ({e}); got {:?}", String::from_utf8_lossy(&buf)),
+        }
+    }
+}
+
+/// Issue 17.1: the body limit is enforced on the bytes received, while they
+/// stream. A chunked upload declares no length; the worker must answer 413
+/// once it has read past 1 MiB, without waiting for (or buffering) the rest.
+/// The first upload here never ends: a worker that buffers the whole body
+/// before measuring it never answers, and reading times out.
+#[test]
+fn a_chunked_body_without_a_length_is_cut_off_at_the_limit_while_it_streams() {
+    // A worker of its own: the table above compares whole-state snapshots
+    // of `hostile()` and must not see these requests' delivery-log rows.
+    let own = spawn_app(&[]);
+    let app = &own;
+    let body = bodies::padded_issue("880301", 8 * bodies::MIB);
+    let stalled = stream_chunked(app, "hostile-stream-1", body, 3 * bodies::MIB / 2, true);
+    assert_eq!(stalled.status, 413, "{}", stalled.body);
+
+    // 64 MiB sent as fast as the worker takes it: refused the same way, and
+    // the worker stays healthy.
+    let big = vec![b' '; 64 * bodies::MIB];
+    let r = stream_chunked(app, "hostile-stream-2", big, 64 * bodies::MIB, false);
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(get(app, "/api/health")["ok"], true);
+
+    // Under the limit, chunked works: a card is made.
+    let ok = sentry("issue", bodies::padded_issue("880302", bodies::MIB - 1024))
+        .chunked()
+        .set("Request-ID", "hostile-stream-3")
+        .send(app);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(app.item("880302").is_some());
+    own.stop();
+}

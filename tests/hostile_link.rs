@@ -128,3 +128,63 @@ fn the_link_parser_never_panics_and_returns_only_what_the_header_carried() {
     assert!(found > 500, "{found}");
     assert_eq!((next_cursor(None), next_page(None)), (None, None));
 }
+
+// ------------------------------------------------------------- URL origin
+
+/// A URL built from pieces an attacker would mix: other hosts, userinfo,
+/// ports, case, escapes, separators browsers treat specially.
+fn arbitrary_url(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "https://",
+        "http://",
+        "HTTPS://",
+        "//",
+        "https:",
+        "sentry.io",
+        "SENTRY.IO",
+        "evil.com",
+        "sentry.io.evil.com",
+        "@",
+        ":",
+        "443",
+        "8443",
+        "/",
+        "\\",
+        "?",
+        "#",
+        "%2e",
+        ".",
+        "-",
+        " ",
+        "\t",
+        "[::1]",
+        "user:pw",
+        "api/0/",
+        "é",
+    ];
+    (0..rng.below(8) + 1).map(|_| *rng.pick(PIECES)).collect()
+}
+
+/// Issue 17.2: whatever the URL, it counts as the API's origin only when
+/// it is, read the simplest way: the scheme and host of the base (any
+/// case), the default or no port, then the end, a path, a query or a
+/// fragment. Nothing else (userinfo, another host or port) gets the token.
+#[test]
+fn only_urls_that_plainly_start_with_the_api_origin_get_the_token() {
+    use sentry_kanban::outbound::same_origin;
+    let mut rng = Rng::new(0x0117_0416);
+    let mut same = 0;
+    for _ in 0..50_000 {
+        let url = arbitrary_url(&mut rng);
+        let verdict = catch_unwind(|| same_origin("https://sentry.io", &url))
+            .unwrap_or_else(|_| panic!("same_origin panicked on {url:?}"));
+        if verdict {
+            let lower = url.to_ascii_lowercase();
+            let rest = lower.strip_prefix("https://sentry.io").unwrap_or_else(|| panic!("{url:?}"));
+            let rest = rest.strip_prefix(":443").or_else(|| rest.strip_prefix(':')).unwrap_or(rest);
+            assert!(rest.is_empty() || rest.starts_with(['/', '?', '#']), "{url:?} counted as sentry.io");
+            same += 1;
+        }
+    }
+    assert!(same > 50, "{same}");
+}

@@ -1,7 +1,8 @@
 //! Comments and alert cards as stored: signed `comment`, `event_alert` and
 //! `metric_alert` deliveries go through the real `hook::handle`, the planned
 //! statements run on SQLite with the real migrations, and the board is read
-//! back with `LIST_ITEMS` + `LIST_COMMENTS` through `store::board_json`.
+//! back with `LIST_ITEMS` + `LIST_COMMENTS` through `store::board_json`, and
+//! a card's comments with `LIST_CARD_COMMENTS` through `store::comments_json`.
 
 mod support;
 
@@ -51,8 +52,15 @@ fn comment_body(action: &str, comment_id: u64, issue_id: &str, text: &str, times
     )
 }
 
+/// `GET /api/items/{issue}/comments`, as the worker builds it. The card on
+/// `/api/items` agrees on the count and the version.
 fn comments(conn: &Connection, issue: &str) -> Value {
-    item(conn, issue)["comments"].clone()
+    let body = store::comments_json(&db::query(conn, store::LIST_CARD_COMMENTS, &[issue.into()]));
+    let card = item(conn, issue);
+    assert_eq!(card["comment_count"], json!(body["comments"].as_array().unwrap().len()), "{card}");
+    assert_eq!(card["comments_version"], body["version"], "{card}");
+    assert!(card.get("comments").is_none(), "the board does not carry the comments: {card}");
+    body["comments"].clone()
 }
 
 const T_WRITTEN: &str = "2022-03-02T21:51:44.118160Z";
@@ -126,6 +134,24 @@ fn a_duplicate_delivery_is_one_unchanged_comment() {
     deliver(&conn, "comment", &body, 300);
     assert_eq!(board(&conn), before);
     assert_eq!(count(&conn, "comments"), 1);
+}
+
+#[test]
+fn the_board_carries_a_count_and_a_version_that_moves_only_with_the_comments() {
+    let conn = fresh_db();
+    create_issue(&conn, "206");
+    let version = |conn: &Connection| item(conn, "206")["comments_version"].clone();
+    assert_eq!((item(&conn, "206")["comment_count"].clone(), version(&conn)), (json!(0), Value::Null));
+    deliver(&conn, "comment", &comment_body("created", 11, "206", "one", T_WRITTEN), 100);
+    let v1 = version(&conn);
+    assert!(v1.is_string(), "{v1}");
+    deliver(&conn, "comment", &comment_body("updated", 11, "206", "one!", T_EDITED), 200);
+    let v2 = version(&conn);
+    assert_ne!(v1, v2, "an edit keeps the count but moves the version");
+    assert_eq!(item(&conn, "206")["comment_count"], 1);
+    deliver(&conn, "comment", &comment_body("updated", 11, "206", "one!", T_EDITED), 300);
+    assert_eq!(version(&conn), v2, "a duplicate does not");
+    assert_eq!(comments(&conn, "206")[0]["text"], "one!");
 }
 
 #[test]
@@ -234,9 +260,10 @@ fn an_event_alert_is_a_card_linked_to_its_issue() {
     assert_eq!(a["trigger_count"], 1);
     assert_eq!(a["last_seen"], "2019-08-19T21:06:17.677Z");
     assert!(a.get("comments").is_none(), "alert items carry no comments");
+    assert!(a.get("comment_count").is_none(), "nor a comment count");
     let issue = item(&conn, "301");
     assert_eq!(issue["kind"], "issue");
-    assert_eq!(issue["comments"], json!([]));
+    assert_eq!(comments(&conn, "301"), json!([]));
 }
 
 #[test]
@@ -366,12 +393,14 @@ fn issue_cards_alert_cards_and_comments_share_one_board() {
     let mut kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
     kinds.sort();
     assert_eq!(kinds, ["event_alert", "issue", "metric_alert"]);
-    // The worker's plain item mapping sees the same items, minus comments.
+    // The worker's plain item mapping sees the same items, minus the
+    // comment count and version.
     let plain: Vec<Value> = db::rows(&conn, store::LIST_ITEMS).iter().map(store::item_from_row).collect();
     for (with, without) in items.iter().zip(&plain) {
         let mut stripped = with.clone();
-        stripped.as_object_mut().unwrap().remove("comments");
+        stripped.as_object_mut().unwrap().remove("comment_count");
+        stripped.as_object_mut().unwrap().remove("comments_version");
         assert_eq!(&stripped, without);
     }
-    assert_eq!(item(&conn, "401")["comments"][0]["text"], "looking");
+    assert_eq!(comments(&conn, "401")[0]["text"], "looking");
 }

@@ -340,6 +340,47 @@ fn saving_a_refreshed_token_replaces_the_pair_and_releases_the_lease() {
     assert_eq!(t["refresh_lease_until"], Value::Null);
 }
 
+#[test]
+fn a_lost_refreshed_pair_marks_the_installation_until_a_new_exchange() {
+    let conn = fresh_db();
+    run(&conn, &[inst::upsert_installation(&installation("u1", "acme", "installed", Some("g1")), &ts(1), &ts(1))]);
+    run(&conn, &[inst::upsert_installation(&installation("u2", "beta", "installed", None), &ts(1), &ts(1))]);
+    run(&conn, &inst::save_token("u1", &tok("t1", Some("r1")), true, &ts(2)));
+    assert_eq!(token_row(&conn, "u1").unwrap()["needs_reinstall"], Value::Null);
+
+    run(&conn, &[inst::mark_needs_reinstall("u1", "needs reinstall: lost", &ts(5))]);
+    assert_eq!(token_row(&conn, "u1").unwrap()["needs_reinstall"], "needs reinstall: lost", "the token read sees it");
+    // A later job that succeeds clears `error`, not the reinstall state.
+    run(&conn, &[inst::set_error("u1", None, &ts(6))]);
+    let listed = |conn: &Connection| {
+        rows(conn, inst::LIST_INSTALLATIONS).into_iter().find(|r| r["uuid"] == "u1").expect("u1 listed")
+    };
+    let row = listed(&conn);
+    assert_eq!((&row["needs_reinstall"], &row["needs_reinstall_at"]), (&json!("needs reinstall: lost"), &json!(ts(5))));
+    assert_eq!(
+        (&row["error"], &row["error_at"]),
+        (&json!("needs reinstall: lost"), &json!(ts(5))),
+        "shown as the error"
+    );
+    let view = query(&conn, inst::INSTALLATION_VIEW, &["u1".into()]);
+    assert_eq!(view[0]["error"], "needs reinstall: lost", "the setup page says so too");
+    let other = rows(&conn, inst::LIST_INSTALLATIONS).into_iter().find(|r| r["uuid"] == "u2").unwrap();
+    assert_eq!((&other["needs_reinstall"], &other["error"]), (&Value::Null, &Value::Null));
+
+    // A refresh's save does not clear it; a new grant code's exchange does.
+    run(&conn, &inst::save_token("u1", &tok("t2", Some("r2")), false, &ts(7)));
+    assert_eq!(listed(&conn)["needs_reinstall"], "needs reinstall: lost");
+    run(&conn, &inst::save_token("u1", &tok("t3", Some("r3")), true, &ts(8)));
+    let row = listed(&conn);
+    assert_eq!((&row["needs_reinstall"], &row["error"]), (&Value::Null, &Value::Null), "{row:?}");
+    assert_eq!(token_row(&conn, "u1").unwrap()["needs_reinstall"], Value::Null);
+
+    // An uninstalled installation is not marked.
+    run(&conn, &inst::delete_installation(&installation("u2", "beta", "deleted", None), &ts(9), &ts(9)));
+    run(&conn, &[inst::mark_needs_reinstall("u2", "needs reinstall: x", &ts(10))]);
+    assert_eq!(inst_row(&conn, "u2").unwrap()["needs_reinstall"], Value::Null);
+}
+
 // ---- 5. mark_installed and set_error -------------------------------------
 
 #[test]
@@ -648,6 +689,11 @@ fn option_users_union_members_and_card_assignees() {
         &[
             inst::upsert_member("u1", &member("m1", Some("1"), Some("Jane Doe"), Some("jane@example.com")), &ts(1)),
             inst::upsert_member("u1", &member("m2", None, Some(""), Some("pending@example.com")), &ts(1)),
+            inst::upsert_member(
+                "u1",
+                &member("m5", Some("5"), Some("carol@example.com"), Some("carol@example.com")),
+                &ts(1),
+            ),
             inst::upsert_member("u2", &member("m3", Some("3"), Some("Other Org"), None), &ts(1)),
         ],
     );
@@ -672,16 +718,39 @@ fn option_users_union_members_and_card_assignees() {
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(sorted.len(), values.len(), "deduped by value: {users:?}");
-    assert_eq!(sorted, ["1", "7", "m2"], "{users:?}");
+    // Issue 17: the pending invite m2 has no user to assign, so it is no
+    // longer offered (it used to be, under its email).
+    assert_eq!(sorted, ["1", "5", "7"], "{users:?}");
     let label = |v: &str| users.iter().find(|r| r["value"] == v).unwrap()["label"].clone();
     assert_eq!(label("1"), "Jane Doe", "the member's own name wins over an assignee spelling: {users:?}");
-    assert_eq!(label("7"), "bob@example.com");
-    assert_eq!(label("m2"), "pending@example.com", "an empty name falls back to the email");
+    // Issue 17: the select answer is replayable, so no email leaves, not
+    // even as the fallback label or as a name that is an email.
+    assert_eq!(label("7"), "User 7", "no name: the id, not the email");
+    assert_eq!(label("5"), "User 5", "a name that is an email is not shown");
+    assert!(!format!("{users:?}").contains('@'), "an email reached the options: {users:?}");
 
+    // Emails are not searchable either (a replayed request would be an
+    // oracle for who is in the organization).
     let bob = query(&conn, inst::OPTION_USERS, &["u1".into(), inst::like_pattern(Some("BOB")).into()]);
-    assert_eq!(field(&bob, "value"), [&json!("7")]);
+    assert!(bob.is_empty(), "{bob:?}");
+    let by_label = query(&conn, inst::OPTION_USERS, &["u1".into(), inst::like_pattern(Some("user 7")).into()]);
+    assert_eq!(field(&by_label, "value"), [&json!("7")]);
+    let jane = query(&conn, inst::OPTION_USERS, &["u1".into(), inst::like_pattern(Some("jane")).into()]);
+    assert_eq!(field(&jane, "value"), [&json!("1")]);
     let none = query(&conn, inst::OPTION_USERS, &["u1".into(), inst::like_pattern(Some("Backend")).into()]);
     assert!(none.is_empty(), "{none:?}");
+}
+
+#[test]
+fn option_queries_answer_at_most_a_hundred_rows() {
+    let conn = fresh_db();
+    for i in 0..150 {
+        insert_card(&conn, &format!("{}", 1000 + i), Some("u1"), &format!("A-{i}"), "same title", &ts(i));
+        let m = member(&format!("m{i}"), Some(&format!("{i}")), Some(&format!("Person {i}")), None);
+        run(&conn, &[inst::upsert_member("u1", &m, &ts(1))]);
+    }
+    assert_eq!(option_items(&conn, "u1", None).len(), 100);
+    assert_eq!(query(&conn, inst::OPTION_USERS, &["u1".into(), inst::like_pattern(None).into()]).len(), 100);
 }
 
 // ---- 10. Linked cards and links ------------------------------------------

@@ -305,6 +305,26 @@ fn seed_retention(conn: &Connection, days: i64) {
         )
         .unwrap();
     }
+    conn.execute(
+        "INSERT INTO cards (id, title, status, applied_at, created_at, updated_at)
+         VALUES ('card-1', 't', 'unresolved', ?1, ?1, ?1)",
+        params![ago(1)],
+    )
+    .unwrap();
+    let comments = [
+        ("c-live-old", "card-1", 0, 400),
+        ("c-tomb-old", "card-1", 1, 31),
+        ("c-tomb-new", "card-1", 1, 29),
+        ("c-orphan", "no-such-card", 0, 1),
+    ];
+    for (id, issue, deleted, d) in comments {
+        conn.execute(
+            "INSERT INTO comments (id, issue_id, text, time, deleted, applied_at, created_at, updated_at)
+             VALUES (?1, ?2, 'x', ?3, ?4, ?3, ?3, ?3)",
+            params![id, issue, ago(d), deleted],
+        )
+        .unwrap();
+    }
 }
 
 #[test]
@@ -329,6 +349,44 @@ fn retention_deletes_exactly_the_old_finished_rows() {
     assert_eq!(remaining("SELECT delivery_id FROM github_sync ORDER BY 1"), ["new-done", "old-queued", "old-retrying"]);
     assert_eq!(remaining("SELECT id FROM jobs ORDER BY 1"), ["new-done", "old-retrying", "old-running"]);
     assert_eq!(remaining("SELECT id FROM sync_runs ORDER BY 1"), ["new-done", "old-running"]);
+    // A live comment stays however old; a tombstone only for LOG_DAYS.
+    assert_eq!(remaining("SELECT id FROM comments ORDER BY 1"), ["c-live-old", "c-tomb-new"]);
+}
+
+#[test]
+fn retention_keeps_the_newest_live_comments_of_each_card() {
+    let conn = fresh_db();
+    let keep = retention::COMMENTS_PER_CARD as i64;
+    for card in ["a", "b"] {
+        conn.execute(
+            "INSERT INTO cards (id, title, status, applied_at, created_at, updated_at)
+             VALUES (?1, 't', 'unresolved', ?2, ?2, ?2)",
+            params![card, at(0)],
+        )
+        .unwrap();
+    }
+    let add = |id: &str, card: &str, secs: i64, deleted: i64| {
+        conn.execute(
+            "INSERT INTO comments (id, issue_id, text, time, deleted, applied_at, created_at, updated_at)
+             VALUES (?1, ?2, 'x', ?3, ?4, ?3, ?3, ?3)",
+            params![id, card, at(secs * 1000), deleted],
+        )
+        .unwrap();
+    };
+    for i in 0..keep + 3 {
+        add(&format!("a{i:04}"), "a", i, 0);
+    }
+    add("a-tomb", "a", keep + 10, 1);
+    for i in 0..5 {
+        add(&format!("b{i}"), "b", i, 0);
+    }
+    run(&conn, &retention::statements(NOW, 30));
+    let count = |card: &str| col(&conn, &format!("SELECT COUNT(*) FROM comments WHERE issue_id = '{card}'"));
+    assert_eq!(count("a"), [(keep + 1).to_string()], "the cap plus the recent tombstone");
+    assert_eq!(count("b"), ["5"]);
+    let oldest = col(&conn, "SELECT MIN(id) FROM comments WHERE issue_id = 'a' AND deleted = 0");
+    assert_eq!(oldest, ["a0003"], "the three oldest went");
+    assert_eq!(col(&conn, "SELECT COUNT(*) FROM comments WHERE id = 'a-tomb'"), ["1"]);
 }
 
 #[test]

@@ -33,11 +33,17 @@ struct WireUser {
 
 /// `GET /api/0/organizations/{org}/members/`, the first page.
 pub fn first_page(cfg: &Config, org_slug: &str, token: &str) -> HttpCall {
-    page(format!("{}/api/0/organizations/{}/members/", cfg.sentry_api_base, org_slug), token)
+    get(format!("{}/api/0/organizations/{}/members/", cfg.sentry_api_base, org_slug), token)
 }
 
-/// A page by URL, as the previous page's `Link` header gave it.
-pub fn page(url: String, token: &str) -> HttpCall {
+/// The next page by URL, as the previous page's `Link` header gave it. The
+/// header is the API's answer, not ours: a URL on any origin but
+/// `SENTRY_API_BASE`'s is refused, so the bearer never leaves that origin.
+pub fn next_page(cfg: &Config, url: String, token: &str) -> Result<HttpCall, CallError> {
+    outbound::on_origin(&cfg.sentry_api_base, get(url, token))
+}
+
+fn get(url: String, token: &str) -> HttpCall {
     HttpCall { method: "GET", url, bearer: Some(token.to_string()), body: None, headers: vec![] }
 }
 
@@ -85,5 +91,17 @@ mod tests {
         let call = first_page(&cfg, "acme", "tok");
         assert_eq!(call.url, "http://mock/api/0/organizations/acme/members/");
         assert_eq!(call.bearer.as_deref(), Some("tok"));
+    }
+
+    #[test]
+    fn a_next_page_on_another_origin_is_refused() {
+        let cfg = Config { sentry_api_base: "https://sentry.io".into(), ..Default::default() };
+        let next = next_page(&cfg, "https://sentry.io/api/0/organizations/acme/members/?cursor=0:100:0".into(), "tok");
+        assert_eq!(next.unwrap().bearer.as_deref(), Some("tok"));
+        for evil in
+            ["https://sentry.io@evil.com/api/0/", "https://evil.com/api/0/", "//evil.com/x", "http://sentry.io/"]
+        {
+            assert!(matches!(next_page(&cfg, evil.into(), "tok"), Err(CallError::Permanent { .. })), "{evil}");
+        }
     }
 }

@@ -35,11 +35,13 @@ impl Token {
 }
 
 /// The stored token row, as the shell reads it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stored {
     pub token: String,
     pub refresh_token: Option<String>,
     pub expires_at: Option<String>,
+    /// Set once a refreshed pair was lost: why the installation needs a reinstall.
+    pub needs_reinstall: Option<String>,
 }
 
 /// What a job needing a token should do.
@@ -50,6 +52,31 @@ pub enum Decision {
     Refresh(String),
     /// No usable token and no way to get one.
     Missing(&'static str),
+    /// The refresh token was spent on a refresh whose result was lost: only
+    /// a reinstall (a new grant code) gets a token again.
+    NeedsReinstall(String),
+}
+
+/// How many times a refreshed pair is written before it is given up on.
+pub const SAVE_ATTEMPTS: u32 = 3;
+
+/// After the `attempt`-th failed save of a refreshed pair (counting from
+/// 1): wait this long and save again, or `None` to give up. Giving up is
+/// costly (Sentry already rotated the refresh token, so the stored one is
+/// spent), hence the retries; the waits stay short because the job holds
+/// the refresh lease and other jobs wait on it.
+pub fn save_retry_ms(attempt: u32) -> Option<u64> {
+    (attempt < SAVE_ATTEMPTS).then(|| 200 * u64::from(attempt))
+}
+
+/// What the installation shows once a refreshed pair could not be saved.
+pub fn lost_pair_reason(save_error: &str) -> String {
+    let cause: String = save_error.chars().filter(|c| !c.is_control()).take(200).collect();
+    format!(
+        "needs reinstall: the refreshed Sentry token could not be saved after {SAVE_ATTEMPTS} attempts \
+         ({cause}), and Sentry has already retired the previous refresh token. Uninstall and install the \
+         integration again."
+    )
 }
 
 pub fn decide(cfg: &Config, stored: Option<&Stored>, now: Millis) -> Decision {
@@ -57,6 +84,9 @@ pub fn decide(cfg: &Config, stored: Option<&Stored>, now: Millis) -> Decision {
         return Decision::Use(internal.token.clone());
     }
     let Some(s) = stored else { return Decision::Missing("the installation has no token yet") };
+    if let Some(why) = &s.needs_reinstall {
+        return Decision::NeedsReinstall(why.clone());
+    }
     let expires = s.expires_at.as_deref().and_then(parse_rfc3339);
     match (expires, &s.refresh_token) {
         // Sentry tokens without an expiry do not expire.
@@ -143,6 +173,7 @@ mod tests {
             token: "tok".into(),
             refresh_token: refresh.map(str::to_string),
             expires_at: expires_in_ms.map(|d| format_millis(NOW + d)),
+            needs_reinstall: None,
         }
     }
 
@@ -157,6 +188,25 @@ mod tests {
         assert_eq!(decide(&c, Some(&stored(None, None)), NOW), Decision::Use("tok".into()));
         let garbled = Stored { expires_at: Some("soon".into()), ..stored(None, Some("r")) };
         assert_eq!(decide(&c, Some(&garbled), NOW), Decision::Refresh("r".into()));
+    }
+
+    #[test]
+    fn a_lost_pair_means_reinstall_even_with_a_fresh_looking_token() {
+        let c = cfg();
+        let lost = Stored { needs_reinstall: Some("needs reinstall: x".into()), ..stored(Some(3_600_000), Some("r")) };
+        assert_eq!(decide(&c, Some(&lost), NOW), Decision::NeedsReinstall("needs reinstall: x".into()));
+        let expired = Stored { expires_at: Some(format_millis(NOW - 1)), ..lost };
+        assert!(matches!(decide(&c, Some(&expired), NOW), Decision::NeedsReinstall(_)), "no refresh is tried");
+    }
+
+    #[test]
+    fn a_failed_save_of_a_refreshed_pair_is_retried_then_given_up() {
+        let waits: Vec<Option<u64>> = (1..=SAVE_ATTEMPTS).map(save_retry_ms).collect();
+        assert_eq!(waits, vec![Some(200), Some(400), None]);
+        // The waits fit well inside the refresh lease the job holds.
+        assert!(waits.iter().flatten().sum::<u64>() < REFRESH_LEASE_MS as u64 / 10);
+        let reason = lost_pair_reason("D1_ERROR: disk full\nmore");
+        assert!(reason.starts_with("needs reinstall:") && reason.contains("disk full") && !reason.contains('\n'));
     }
 
     #[test]

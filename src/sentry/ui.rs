@@ -27,8 +27,15 @@ pub enum Options {
     Users,
 }
 
-/// Select options in the shape Sentry validates: `[{label, value}]`.
-/// `rows` come from `OPTION_ITEMS` or `OPTION_USERS`.
+/// The most options one select answer holds (the queries ask for no more).
+/// The request is signed over an empty body, so the same signature answers
+/// any query string for ever: the answer is kept small.
+pub const MAX_OPTIONS: usize = 100;
+
+/// Select options in the shape Sentry validates: `[{label, value}]`, and
+/// nothing else from the row. `rows` come from `OPTION_ITEMS` or
+/// `OPTION_USERS`. A user label that looks like an email is replaced by
+/// `User <id>` here too, whatever the query returned.
 pub fn options_json(kind: Options, rows: &[Map<String, Value>]) -> Value {
     let text = |row: &Map<String, Value>, k: &str| match row.get(k) {
         Some(Value::String(s)) => Some(s.clone()),
@@ -45,10 +52,16 @@ pub fn options_json(kind: Options, rows: &[Map<String, Value>]) -> Value {
                     let label = text(row, "short_id").map_or(title.clone(), |s| format!("{s}: {title}"));
                     (id, label)
                 }
-                Options::Users => (text(row, "value")?, text(row, "label")?),
+                Options::Users => {
+                    let value = text(row, "value")?;
+                    let label = text(row, "label").filter(|l| !l.contains('@') && !l.trim().is_empty());
+                    let label = label.unwrap_or_else(|| format!("User {value}"));
+                    (value, label)
+                }
             };
             Some(json!({ "label": label, "value": value }))
         })
+        .take(MAX_OPTIONS)
         .collect();
     Value::Array(options)
 }
@@ -232,6 +245,32 @@ mod tests {
         assert_eq!(options_json(Options::Items, &items), json!([{"label": "FE-1: Boom", "value": "42"}]));
         let users = [row(&[("value", json!(7)), ("label", json!("Alice"))]), row(&[("label", json!("x"))])];
         assert_eq!(options_json(Options::Users, &users), json!([{"label": "Alice", "value": "7"}]));
+    }
+
+    #[test]
+    fn user_options_never_carry_an_email_or_another_column() {
+        let row = |pairs: &[(&str, Value)]| pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let users = [
+            row(&[("value", json!("7")), ("label", json!("bob@example.com")), ("email", json!("bob@example.com"))]),
+            row(&[("value", json!("8")), ("label", json!(" "))]),
+            row(&[("value", json!("9"))]),
+        ];
+        assert_eq!(
+            options_json(Options::Users, &users),
+            json!([{"label": "User 7", "value": "7"}, {"label": "User 8", "value": "8"}, {"label": "User 9", "value": "9"}])
+        );
+    }
+
+    #[test]
+    fn options_are_capped() {
+        let rows: Vec<Map<String, Value>> = (0..250)
+            .map(|i| {
+                [("id".to_string(), json!(i.to_string())), ("title".to_string(), json!("t"))].into_iter().collect()
+            })
+            .collect();
+        let items = options_json(Options::Items, &rows);
+        assert_eq!(items.as_array().map(Vec::len), Some(MAX_OPTIONS));
+        assert_eq!(items[0], json!({"label": "t", "value": "0"}));
     }
 
     const CREATE: &str = r#"{"fields":{"title":"Fix it"},"issueId":1,"installationId":"u1","webUrl":"https://sentry.io/organizations/acme/issues/1/","project":{"slug":"fe","id":2},"actor":{"type":"user","id":3,"name":"A"}}"#;

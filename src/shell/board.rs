@@ -14,6 +14,8 @@ use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 
 /// Cards, comments and the last sync time in one D1 batch: one round trip
 /// per poll. `?org=<slug>` keeps the cards of that organization's installations.
+/// The comments are only counted and fingerprinted on the cards; the board
+/// loads them per card (`comments`) when it shows them.
 pub async fn items(req: &Request, env: &Env) -> Result<Response> {
     let org = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "org").map(|(_, v)| v.into_owned()));
     let org = SqlValue::from(org.filter(|o| !o.trim().is_empty()));
@@ -35,6 +37,18 @@ pub async fn items(req: &Request, env: &Env) -> Result<Response> {
         Err(e) => return failed("items", e),
     };
     conditional(req, &body)
+}
+
+/// `GET /api/items/{id}/comments`: one card's live comments, with an ETag.
+pub async fn comments(req: &Request, env: &Env, id: &str) -> Result<Response> {
+    let read = match db(env) {
+        Ok(db) => d1::query(&db, store::LIST_CARD_COMMENTS, &[SqlValue::from(id)]).await,
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(rows) => conditional(req, &store::comments_json(&rows)),
+        Err(e) => failed("comments", &e),
+    }
 }
 
 /// A JSON reply with a strong ETag of its bytes; `If-None-Match` with the

@@ -1,8 +1,11 @@
 //! Performs an `HttpCall` with a deadline and turns the answer (or its
-//! absence) into an `HttpReply` or a retryable `CallError`.
+//! absence) into an `HttpReply` or a retryable `CallError`. Redirects are
+//! never followed: a call carries a token or the client secret, and a
+//! redirect would take it to wherever the `Location` points. A 3xx comes
+//! back as the reply, which `outbound::check` refuses.
 
 use crate::outbound::{unreachable, CallError, HttpCall, HttpReply};
-use worker::{AbortSignal, Date, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortSignal, Date, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 pub async fn send(what: &str, call: &HttpCall, timeout_ms: u32) -> Result<HttpReply, CallError> {
     let request = build(call).map_err(|e| CallError::Permanent { detail: format!("{what}: bad request: {e}") })?;
@@ -14,12 +17,12 @@ pub async fn send(what: &str, call: &HttpCall, timeout_ms: u32) -> Result<HttpRe
         .map_err(|e| unreachable(what, &failure_text(&signal, timeout_ms, &e)))?;
     let status = resp.status_code();
     let header = |name: &str| resp.headers().get(name).ok().flatten();
-    let (retry_after, link) = (header("Retry-After"), header("Link"));
+    let (retry_after, link, location) = (header("Retry-After"), header("Link"), header("Location"));
     let rate_remaining = header("X-Sentry-Rate-Limit-Remaining").or_else(|| header("X-RateLimit-Remaining"));
     let rate_reset = header("X-Sentry-Rate-Limit-Reset").or_else(|| header("X-RateLimit-Reset"));
     let received_secs = (Date::now().as_millis() / 1000) as i64;
     let body = resp.text().await.map_err(|e| unreachable(what, &failure_text(&signal, timeout_ms, &e)))?;
-    Ok(HttpReply { status, retry_after, link, rate_remaining, rate_reset, received_secs, body })
+    Ok(HttpReply { status, retry_after, link, location, rate_remaining, rate_reset, received_secs, body })
 }
 
 fn build(call: &HttpCall) -> worker::Result<Request> {
@@ -36,7 +39,9 @@ fn build(call: &HttpCall) -> worker::Result<Request> {
         headers.set("Content-Type", "application/json")?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::from(call.method.to_string())).with_headers(headers);
+    init.with_method(Method::from(call.method.to_string()))
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
     init.with_body(call.body.as_deref().map(Into::into));
     Request::new_with_init(&call.url, &init)
 }

@@ -1,25 +1,33 @@
 //! HTTP plumbing: headers, bounded bodies, JSON replies.
 
+use crate::body::Bounded;
 use crate::error::AppError;
 use crate::plan::Reply;
+use futures_util::StreamExt;
 use worker::{Request, Response, Result};
 
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-/// Reads the raw body, refusing anything over `limit` bytes. The declared
-/// length is checked first so an oversized body is never buffered.
+/// Reads the raw body, refusing anything over `limit` bytes. The body is
+/// streamed and counted as it arrives, so neither a declared length over
+/// the limit nor a chunked upload that declares none is ever buffered past
+/// it: reading stops at the first chunk over the limit (the rest is
+/// cancelled) and the answer is 413.
 pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, AppError> {
     let declared = header(req, "Content-Length").and_then(|v| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(AppError::PayloadTooLarge { limit });
+    let mut body = Bounded::new(limit, declared)?;
+    // A GET (Sentry's select options) has no body stream at all.
+    if req.inner().body().is_none() {
+        return Ok(body.finish());
     }
-    let body = req.bytes().await.map_err(|e| AppError::BadRequest(format!("unreadable body: {e}")))?;
-    if body.len() > limit {
-        return Err(AppError::PayloadTooLarge { limit });
+    let unreadable = |e: worker::Error| AppError::BadRequest(format!("unreadable body: {e}"));
+    let mut stream = req.stream().map_err(unreadable)?;
+    while let Some(chunk) = stream.next().await {
+        body.push(&chunk.map_err(unreadable)?)?;
     }
-    Ok(body)
+    Ok(body.finish())
 }
 
 pub fn json_response(reply: &Reply) -> Result<Response> {

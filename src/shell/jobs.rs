@@ -322,7 +322,7 @@ async fn sync_members(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outco
         let writes: Vec<Stmt> = page.iter().map(|m| store::upsert_member(uuid, m, &now())).collect();
         d1::run(db, &writes).await.map_err(storage)?;
         match next {
-            Some(url) => call = members::page(url, &bearer),
+            Some(url) => call = members::next_page(cfg, url, &bearer)?,
             None => {
                 d1::run(db, &[store::prune_members(uuid, &started)]).await.map_err(storage)?;
                 return Ok(Outcome::done());

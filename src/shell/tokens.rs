@@ -23,6 +23,7 @@ pub async fn access_token(cfg: &Config, db: &D1Database, installation: &str) -> 
         match token::decide(cfg, stored.as_ref(), now) {
             Decision::Use(t) => return Ok(t),
             Decision::Missing(why) => return Err(CallError::Permanent { detail: why.to_string() }),
+            Decision::NeedsReinstall(why) => return Err(CallError::Permanent { detail: why }),
             Decision::Refresh(_) => {
                 if let Some(refresh) = claim(db, installation, now).await? {
                     return refresh_with(cfg, db, installation, &refresh).await;
@@ -42,6 +43,7 @@ async fn read(db: &D1Database, installation: &str) -> Result<Option<Stored>, Cal
             token: text(&r, "token")?,
             refresh_token: text(&r, "refresh_token"),
             expires_at: text(&r, "expires_at"),
+            needs_reinstall: text(&r, "needs_reinstall"),
         })
     }))
 }
@@ -63,8 +65,8 @@ async fn refresh_with(cfg: &Config, db: &D1Database, installation: &str, refresh
     .await;
     match result {
         Ok(fresh) => {
-            let now = format_millis(Date::now().as_millis() as i64);
-            d1::run(db, &store::save_token(installation, &fresh, false, &now)).await.map_err(storage)?;
+            save_rotated(db, installation, &fresh).await;
+            // Saved or not, the new token is good for this job.
             Ok(fresh.token)
         }
         Err(e) => {
@@ -72,6 +74,30 @@ async fn refresh_with(cfg: &Config, db: &D1Database, installation: &str, refresh
             let _ = d1::run(db, &[release(installation)]).await;
             Err(e)
         }
+    }
+}
+
+/// Saves a refreshed pair, retrying: Sentry has already retired the old
+/// refresh token, so a lost save cannot be redone by refreshing again. If
+/// every attempt fails the installation is marked "needs reinstall", which
+/// stops further refreshes with the spent token and says what to do.
+async fn save_rotated(db: &D1Database, installation: &str, fresh: &token::Token) {
+    let mut attempt = 1;
+    loop {
+        let now = format_millis(Date::now().as_millis() as i64);
+        let Err(e) = d1::run(db, &store::save_token(installation, fresh, false, &now)).await else { return };
+        match token::save_retry_ms(attempt) {
+            Some(ms) => Delay::from(std::time::Duration::from_millis(ms)).await,
+            None => {
+                let reason = token::lost_pair_reason(&format!("{e:?}"));
+                let marked = d1::run(db, &[store::mark_needs_reinstall(installation, &reason, &now)]).await;
+                let line = serde_json::json!({"event": "token_pair_lost", "installation": installation,
+                    "attempts": attempt, "marked": marked.is_ok(), "error": format!("{e:?}")});
+                worker::console_log!("{line}");
+                return;
+            }
+        }
+        attempt += 1;
     }
 }
 

@@ -105,11 +105,15 @@ pub const INSTALLATION: &str = "\
 SELECT uuid, status, mode, grant_code, org_slug FROM installations WHERE uuid = ?1";
 
 /// `?1` uuid → what the setup page shows.
-pub const INSTALLATION_VIEW: &str = "SELECT status, org_slug, error FROM installations WHERE uuid = ?1";
+pub const INSTALLATION_VIEW: &str =
+    "SELECT status, org_slug, COALESCE(needs_reinstall, error) AS error FROM installations WHERE uuid = ?1";
 
-/// `?1` uuid → the stored token.
+/// `?1` uuid → the stored token, and why it can no longer be refreshed
+/// (`needs_reinstall`, NULL while it can).
 pub const TOKEN: &str = "\
-SELECT token, refresh_token, expires_at, refresh_lease_until FROM installation_tokens WHERE installation_uuid = ?1";
+SELECT t.token, t.refresh_token, t.expires_at, t.refresh_lease_until, i.needs_reinstall
+FROM installation_tokens AS t LEFT JOIN installations AS i ON i.uuid = t.installation_uuid
+WHERE t.installation_uuid = ?1";
 
 /// Takes the refresh lease (`?1` uuid, `?2` now, `?3` lease end) unless
 /// another job holds an unexpired one. A row comes back only to the winner.
@@ -134,7 +138,10 @@ ON CONFLICT (installation_uuid) DO UPDATE SET
     refresh_lease_until = NULL,
     updated_at = excluded.updated_at";
 
-const SPEND_GRANT_CODE: &str = "UPDATE installations SET grant_code = NULL, updated_at = ?2 WHERE uuid = ?1";
+/// A fresh exchange also ends a "needs reinstall" state: there is a new pair.
+const SPEND_GRANT_CODE: &str = "\
+UPDATE installations SET grant_code = NULL, needs_reinstall = NULL, needs_reinstall_at = NULL, updated_at = ?2
+WHERE uuid = ?1";
 
 pub fn save_token(uuid: &str, token: &crate::sentry::token::Token, exchanged: bool, now: &str) -> Vec<Stmt> {
     let mut stmts = vec![Stmt {
@@ -158,6 +165,16 @@ UPDATE installations SET status = 'installed', updated_at = ?2 WHERE uuid = ?1 A
 
 pub fn mark_installed(uuid: &str, now: &str) -> Stmt {
     Stmt { sql: MARK_INSTALLED, params: vec![uuid.into(), now.into()] }
+}
+
+/// The refreshed pair could not be saved: the old refresh token is spent,
+/// so only a reinstall helps. Shown as the installation's error too.
+const MARK_NEEDS_REINSTALL: &str = "\
+UPDATE installations SET needs_reinstall = ?2, needs_reinstall_at = ?3, error = ?2, error_at = ?3, updated_at = ?3
+WHERE uuid = ?1 AND status != 'deleted'";
+
+pub fn mark_needs_reinstall(uuid: &str, reason: &str, now: &str) -> Stmt {
+    Stmt { sql: MARK_NEEDS_REINSTALL, params: vec![uuid.into(), reason.into(), now.into()] }
 }
 
 /// The visible error state of an installation (`NULL` clears it).
@@ -258,9 +275,13 @@ pub const LIST_JOBS: &str = "\
 SELECT id, kind, installation_uuid AS installation, attempts, status, last_error AS error, created_at, updated_at
 FROM jobs ORDER BY updated_at DESC, id LIMIT 200";
 
-/// Installations for `/api/installations`. Tokens are never listed.
+/// Installations for `/api/installations`. Tokens are never listed. A
+/// "needs reinstall" state outlives the last job's error, so it is what
+/// `error` shows while it lasts (the board's banner reads `error`).
 pub const LIST_INSTALLATIONS: &str = "\
-SELECT i.uuid, i.org_slug, i.org_id, i.app_slug, i.status, i.mode, i.error, i.error_at, i.created_at, i.updated_at,
+SELECT i.uuid, i.org_slug, i.org_id, i.app_slug, i.status, i.mode, COALESCE(i.needs_reinstall, i.error) AS error,
+    CASE WHEN i.needs_reinstall IS NULL THEN i.error_at ELSE i.needs_reinstall_at END AS error_at,
+    i.needs_reinstall, i.needs_reinstall_at, i.created_at, i.updated_at,
     (SELECT COUNT(*) FROM installation_tokens t WHERE t.installation_uuid = i.uuid) AS has_token,
     (SELECT COUNT(*) FROM members m WHERE m.installation_uuid = i.uuid) AS members
 FROM installations AS i ORDER BY i.created_at DESC, i.uuid LIMIT 500";
@@ -275,17 +296,26 @@ WHERE installation_uuid = ?1 AND (short_id LIKE ?2 ESCAPE '\\' OR title LIKE ?2 
 ORDER BY COALESCE(last_seen, updated_at) DESC, id LIMIT 100";
 
 /// Select options: the installation's members, plus assignees seen on its
-/// cards (a user can be assigned before the first member sync). When both
-/// name the same user, the member's name is shown: SQLite takes a bare
-/// column from the row that gives `MIN(source)`.
+/// cards (a user can be assigned before the first member sync). Sentry
+/// signs this GET over an empty body, so one captured request replays
+/// forever, with any query string: only user ids and display names leave,
+/// never an email, and no email is searched. A name that is empty or looks
+/// like an email (Sentry's default name) shows as `User <id>`. Pending
+/// invites have no user id and cannot be assigned, so they are not offered.
+/// When a member and an assignee name the same user, the member's name is
+/// shown: SQLite takes a bare column from the row that gives `MIN(source)`.
 pub const OPTION_USERS: &str = "\
-SELECT value, label, MIN(source) AS source FROM (
-    SELECT COALESCE(user_id, member_id) AS value, COALESCE(NULLIF(name, ''), email, member_id) AS label, 0 AS source
-    FROM members WHERE installation_uuid = ?1
+WITH candidates (value, name, source) AS (
+    SELECT user_id, name, 0 FROM members WHERE installation_uuid = ?1 AND user_id IS NOT NULL
     UNION ALL
-    SELECT assignee_id, COALESCE(assignee_name, assignee_email, assignee_id), 1 FROM cards
+    SELECT assignee_id, assignee_name, 1 FROM cards
     WHERE installation_uuid = ?1 AND assignee_type = 'user' AND assignee_id IS NOT NULL
+), labelled AS (
+    SELECT value, CASE WHEN TRIM(COALESCE(name, '')) = '' OR INSTR(name, '@') > 0 THEN 'User ' || value
+        ELSE name END AS label, source
+    FROM candidates
 )
+SELECT value, label, MIN(source) AS source FROM labelled
 WHERE label LIKE ?2 ESCAPE '\\'
 GROUP BY value ORDER BY label, value LIMIT 100";
 

@@ -124,10 +124,15 @@ LIMIT 2000";
 /// When the cron sync last finished a run, for the board's "last synced".
 pub const LAST_SYNCED: &str = "SELECT MAX(finished_at) AS synced_at FROM sync_runs WHERE status = 'done'";
 
-/// Live (not deleted) comments, oldest first; `board_json` puts them on
-/// their issue cards.
+/// Live (not deleted) comments, oldest first; `board_json` counts them per
+/// issue card and fingerprints them (it does not send them).
 pub const LIST_COMMENTS: &str = "\
 SELECT id, issue_id, author, text, time FROM comments WHERE deleted = 0 ORDER BY time, id";
+
+/// One card's live comments (`?1` issue id), oldest first, for
+/// `GET /api/items/{id}/comments`. Retention keeps at most 100 per card.
+pub const LIST_CARD_COMMENTS: &str = "\
+SELECT id, author, text, time FROM comments WHERE issue_id = ?1 AND deleted = 0 ORDER BY time, id LIMIT 200";
 
 /// Writes a comment (created/updated), but only on an issue that has a card:
 /// the `WHERE EXISTS` makes that decision in the database, since the plan
@@ -337,30 +342,54 @@ pub fn metric_alert(m: &MetricAlert, applied_at: &str, now: &str) -> Stmt {
     }
 }
 
-/// `GET /api/items`: `{"items":[…]}` from `LIST_ITEMS` rows, each issue item
-/// with `"comments":[{"id","author","text","time"}]` from `LIST_COMMENTS`
-/// rows (in their order; empty when none). Alert items have no comments.
+/// `GET /api/items`: `{"items":[…]}` from `LIST_ITEMS` rows. Each issue
+/// item carries `comment_count` and `comments_version`, a fingerprint of
+/// its live comments from `LIST_COMMENTS` rows, instead of the comments
+/// themselves: the board polls every few seconds and loads a card's
+/// comments (`comments_json`) only when they are shown and their version
+/// moved. The version follows the comments' content, so a duplicate
+/// delivery changes neither it nor the ETag. Alert items have no comments.
 pub fn board_json(item_rows: &[Map<String, Value>], comment_rows: &[Map<String, Value>]) -> Value {
     let mut by_issue: HashMap<String, Vec<Value>> = HashMap::new();
     for row in comment_rows {
         let Some(issue) = row.get("issue_id").and_then(id_text) else { continue };
-        let field = |k: &str| row.get(k).cloned().unwrap_or(Value::Null);
-        let comment =
-            json!({ "id": field("id"), "author": field("author"), "text": field("text"), "time": field("time") });
-        by_issue.entry(issue).or_default().push(comment);
+        by_issue.entry(issue).or_default().push(comment_from_row(row));
     }
     let items: Vec<Value> = item_rows
         .iter()
         .map(|row| {
             let mut item = item_from_row(row);
             if item["kind"] == "issue" {
-                let comments = item["id"].as_str().and_then(|id| by_issue.get(id)).cloned().unwrap_or_default();
-                item["comments"] = Value::Array(comments);
+                let comments = item["id"].as_str().and_then(|id| by_issue.get(id)).map_or(&[][..], Vec::as_slice);
+                item["comment_count"] = json!(comments.len());
+                item["comments_version"] = comments_version(comments);
             }
             item
         })
         .collect();
     json!({ "items": items })
+}
+
+/// `GET /api/items/{id}/comments`: `{"comments":[{"id","author","text","time"}]}`
+/// from `LIST_CARD_COMMENTS` rows, in their order, with the same
+/// `comments_version` the card shows on `/api/items`.
+pub fn comments_json(rows: &[Map<String, Value>]) -> Value {
+    let comments: Vec<Value> = rows.iter().map(comment_from_row).collect();
+    json!({ "version": comments_version(&comments), "comments": comments })
+}
+
+fn comment_from_row(row: &Map<String, Value>) -> Value {
+    let field = |k: &str| row.get(k).cloned().unwrap_or(Value::Null);
+    json!({ "id": field("id"), "author": field("author"), "text": field("text"), "time": field("time") })
+}
+
+/// A short digest of the comments as sent; `null` when there are none.
+fn comments_version(comments: &[Value]) -> Value {
+    if comments.is_empty() {
+        return Value::Null;
+    }
+    let text = Value::Array(comments.to_vec()).to_string();
+    json!(crate::verify::body_digest(text.as_bytes())[..16].to_string())
 }
 
 fn id_text(v: &Value) -> Option<String> {

@@ -9,14 +9,30 @@ use crate::time::{format_millis, Millis};
 pub const BATCH: i32 = 1000;
 /// Resolved error groups not seen for this long are deleted.
 pub const RESOLVED_GROUP_DAYS: i64 = 90;
-/// The delivery log, finished GitHub sync events, finished jobs and sync runs.
+/// The delivery log, finished GitHub sync events, finished jobs and sync
+/// runs; also how long a deleted comment's tombstone is kept (it only has to
+/// outlive Sentry's retries of an older created/updated delivery).
 pub const LOG_DAYS: i64 = 30;
+/// The newest live comments kept per card; older ones are deleted, so the
+/// comments table (and what the board loads) is bounded by the cards.
+pub const COMMENTS_PER_CARD: i32 = 100;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Table names, in the order of `statements`.
-pub const TABLES: [&str; 7] =
-    ["error_events", "error_hourly", "error_groups", "deliveries", "github_sync", "jobs", "sync_runs"];
+pub const TABLES: [&str; 8] =
+    ["error_events", "error_hourly", "error_groups", "deliveries", "github_sync", "jobs", "sync_runs", "comments"];
+
+/// Comments that are gone for good: tombstones older than `?1`, comments of
+/// an issue that has no card, and live comments past the newest `?3` of
+/// their card (live ones rank first, newest first).
+const PRUNE_COMMENTS: &str = "\
+DELETE FROM comments WHERE id IN (SELECT id FROM (
+        SELECT c.id, c.deleted, c.updated_at, k.id AS card,
+            ROW_NUMBER() OVER (PARTITION BY c.issue_id ORDER BY c.deleted, c.time DESC, c.id DESC) AS n
+        FROM comments AS c LEFT JOIN cards AS k ON k.id = c.issue_id)
+    WHERE (deleted = 1 AND updated_at < ?1) OR card IS NULL OR (deleted = 0 AND n > ?3)
+    LIMIT ?2)";
 
 /// `now` minus `days`, in the stored time format.
 pub fn cutoff(now: Millis, days: i64) -> String {
@@ -62,5 +78,6 @@ pub fn statements(now: Millis, retention_days: u32) -> Vec<Stmt> {
                 WHERE started_at < ?1 AND status != 'running' LIMIT ?2)",
             &logs,
         ),
+        Stmt { sql: PRUNE_COMMENTS, params: vec![logs.as_str().into(), BATCH.into(), COMMENTS_PER_CARD.into()] },
     ]
 }

@@ -90,7 +90,11 @@ pub fn sql_checks(id: &'static str, s: &'static str) -> Check {
 pub fn sql_comment_stored(id: &'static str) -> Check {
     Box::new(move |app, _, _, _| {
         let c = app.item(id).unwrap_or_else(|| panic!("no card {id}"));
-        let comments = c["comments"].as_array().cloned().unwrap_or_default();
+        assert_eq!(c["comment_count"], 1, "{c}");
+        // The board loads a card's comments from its own endpoint (issue 17.5).
+        let r = app.request("GET", &format!("/api/items/{id}/comments"), &[], b"");
+        assert_eq!(r.status, 200, "{}", r.body);
+        let comments = r.json()["comments"].as_array().cloned().unwrap_or_default();
         assert_eq!(comments.len(), 1, "{c}");
         assert_eq!((comments[0]["text"].as_str(), comments[0]["author"].as_str()), (Some(SQL_2), Some(SQL_1)));
     })

@@ -1,0 +1,73 @@
+//! A request body gathered chunk by chunk under a byte limit. The limit is
+//! enforced on the bytes actually received, not on what `Content-Length`
+//! claims: a chunked upload declares nothing, and buffering it whole first
+//! would let one request exhaust the isolate's 128 MB.
+
+use crate::error::AppError;
+
+#[derive(Debug)]
+pub struct Bounded {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Bounded {
+    /// Refuses at once a body that declares more than `limit`; otherwise
+    /// reserves what it declares (never more than the limit).
+    pub fn new(limit: usize, declared: Option<usize>) -> Result<Self, AppError> {
+        match declared {
+            Some(n) if n > limit => Err(AppError::PayloadTooLarge { limit }),
+            _ => Ok(Bounded { buf: Vec::with_capacity(declared.unwrap_or(0)), limit }),
+        }
+    }
+
+    /// Appends one chunk, or refuses it when the body would pass the limit:
+    /// the caller stops reading there, so at most `limit` bytes are held.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), AppError> {
+        if chunk.len() > self.limit - self.buf.len() {
+            return Err(AppError::PayloadTooLarge { limit: self.limit });
+        }
+        self.buf.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOO_LARGE: AppError = AppError::PayloadTooLarge { limit: 10 };
+
+    #[test]
+    fn chunks_up_to_the_limit_are_kept_whole() {
+        let mut b = Bounded::new(10, None).unwrap();
+        for chunk in [&b"abc"[..], b"", b"defg", b"hij"] {
+            b.push(chunk).unwrap();
+        }
+        assert_eq!(b.finish(), b"abcdefghij");
+    }
+
+    #[test]
+    fn the_first_byte_past_the_limit_is_refused_and_not_held() {
+        let mut b = Bounded::new(10, None).unwrap();
+        b.push(b"0123456789").unwrap();
+        assert_eq!(b.push(b"x"), Err(TOO_LARGE));
+        assert_eq!(b.buf.len(), 10, "the refused chunk was not buffered");
+        let mut big = Bounded::new(10, None).unwrap();
+        assert_eq!(big.push(&[0; 64 * 1024]), Err(TOO_LARGE));
+        assert!(big.buf.is_empty());
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_before_reading() {
+        assert_eq!(Bounded::new(10, Some(11)).unwrap_err(), TOO_LARGE);
+        assert!(Bounded::new(10, Some(10)).is_ok());
+        // A length that lies low does not raise the limit.
+        let mut lying = Bounded::new(10, Some(1)).unwrap();
+        assert_eq!(lying.push(&[0; 11]), Err(TOO_LARGE));
+    }
+}
