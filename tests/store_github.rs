@@ -1,6 +1,8 @@
 //! The GitHub team-sync SQL (src/store/github.rs) on SQLite with the real
-//! migrations (0006_github_sync.sql, 0004_installations.sql): the delivery
-//! claim and its redelivery dedupe, unclaim, status updates, the
+//! migrations (0006_github_sync.sql, 0004_installations.sql,
+//! 0010_github_hardening.sql): the delivery claim keyed on (delivery id,
+//! body digest), its redelivery rule (processed again unless the first
+//! attempt succeeded), unclaim, status updates, team ownership, the
 //! "superseded by a newer delivery" check, the team map (rename, final
 //! deletion), the login → member mapping (case-insensitive, CHECK), the
 //! replay of unmapped membership events, the sync status reads, and the

@@ -3,7 +3,7 @@
 //! Every step is idempotent: a retried or repeated job converges on the
 //! same Sentry state and never calls with an empty id.
 
-use crate::config::{Config, Internal};
+use crate::config::{Config, GithubConfig, Internal};
 use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -242,6 +242,21 @@ pub fn member_step(
         (None, None) => {
             Err(noop(format!("no Sentry team is mapped to GitHub team {}; nothing to change", job.team_id)))
         }
+    }
+}
+
+/// `member_step` under the configured sync. A dry run creates no team, so
+/// a GitHub team it would have created is never mapped: the dry run
+/// describes the call as if the team it would own were there.
+pub fn member_step_for(
+    job: &MembershipJob,
+    mapped: Option<&MappedTeam>,
+    superseded: bool,
+    github: &GithubConfig,
+) -> Result<String, Skip> {
+    match member_step(job, mapped, superseded, &github.link_teams) {
+        Err(skip) if github.dry_run && skip.status == "unmanaged" => job.team_slug.clone().ok_or(skip),
+        other => other,
     }
 }
 
@@ -496,6 +511,17 @@ mod tests {
         let links = vec!["web".to_string()];
         let conflict = owned_by("web", Ownership::Conflict);
         assert_eq!(member_step(&job, Some(&conflict), false, &links), Ok("web".to_string()), "linked since");
+    }
+
+    #[test]
+    fn a_dry_run_describes_members_of_the_team_it_would_have_created() {
+        let job = member_job(Some("web"));
+        let dry = GithubConfig { dry_run: true, ..GithubConfig::default() };
+        assert_eq!(member_step_for(&job, None, false, &dry), Ok("web".to_string()));
+        let live = GithubConfig::default();
+        assert_eq!(member_step_for(&job, None, false, &live).unwrap_err().status, "unmanaged");
+        let conflict = owned_by("web", Ownership::Conflict);
+        assert_eq!(member_step_for(&job, Some(&conflict), false, &dry).unwrap_err().status, "conflict");
     }
 
     #[test]

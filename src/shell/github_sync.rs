@@ -81,7 +81,7 @@ pub async fn membership(
 ) -> Result<Outcome, CallError> {
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
     let (mapped, superseded) = team_state(db, &job.team_id, key).await?;
-    let slug = match sync::member_step(job, mapped.as_ref(), superseded, &cfg.github.link_teams) {
+    let slug = match sync::member_step_for(job, mapped.as_ref(), superseded, &cfg.github) {
         Ok(slug) => slug,
         Err(skip) => return finish(db, key, skip.status, &skip.why, attempt, vec![]).await,
     };
