@@ -245,6 +245,16 @@ pub fn member_step(
     }
 }
 
+/// The ownership a renamed team keeps: a rename only reaches a managed
+/// team, so it is ours (owned) or was linked on purpose, and the link
+/// follows it to the new slug.
+pub fn renamed_ownership(mapped: Option<&MappedTeam>) -> Ownership {
+    match mapped.map(|m| m.ownership) {
+        Some(Ownership::Owned) | None => Ownership::Owned,
+        Some(_) => Ownership::Linked,
+    }
+}
+
 /// `member_step` under the configured sync. A dry run creates no team, so
 /// a GitHub team it would have created is never mapped: the dry run
 /// describes the call as if the team it would own were there.
@@ -555,6 +565,13 @@ mod tests {
             delete.is_err_and(|s| s.forget && s.why.contains("unlinked")),
             "a linked team is unlinked, never deleted"
         );
+    }
+
+    #[test]
+    fn a_renamed_team_keeps_its_ownership_and_a_config_link_is_recorded() {
+        assert_eq!(renamed_ownership(Some(&mapped("web", false))), Ownership::Owned);
+        assert_eq!(renamed_ownership(Some(&owned_by("web", Ownership::Linked))), Ownership::Linked);
+        assert_eq!(renamed_ownership(Some(&owned_by("web", Ownership::Unknown))), Ownership::Linked);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::d1;
 use super::fetch;
 use super::tokens::{access_token, storage};
 use crate::config::Config;
-use crate::github::sync::{self, MappedTeam, MembershipJob, Ownership, Target, TeamJob, TeamStep};
+use crate::github::sync::{self, MappedTeam, MembershipJob, Target, TeamJob, TeamStep};
 use crate::github::users::{self, Lookup};
 use crate::jobs::Outcome;
 use crate::outbound::{CallError, HttpCall, HttpReply};
@@ -51,7 +51,7 @@ pub async fn team(cfg: &Config, db: &D1Database, job: &TeamJob, attempt: u32) ->
             ("done", format!("team {slug} {done}"), store::team_deleted(&job.team_id, &now))
         }
         TeamStep::Rename { from, to } => {
-            let ownership = mapped.as_ref().map_or(Ownership::Owned, |m| m.ownership);
+            let ownership = sync::renamed_ownership(mapped.as_ref());
             if sync::team_renamed(&reply)? {
                 ("done", format!("team {from} renamed to {to} in Sentry"), map(to, ownership))
             } else {
