@@ -208,6 +208,38 @@ fn a_redelivery_is_answered_but_nothing_is_repeated() {
 }
 
 #[test]
+fn an_admin_links_a_conflicting_team_and_its_refused_event_runs_on_redelivery() {
+    let app = gh();
+    let conflict = Canned::new("POST", TEAMS, 409, r#"{"detail":"A team with this slug already exists."}"#);
+    app.mock.reply_once(conflict.for_body("\"shared-team\""));
+    assert_eq!(app.send_github("team", "admin-link-1", &team_body("created", 1250, "shared-team")).status, 200);
+    wait_status(app, "admin-link-1", "conflict");
+    assert_eq!(map_login(app, "sam-gh", r#"{"member_id":"888"}"#).status, 200);
+    let add = membership_body("added", 1250, "shared-team", "sam-gh");
+    assert_eq!(app.send_github("membership", "admin-link-2", &add).status, 200);
+    wait_status(app, "admin-link-2", "conflict");
+
+    let path = "/api/github/teams/1250/link";
+    assert_eq!(app.request("PUT", path, &[], b"").status, 401);
+    assert_eq!(app.request("PUT", path, &[("Authorization", "Bearer nope")], b"").status, 401);
+    let auth = format!("Bearer {ADMIN}");
+    let linked = app.request("PUT", path, &[("Authorization", &auth)], b"");
+    assert_eq!(linked.status, 200, "{}", linked.body);
+    assert_eq!(linked.json()["ownership"], "linked");
+    assert_eq!(team_row(app, "1250").map(|t| t["ownership"].clone()), Some(json!("linked")));
+    assert_eq!(app.request("PUT", "/api/github/teams/999999/link", &[("Authorization", &auth)], b"").status, 404);
+
+    let again = app.send_github("membership", "admin-link-2", &add);
+    assert_eq!((again.status, again.json()["outcome"].clone()), (200, json!("queued")), "{}", again.body);
+    wait_status(app, "admin-link-2", "done");
+    assert_eq!(calls_to(app, "POST", &member_path("888", "shared-team")).len(), 1);
+    assert_eq!(app.send_github("team", "admin-link-3", &team_body("deleted", 1250, "shared-team")).status, 200);
+    wait_status(app, "admin-link-3", "noop");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(calls_to(app, "DELETE", "/api/0/teams/internal-org/shared-team/").is_empty(), "linked: never deleted");
+}
+
+#[test]
 fn a_redelivered_failed_or_unmapped_event_is_queued_and_runs_again() {
     let app = gh();
     let forbidden = Canned::new("POST", TEAMS, 403, r#"{"detail":"You do not have permission"}"#);

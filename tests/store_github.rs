@@ -573,3 +573,22 @@ fn migration_0010_keeps_earlier_rows_under_an_empty_digest_and_unknown_ownership
     db::run(&conn, &[gh::set_status(("old-1", ""), "done", None, 1, T1)]);
     assert_eq!(db::rows(&conn, "SELECT status FROM github_sync WHERE delivery_id = 'old-1'")[0]["status"], "done");
 }
+
+#[test]
+fn an_admin_link_turns_a_conflict_into_a_linked_team_and_leaves_the_rest() {
+    let conn = db::fresh_db();
+    db::run(
+        &conn,
+        &[
+            gh::map_team("1", "theirs", "org", "theirs", Ownership::Conflict, T0),
+            gh::map_team("2", "ours", "org", "ours", Ownership::Owned, T0),
+            gh::map_team("3", "gone", "org", "gone", Ownership::Conflict, T0),
+            gh::team_deleted("3", T0),
+        ],
+    );
+    db::run(&conn, &[gh::link_team("1", T1), gh::link_team("2", T1), gh::link_team("3", T1), gh::link_team("9", T1)]);
+    assert_eq!(team(&conn, "1").unwrap().ownership, Ownership::Linked);
+    assert_eq!(team(&conn, "2").unwrap().ownership, Ownership::Owned, "ours stays ours");
+    assert_eq!(team(&conn, "3").unwrap().ownership, Ownership::Conflict, "a deleted team stays closed");
+    assert_eq!(team(&conn, "9"), None, "no row is made up");
+}

@@ -133,10 +133,15 @@ pub async fn edit_user(mut req: Request, env: &Env, login: &str) -> Result<Respo
     http::json_or_error(edit(&mut req, env, login).await)
 }
 
-async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<serde_json::Value, AppError> {
+/// The admin API's bearer: `ADMIN_TOKEN`, which must be set.
+fn check_admin(req: &Request, env: &Env) -> std::result::Result<(), AppError> {
     let cfg = config(env);
     let admin = cfg.admin_token.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
-    check_bearer(admin, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)?;
+    check_bearer(admin, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)
+}
+
+async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<serde_json::Value, AppError> {
+    check_admin(req, env)?;
     let db = db(env)?;
     let now = format_millis(Date::now().as_millis() as i64);
     if req.method() == worker::Method::Delete {
@@ -150,6 +155,26 @@ async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<
     Ok(
         json!({ "ok": true, "login": login, "member_id": mapping.member_id, "email": mapping.email, "replayed": replayed }),
     )
+}
+
+/// `PUT /api/github/teams/{id}/link` with `Authorization: Bearer
+/// $ADMIN_TOKEN`: the Sentry team this GitHub team ran into (a conflict) is
+/// linked on purpose, so the sync manages it from now on (never deletes it).
+/// Its refused events run again when GitHub redelivers them.
+pub async fn link_team(req: Request, env: &Env, team_id: &str) -> Result<Response> {
+    http::json_or_error(link(&req, env, team_id).await)
+}
+
+async fn link(req: &Request, env: &Env, team_id: &str) -> std::result::Result<serde_json::Value, AppError> {
+    check_admin(req, env)?;
+    let db = db(env)?;
+    let now = format_millis(Date::now().as_millis() as i64);
+    d1::run(&db, &[sync_store::link_team(team_id, &now)]).await?;
+    // No row, or a deleted team: nothing was linked.
+    let row = d1::first(&db, sync_store::TEAM, &[team_id.into()]).await?;
+    let team = row.as_ref().and_then(sync_store::mapped_team).filter(|t| !t.deleted).ok_or(AppError::NotFound)?;
+    let ownership = team.ownership.as_str();
+    Ok(json!({ "ok": true, "github_team_id": team_id, "sentry_slug": team.sentry_slug, "ownership": ownership }))
 }
 
 async fn replay_unmapped(

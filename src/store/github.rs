@@ -122,6 +122,18 @@ pub fn map_team(
     }
 }
 
+/// An admin links the Sentry team a GitHub team is mapped to (a conflict,
+/// or a mapping from before 0010); a team the worker owns stays owned, and
+/// one whose GitHub team was deleted stays closed.
+pub fn link_team(team_id: &str, now: &str) -> Stmt {
+    Stmt {
+        sql: "UPDATE github_teams
+            SET ownership = CASE WHEN ownership = 'owned' THEN 'owned' ELSE 'linked' END, updated_at = ?2
+            WHERE github_team_id = ?1 AND state = 'active'",
+        params: vec![team_id.into(), now.into()],
+    }
+}
+
 const TEAM_DELETED: &str = "\
 UPDATE github_teams SET state = 'deleted', updated_at = ?2 WHERE github_team_id = ?1";
 
