@@ -431,6 +431,22 @@ fn deleted_teams_and_null_members_are_answered_without_calls() {
 }
 
 #[test]
+fn a_removal_from_a_deleted_team_is_resolved_by_the_team_id() {
+    let app = gh();
+    create_team(app, 1270, "stubbed");
+    assert_eq!(map_login(app, "stub-gh", r#"{"member_id":"909"}"#).status, 200);
+    // GitHub's stub for a deleted team: id, name, deleted: true, no slug.
+    let mut stub = fixture("membership-removed.with-deleted-team");
+    stub["team"]["id"] = json!(1270);
+    stub["member"]["login"] = json!("stub-gh");
+    assert!(stub["team"].get("slug").is_none());
+    let r = app.send_github("membership", "stub-1", &stub.to_string());
+    assert_eq!((r.status, r.json()["outcome"].clone()), (200, json!("queued")), "{}", r.body);
+    wait_status(app, "stub-1", "done");
+    assert_eq!(calls_to(app, "DELETE", &member_path("909", "stubbed")).len(), 1, "the mapped team, found by id");
+}
+
+#[test]
 fn rate_limits_are_waited_out_then_the_job_completes() {
     let app = gh();
     let limited = Canned::new("POST", TEAMS, 429, r#"{"detail":"slow down"}"#).header("Retry-After", "1");
