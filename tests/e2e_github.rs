@@ -447,6 +447,21 @@ fn a_removal_from_a_deleted_team_is_resolved_by_the_team_id() {
 }
 
 #[test]
+fn a_membership_sent_with_its_new_team_waits_for_the_team() {
+    let app = gh();
+    let limited = Canned::new("POST", TEAMS, 429, r#"{"detail":"slow down"}"#).header("Retry-After", "1");
+    app.mock.reply_once(limited.for_body("\"omega-team\""));
+    assert_eq!(map_login(app, "olga-gh", r#"{"member_id":"1010"}"#).status, 200);
+    // GitHub sends the creator's membership.added right after team.created.
+    assert_eq!(app.send_github("team", "omega-1", &team_body("created", 1280, "omega-team")).status, 200);
+    let add = membership_body("added", 1280, "omega-team", "olga-gh");
+    assert_eq!(app.send_github("membership", "omega-2", &add).status, 200);
+    app.wait_for("omega-2 done", Duration::from_secs(120), || event(app, "omega-2").filter(|e| e["status"] == "done"));
+    assert_eq!(event(app, "omega-1").unwrap()["status"], "done");
+    assert_eq!(calls_to(app, "POST", &member_path("1010", "omega-team")).len(), 1);
+}
+
+#[test]
 fn rate_limits_are_waited_out_then_the_job_completes() {
     let app = gh();
     let limited = Canned::new("POST", TEAMS, 429, r#"{"detail":"slow down"}"#).header("Retry-After", "1");

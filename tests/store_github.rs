@@ -592,3 +592,18 @@ fn an_admin_link_turns_a_conflict_into_a_linked_team_and_leaves_the_rest() {
     assert_eq!(team(&conn, "3").unwrap().ownership, Ownership::Conflict, "a deleted team stays closed");
     assert_eq!(team(&conn, "9"), None, "no row is made up");
 }
+
+#[test]
+fn team_pending_sees_only_that_teams_own_unfinished_events() {
+    let conn = db::fresh_db();
+    let pending = |team: &str| !db::query(&conn, gh::TEAM_PENDING, &[team.into()]).is_empty();
+    claim_all(&conn, &[team_event("t-1", "created", "1"), membership("m-1", "added", "2", "octo")]);
+    assert!(pending("1"), "queued");
+    assert!(!pending("2"), "a membership is not the team's own event");
+    set(&conn, "t-1", "retrying", Some("429"), 1);
+    assert!(pending("1"), "retrying");
+    for status in ["done", "failed", "conflict", "dead"] {
+        set(&conn, "t-1", status, None, 2);
+        assert!(!pending("1"), "{status}: settled");
+    }
+}

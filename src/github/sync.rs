@@ -122,14 +122,17 @@ pub struct Skip {
     /// The GitHub team is gone but its Sentry team is not ours to delete
     /// (linked, or a conflict): close the map entry, call nothing.
     pub forget: bool,
+    /// Not yet: try the job again later (the queue's backoff, then the
+    /// dead-letter queue), because the team's own event is still under way.
+    pub wait: bool,
 }
 
 fn noop(why: String) -> Skip {
-    Skip { status: "noop", why, forget: false }
+    Skip { status: "noop", why, forget: false, wait: false }
 }
 
 fn conflict(slug: &str, what: &str) -> Skip {
-    Skip { status: "conflict", why: format!("{}: {what}", not_ours(slug)), forget: false }
+    Skip { status: "conflict", why: format!("{}: {what}", not_ours(slug)), forget: false, wait: false }
 }
 
 fn not_ours(slug: &str) -> String {
@@ -207,7 +210,7 @@ fn delete_step(m: &MappedTeam, links: &[String]) -> Result<TeamStep, Skip> {
         }
         _ => format!("{}: not deleted", not_ours(&slug)),
     };
-    Err(Skip { status: "noop", why, forget: true })
+    Err(Skip { status: "noop", why, forget: true, wait: false })
 }
 
 /// The Sentry team slug a membership event applies to — the mapped team if
@@ -233,6 +236,7 @@ pub fn member_step(
         (None, Some(slug)) => Err(Skip {
             status: "unmanaged",
             forget: false,
+            wait: false,
             why: format!(
                 "no Sentry team created by this worker for GitHub team {slug} ({}); \
                  add {slug} to GITHUB_LINK_TEAMS to manage an existing Sentry team",
@@ -255,17 +259,27 @@ pub fn renamed_ownership(mapped: Option<&MappedTeam>) -> Ownership {
     }
 }
 
-/// `member_step` under the configured sync. A dry run creates no team, so
-/// a GitHub team it would have created is never mapped: the dry run
-/// describes the call as if the team it would own were there.
+/// `member_step` under the configured sync, for a team not mapped (yet).
+/// `team_pending`: an event for the GitHub team itself is still queued or
+/// retrying (GitHub sends `membership.added` for a new team's creator right
+/// after `team.created`), so the job waits for it instead of giving up.
+/// A dry run creates no team, so a GitHub team it would have created is
+/// never mapped: it describes the call as if the team it would own were there.
 pub fn member_step_for(
     job: &MembershipJob,
     mapped: Option<&MappedTeam>,
     superseded: bool,
+    team_pending: bool,
     github: &GithubConfig,
 ) -> Result<String, Skip> {
     match member_step(job, mapped, superseded, &github.link_teams) {
-        Err(skip) if github.dry_run && skip.status == "unmanaged" => job.team_slug.clone().ok_or(skip),
+        Err(skip) if skip.status == "unmanaged" && github.dry_run => job.team_slug.clone().ok_or(skip),
+        Err(skip) if skip.status == "unmanaged" && team_pending => Err(Skip {
+            status: "retrying",
+            why: format!("the event for GitHub team {} is still under way; waiting for it", job.team_id),
+            forget: false,
+            wait: true,
+        }),
         other => other,
     }
 }
@@ -527,11 +541,22 @@ mod tests {
     fn a_dry_run_describes_members_of_the_team_it_would_have_created() {
         let job = member_job(Some("web"));
         let dry = GithubConfig { dry_run: true, ..GithubConfig::default() };
-        assert_eq!(member_step_for(&job, None, false, &dry), Ok("web".to_string()));
+        assert_eq!(member_step_for(&job, None, false, false, &dry), Ok("web".to_string()));
         let live = GithubConfig::default();
-        assert_eq!(member_step_for(&job, None, false, &live).unwrap_err().status, "unmanaged");
+        assert_eq!(member_step_for(&job, None, false, false, &live).unwrap_err().status, "unmanaged");
         let conflict = owned_by("web", Ownership::Conflict);
-        assert_eq!(member_step_for(&job, Some(&conflict), false, &dry).unwrap_err().status, "conflict");
+        assert_eq!(member_step_for(&job, Some(&conflict), false, false, &dry).unwrap_err().status, "conflict");
+    }
+
+    #[test]
+    fn a_membership_waits_for_its_teams_own_event_still_under_way() {
+        let (job, live) = (member_job(Some("web")), GithubConfig::default());
+        let skip = member_step_for(&job, None, false, true, &live).unwrap_err();
+        assert!(skip.wait && skip.status == "retrying", "{skip:?}");
+        assert!(!member_step_for(&job, None, false, false, &live).unwrap_err().wait, "nothing to wait for");
+        let conflict = owned_by("web", Ownership::Conflict);
+        assert!(!member_step_for(&job, Some(&conflict), false, true, &live).unwrap_err().wait, "mapped: decided");
+        assert_eq!(member_step_for(&job, Some(&mapped("web", false)), false, true, &live), Ok("web".to_string()));
     }
 
     #[test]

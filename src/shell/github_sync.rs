@@ -81,8 +81,10 @@ pub async fn membership(
 ) -> Result<Outcome, CallError> {
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
     let (mapped, superseded) = team_state(db, &job.team_id, key).await?;
-    let slug = match sync::member_step_for(job, mapped.as_ref(), superseded, &cfg.github) {
+    let pending = d1::exists(db, store::TEAM_PENDING, &[job.team_id.as_str().into()]).await.map_err(storage)?;
+    let slug = match sync::member_step_for(job, mapped.as_ref(), superseded, pending, &cfg.github) {
         Ok(slug) => slug,
+        Err(skip) if skip.wait => return Err(CallError::Retryable { after: None, detail: skip.why }),
         Err(skip) => return finish(db, key, skip.status, &skip.why, attempt, vec![]).await,
     };
     let target = match target(cfg, db).await? {

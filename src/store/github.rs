@@ -87,6 +87,11 @@ SELECT 1 AS newer FROM github_sync AS me JOIN github_sync AS later
     AND COALESCE(later.login, '') = COALESCE(me.login, '') AND later.rowid > me.rowid
 WHERE me.delivery_id = ?1 AND me.body_sha256 = ?2 LIMIT 1";
 
+/// Whether an event for GitHub team `?1` itself is still queued or retrying.
+pub const TEAM_PENDING: &str = "\
+SELECT 1 AS pending FROM github_sync
+WHERE event = 'team' AND team_id = ?1 AND status IN ('queued', 'retrying') LIMIT 1";
+
 pub const TEAM: &str = "SELECT sentry_slug, state, ownership FROM github_teams WHERE github_team_id = ?1";
 
 pub fn mapped_team(row: &Row) -> Option<MappedTeam> {
