@@ -74,6 +74,19 @@ pub struct GithubConfig {
     /// `GITHUB_REQUEUE_AFTER_SECONDS`: an event still `queued` this long lost
     /// its job; the cron (or a redelivery) queues it again.
     pub requeue_after_secs: u32,
+    /// `GITHUB_LINK_TEAMS="slug1,slug2"`: existing Sentry teams a GitHub team
+    /// of the same slug may be linked to. Any other team the worker did not
+    /// create itself is never written to.
+    pub link_teams: Vec<String>,
+    /// `GITHUB_VERIFIED_DOMAINS="acme.com,acme.io"`: when set, only
+    /// organization-verified emails under these domains map a login.
+    pub verified_domains: Vec<String>,
+}
+
+/// A comma-separated list, trimmed, lowercased, empty items dropped.
+fn list(value: Option<String>) -> Vec<String> {
+    let value = value.unwrap_or_default();
+    value.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
 }
 
 /// An internal integration's fixed token and the one organization it serves.
@@ -140,6 +153,11 @@ impl Config {
                 dry_run: non_empty("GITHUB_SYNC_DRY_RUN")
                     .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")),
                 requeue_after_secs: number("GITHUB_REQUEUE_AFTER_SECONDS", DEFAULT_REQUEUE_AFTER_SECS).max(1),
+                link_teams: list(non_empty("GITHUB_LINK_TEAMS")),
+                verified_domains: list(non_empty("GITHUB_VERIFIED_DOMAINS"))
+                    .into_iter()
+                    .map(|d| d.trim_start_matches('@').to_string())
+                    .collect(),
             },
             sentry_org: non_empty("SENTRY_ORG_SLUG"),
             admin_token: non_empty("ADMIN_TOKEN"),
@@ -177,6 +195,8 @@ impl std::fmt::Debug for Config {
             .field("github_token", &set(&self.github.token))
             .field("github_api_base", &self.github.api_base)
             .field("github_dry_run", &self.github.dry_run)
+            .field("github_link_teams", &self.github.link_teams)
+            .field("github_verified_domains", &self.github.verified_domains)
             .field("sentry_org", &self.sentry_org)
             .field("admin_token", &set(&self.admin_token))
             .field("cron_secret", &set(&self.cron_secret))
@@ -245,6 +265,19 @@ mod tests {
         assert_eq!(new.github.secret.as_deref(), Some("v-GITHUB_WEBHOOK_SECRET"));
         assert_eq!(new.github.token.as_deref(), Some("v-GITHUB_TOKEN"));
         assert!(!new.github.dry_run, "only true/1/yes turn dry run on");
+    }
+
+    #[test]
+    fn github_link_teams_and_verified_domains_are_trimmed_lowercased_lists() {
+        let cfg = Config::from_lookup(|k| match k {
+            "GITHUB_LINK_TEAMS" => Some(" Platform, web ,,".into()),
+            "GITHUB_VERIFIED_DOMAINS" => Some("@Acme.com, acme.io".into()),
+            _ => None,
+        });
+        assert_eq!(cfg.github.link_teams, vec!["platform".to_string(), "web".to_string()]);
+        assert_eq!(cfg.github.verified_domains, vec!["acme.com".to_string(), "acme.io".to_string()]);
+        let none = Config::from_lookup(|_| None);
+        assert!(none.github.link_teams.is_empty() && none.github.verified_domains.is_empty());
     }
 
     #[test]

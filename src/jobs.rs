@@ -76,9 +76,14 @@ impl Job {
 
     /// The GitHub delivery a sync job stands for (its row in the sync status).
     pub fn github_delivery(&self) -> Option<&str> {
+        self.github_key().map(|(delivery, _)| delivery)
+    }
+
+    /// The key of that row: the delivery id and the body's SHA-256.
+    pub fn github_key(&self) -> Option<(&str, &str)> {
         match self {
-            Job::GithubTeam(j) => Some(&j.delivery),
-            Job::GithubMembership(j) => Some(&j.delivery),
+            Job::GithubTeam(j) => Some((&j.delivery, &j.body_sha256)),
+            Job::GithubMembership(j) => Some((&j.delivery, &j.body_sha256)),
             _ => None,
         }
     }
@@ -142,15 +147,25 @@ mod tests {
     fn github_jobs_carry_their_delivery_and_no_installation() {
         let job = Job::GithubMembership(MembershipJob {
             delivery: "d-1".into(),
+            body_sha256: "ab".into(),
             action: crate::github::sync::MemberAction::Removed,
             team_id: "42".into(),
-            team_slug: "web".into(),
+            team_slug: Some("web".into()),
             login: "octo".into(),
+            org: Some("acme".into()),
         });
         let text = serde_json::to_string(&job).unwrap();
-        assert!(text.starts_with(r#"{"kind":"github_membership","delivery":"d-1","action":"removed""#), "{text}");
+        assert!(
+            text.starts_with(r#"{"kind":"github_membership","delivery":"d-1","body_sha256":"ab","action":"removed""#),
+            "{text}"
+        );
         assert_eq!(serde_json::from_str::<Job>(&text).unwrap(), job);
         assert_eq!((job.kind(), job.installation(), job.github_delivery()), ("github_membership", "", Some("d-1")));
+        assert_eq!(job.github_key(), Some(("d-1", "ab")));
+        // A message queued before the key had a digest still reads, keyed by "".
+        let old = r#"{"kind":"github_membership","delivery":"d-0","action":"added","team_id":"1","team_slug":"w","login":"o"}"#;
+        let old = serde_json::from_str::<Job>(old).unwrap();
+        assert_eq!(old.github_key(), Some(("d-0", "")));
     }
 
     #[test]

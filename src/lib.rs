@@ -57,6 +57,7 @@ mod entry {
             Route::GithubSync => shell::github_sync(&env).await,
             Route::GithubUsers => shell::github_users(&env).await,
             Route::GithubUser => shell::github_user(req, &env, &path).await,
+            Route::GithubTeamLink => shell::github_team_link(req, &env, &path).await,
             Route::CronSentrySync => shell::trigger_sync(req, &env).await,
             Route::CronRetention => shell::trigger_retention(req, &env).await,
             Route::SyncStatus => shell::sync_status(&env).await,

@@ -18,6 +18,9 @@ pub enum Route {
     /// The login → Sentry member mapping table; `GithubUser` edits one row.
     GithubUsers,
     GithubUser,
+    /// `PUT /api/github/teams/{github_team_id}/link` (bearer `ADMIN_TOKEN`):
+    /// link the pre-existing Sentry team a GitHub team ran into (409).
+    GithubTeamLink,
     /// Manual triggers of the cron sync and of retention (bearer `CRON_SECRET`).
     CronSentrySync,
     CronRetention,
@@ -100,6 +103,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         "/api/github/sync" => (Route::GithubSync, &["GET", "HEAD"]),
         "/api/github/users" => (Route::GithubUsers, &["GET", "HEAD"]),
         _ if github_login(trimmed).is_some() => (Route::GithubUser, &["PUT", "DELETE"]),
+        _ if github_team_link(trimmed).is_some() => (Route::GithubTeamLink, &["PUT"]),
         "/api/cron/sentry-sync" => (Route::CronSentrySync, &["GET", "POST"]),
         "/api/cron/retention" => (Route::CronRetention, &["GET", "POST"]),
         "/api/sync/status" => (Route::SyncStatus, &["GET", "HEAD"]),
@@ -158,6 +162,14 @@ pub fn github_login(path: &str) -> Option<&str> {
     .then_some(login)
 }
 
+/// The GitHub team id in `/api/github/teams/{id}/link` (GitHub's ids are
+/// integers).
+pub fn github_team_link(path: &str) -> Option<&str> {
+    let rest = path.trim_end_matches('/').strip_prefix("/api/github/teams/")?;
+    let id = rest.strip_suffix("/link")?;
+    (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +221,13 @@ mod tests {
         assert_eq!(github_login("/api/github/users/Octo-Cat/"), Some("Octo-Cat"));
         assert_eq!(route("GET", "/api/github/users/octo"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("PUT", "/api/github/users/a%2Fb"), Err(AppError::NotFound));
+        assert_eq!(route("PUT", "/api/github/teams/3253328/link/"), Ok(Route::GithubTeamLink));
+        assert_eq!(github_team_link("/api/github/teams/3253328/link"), Some("3253328"));
+        assert_eq!(Route::GithubTeamLink.gate(), Gate::Public, "bearer-protected by ADMIN_TOKEN");
+        assert_eq!(route("GET", "/api/github/teams/1/link"), Err(AppError::MethodNotAllowed));
+        for p in ["/api/github/teams/web/link", "/api/github/teams//link", "/api/github/teams/1/2/link"] {
+            assert_eq!(route("PUT", p), Err(AppError::NotFound), "{p}");
+        }
     }
 
     #[test]

@@ -40,6 +40,8 @@ fn internal() -> &'static App {
             ("SENTRY_ORG_SLUG", INTERNAL_ORG),
             ("CRON_SECRET", CRON),
             ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
+            // Organization-verified emails are read through GraphQL, which needs a token.
+            ("GITHUB_TOKEN", "e2e-github-token"),
             ("ADMIN_TOKEN", ADMIN),
         ])
     })
@@ -433,18 +435,23 @@ fn github_jobs_retry_dropped_connections_hangs_and_unreadable_lookups() {
     let done = wait_sync(a, "faults-team-1", "done");
     assert_eq!((done["attempts"].as_i64(), posted(a)), (Some(3), 3), "drop, hang, success: {done}");
 
-    // The login → member lookups answer garbage once each.
-    let user = "/users/faults-xi";
+    // The login → member lookups answer garbage once each. (Changed, issue
+    // 17: the login's verified emails come from GraphQL, not the profile.)
+    let login = "\"faults-xi\"";
     let search = "/api/0/organizations/internal-org/members/?query=email%3Axi%40example.com";
-    a.mock.reply_once(Canned::new("GET", user, 200, HTML));
-    a.mock.route(Canned::new("GET", user, 200, r#"{"login":"faults-xi","email":"xi@example.com"}"#));
+    let emails = r#"{"data":{"user":{"organizationVerifiedDomainEmails":["xi@example.com"]}}}"#;
+    a.mock.reply_once(Canned::new("POST", "/graphql", 200, HTML).for_body(login));
+    a.mock.route(Canned::new("POST", "/graphql", 200, emails).for_body(login));
     a.mock.reply_once(Canned::new("GET", search, 200, TRUNCATED));
-    a.mock.route(Canned::new("GET", search, 200, r#"[{"id":"909","email":"xi@example.com"}]"#));
+    let member =
+        r#"[{"id":"909","email":"xi@example.com","user":{"emails":[{"email":"xi@example.com","is_verified":true}]}}]"#;
+    a.mock.route(Canned::new("GET", search, 200, member));
     let body = membership_added(7701, "faults-nu", "faults-xi");
     assert_eq!(a.send_github("membership", "faults-member-1", &body).status, 200);
     let done = wait_sync(a, "faults-member-1", "done");
-    assert_eq!(done["attempts"].as_i64(), Some(3), "bad profile, bad search, success: {done}");
-    assert_eq!(calls(a, "GET", user).len(), 3, "every attempt reads the profile");
+    assert_eq!(done["attempts"].as_i64(), Some(3), "bad emails, bad search, success: {done}");
+    let lookups = calls(a, "POST", "/graphql").into_iter().filter(|c| c.body.contains(login)).count();
+    assert_eq!(lookups, 3, "every attempt reads the verified emails");
     assert_eq!(calls(a, "GET", search).len(), 2);
     assert_eq!(calls(a, "POST", "/api/0/organizations/internal-org/members/909/teams/faults-nu/").len(), 1);
 }

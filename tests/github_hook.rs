@@ -8,7 +8,7 @@ use sentry_kanban::error::AppError;
 use sentry_kanban::github::hook::{handle, Delivery, Handled, SyncRecord};
 use sentry_kanban::github::sync::{MemberAction, MembershipJob, TeamAction, TeamJob};
 use sentry_kanban::jobs::Job;
-use sentry_kanban::verify::{sign_hex, Rejection};
+use sentry_kanban::verify::{body_digest, sign_hex, Rejection};
 use serde_json::Value;
 
 const SECRET: &str = "It's a Secret to Everybody";
@@ -151,22 +151,92 @@ fn form_encode(s: &str) -> String {
         .collect()
 }
 
-#[test]
-fn form_encoded_deliveries_get_415_naming_the_json_setting() {
-    let body = format!("payload={}", form_encode(&fixture("team-created")));
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn send_form(event: &str, body: &str) -> Result<Handled, AppError> {
     let s = sig(body.as_bytes());
-    let form =
-        Delivery { content_type: Some("application/x-www-form-urlencoded"), ..delivery("team", body.as_bytes(), &s) };
-    let err = handle(&cfg(), &form).unwrap_err();
-    assert_eq!(err.status(), 415);
-    match &err {
-        AppError::UnsupportedMediaType(msg) => assert!(msg.contains("application/json"), "{msg}"),
-        other => panic!("expected 415, got {other:?}"),
+    handle(&cfg(), &Delivery { content_type: Some(FORM), ..delivery(event, body.as_bytes(), &s) })
+}
+
+// Changed (issue 16 #8): a form-encoded delivery used to get 415; it is now
+// verified over the form bytes, then its `payload` is handled like JSON.
+#[test]
+fn form_encoded_deliveries_are_verified_over_the_form_then_handled_like_json() {
+    for (event, name) in [("team", "team-created"), ("membership", "membership-added"), ("team", "team-deleted")] {
+        let json = fixture(name);
+        let form = format!("payload={}", form_encode(&json));
+        let (from_form, form_job) = synced(send_form(event, &form));
+        let (from_json, json_job) = synced(send(event, &json));
+        assert_eq!(from_form.body_sha256, body_digest(form.as_bytes()), "the key is the digest of the signed bytes");
+        assert_ne!(from_form.body_sha256, from_json.body_sha256);
+        let unkeyed = |mut r: SyncRecord| {
+            r.body_sha256.clear();
+            r
+        };
+        assert_eq!(unkeyed(from_form), unkeyed(from_json), "{name}");
+        let (mut form_job, json_job) = (form_job.expect("a job"), json_job.expect("a job"));
+        match &mut form_job {
+            Job::GithubTeam(j) => j.body_sha256 = body_digest(json.as_bytes()),
+            Job::GithubMembership(j) => j.body_sha256 = body_digest(json.as_bytes()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(form_job, json_job, "{name}");
     }
+    assert_eq!(answered(send_form("ping", "payload=%7B%7D")), "pong");
+    let body = format!("payload={}", form_encode(&fixture("team-created")));
     let forged = sig_with("wrong", body.as_bytes());
-    let unsigned = Delivery { content_type: form.content_type, ..delivery("team", body.as_bytes(), &forged) };
+    let unsigned = Delivery { content_type: Some(FORM), ..delivery("team", body.as_bytes(), &forged) };
     let err = handle(&cfg(), &unsigned).unwrap_err();
     assert_eq!((err.status(), err), (401, AppError::Unauthorized(Rejection::BadSignature)));
+    // The signature covers the form, not the JSON inside it.
+    let json_sig = sig(fixture("team-created").as_bytes());
+    let resigned = Delivery { content_type: Some(FORM), ..delivery("team", body.as_bytes(), &json_sig) };
+    assert_eq!(handle(&cfg(), &resigned), Err(AppError::Unauthorized(Rejection::BadSignature)));
+}
+
+#[test]
+fn a_verified_form_without_a_usable_payload_is_accepted_with_the_reason() {
+    for (body, why) in [
+        ("zen=hi", "without a payload"),
+        ("", "without a payload"),
+        ("payload=%7B%22a%22%3A%zz", "%-escape"),
+        ("payload=%C3%28", "UTF-8"),
+    ] {
+        match send_form("team", body) {
+            Ok(Handled::Answer { reply, verdict }) => {
+                assert_eq!((reply.status, verdict.outcome), (200, "unusable"), "{body}");
+                assert!(reply.body["detail"].as_str().unwrap().contains(why), "{body}: {}", reply.body);
+            }
+            other => panic!("{body}: expected a 2xx answer, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn other_content_types_get_415_naming_the_json_setting() {
+    let body = fixture("team-created");
+    let s = sig(body.as_bytes());
+    for ct in ["text/plain", "multipart/form-data; boundary=x", "application/xml"] {
+        let err = handle(&cfg(), &Delivery { content_type: Some(ct), ..delivery("team", body.as_bytes(), &s) });
+        let err = err.unwrap_err();
+        assert_eq!(err.status(), 415, "{ct}");
+        match &err {
+            AppError::UnsupportedMediaType(msg) => assert!(msg.contains("application/json"), "{msg}"),
+            other => panic!("expected 415, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_record_and_job_are_keyed_on_the_digest_of_the_raw_body_and_name_the_org() {
+    let body = fixture("membership-added");
+    let (record, job) = synced(send("membership", &body));
+    assert_eq!(record.body_sha256, body_digest(body.as_bytes()));
+    assert_eq!(record.org.as_deref(), Some("Octocoders"));
+    let Some(Job::GithubMembership(job)) = job else { panic!("{job:?}") };
+    assert_eq!((job.body_sha256.as_str(), job.org.as_deref()), (record.body_sha256.as_str(), Some("Octocoders")));
+    let spaced = body.replace("\"added\"", "\"added\" ");
+    assert_ne!(synced(send("membership", &spaced)).0.body_sha256, record.body_sha256, "every byte counts");
 }
 
 #[test]
@@ -192,8 +262,9 @@ fn team_created_deleted_and_edited_are_queued_under_the_delivery_id() {
         assert_eq!((record.status, record.event, record.action.as_str()), ("queued", "team", action));
         assert_eq!(record.delivery, DELIVERY);
         assert_eq!(record.team_id.as_deref(), Some("3253328"));
-        let expected =
-            TeamJob { delivery: DELIVERY.into(), action: kind, team_id: "3253328".into(), slug: Some("github".into()) };
+        let body_sha256 = body_digest(fixture(&format!("team-{action}")).as_bytes());
+        let (team_id, slug) = ("3253328".into(), Some("github".into()));
+        let expected = TeamJob { delivery: DELIVERY.into(), body_sha256, action: kind, team_id, slug };
         assert_eq!(job, Some(Job::GithubTeam(expected)), "{action}");
     }
 }
@@ -211,20 +282,31 @@ fn membership_added_and_removed_are_queued() {
         assert_eq!(record.login.as_deref(), Some("Codertocat"));
         let expected = MembershipJob {
             delivery: DELIVERY.into(),
+            body_sha256: body_digest(fixture(&format!("membership-{action}")).as_bytes()),
             action: kind,
             team_id: "3253328".into(),
-            team_slug: "github".into(),
+            team_slug: Some("github".into()),
             login: "Codertocat".into(),
+            org: Some("Octocoders".into()),
         };
         assert_eq!(job, Some(Job::GithubMembership(expected)), "{action}");
     }
 }
 
+// Changed (issue 17): the deleted team's stub (no slug) used to be a noop
+// here; it is now queued, and the job finds the team by its id.
 #[test]
-fn membership_in_a_deleted_team_is_a_recorded_noop() {
+fn membership_in_a_deleted_team_is_queued_by_the_team_id() {
     let (record, job) = synced(send("membership", &fixture("membership-removed.with-deleted-team")));
-    assert_eq!((record.status, job), ("noop", None));
+    assert_eq!((record.status, record.team_slug.as_deref()), ("queued", None));
     assert_eq!(record.delivery, DELIVERY);
+    let Some(Job::GithubMembership(job)) = job else { panic!("{job:?}") };
+    assert_eq!((job.team_id.as_str(), job.team_slug, job.action), ("3253328", None, MemberAction::Removed));
+    let no_id = edited("membership-removed.with-deleted-team", |v| {
+        v["team"].as_object_mut().unwrap().remove("id");
+    });
+    let (record, job) = synced(send("membership", &no_id));
+    assert_eq!((record.status, job), ("noop", None));
     assert!(record.detail.is_some());
 }
 

@@ -17,6 +17,9 @@ pub struct Envelope {
     /// Nullable in GitHub's schema.
     #[serde(default)]
     pub member: Option<User>,
+    /// The organization whose hook this is (its `login`).
+    #[serde(default)]
+    pub organization: Option<User>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,8 +45,69 @@ pub struct User {
     pub login: Option<String>,
 }
 
+/// The `payload` field of a form-encoded delivery
+/// (`application/x-www-form-urlencoded`), decoded: `+` is a space and
+/// `%XX` a byte, and the bytes must be UTF-8 (they are JSON). `Err` says
+/// why the form is unusable.
+pub fn form_payload(body: &[u8]) -> Result<Vec<u8>, String> {
+    let field = body
+        .split(|&b| b == b'&')
+        .find_map(|pair| pair.strip_prefix(b"payload="))
+        .ok_or("form-encoded body without a payload field")?;
+    let decoded = percent_decode(field)?;
+    std::str::from_utf8(&decoded).map_err(|_| "the form's payload is not UTF-8".to_string())?;
+    Ok(decoded)
+}
+
+fn percent_decode(field: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(field.len());
+    let mut bytes = field.iter();
+    while let Some(&b) = bytes.next() {
+        out.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let (hi, lo) = (bytes.next().and_then(hex_digit), bytes.next().and_then(hex_digit));
+                // u8::from_str_radix would take "+1": check each digit instead.
+                let (Some(hi), Some(lo)) = (hi, lo) else { return Err("the form's payload has a bad %-escape".into()) };
+                hi << 4 | lo
+            }
+            _ => b,
+        });
+    }
+    Ok(out)
+}
+
+fn hex_digit(b: &u8) -> Option<u8> {
+    (*b as char).to_digit(16).map(|d| d as u8)
+}
+
 /// A GitHub team slug or login, safe to put in a URL path: ASCII letters,
 /// digits, `-` and `_`, at most 100 characters.
 pub fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_payload;
+
+    #[test]
+    fn form_payloads_decode_plus_percent_escapes_and_multibyte_utf8() {
+        let body = b"payload=%7B%22name%22%3A%22caf%C3%A9+%F0%9F%A6%80%22%7D";
+        assert_eq!(form_payload(body).unwrap(), "{\"name\":\"caf\u{e9} \u{1f980}\"}".as_bytes());
+        assert_eq!(form_payload(b"a=1&payload=%7b%7d&b=2").unwrap(), b"{}", "lowercase hex, other fields");
+        assert_eq!(form_payload(b"payload=").unwrap(), b"");
+        assert_eq!(form_payload(b"payload=a%2Bb").unwrap(), b"a+b", "an escaped + stays a plus");
+    }
+
+    #[test]
+    fn unusable_forms_say_why() {
+        assert!(form_payload(b"zen=hi").unwrap_err().contains("without a payload"));
+        assert!(form_payload(b"").unwrap_err().contains("without a payload"));
+        for bad in [&b"payload=%"[..], b"payload=%4", b"payload=%zz", b"payload=%+1"] {
+            assert!(form_payload(bad).unwrap_err().contains("%-escape"), "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert!(form_payload(b"payload=%C3%28").unwrap_err().contains("UTF-8"), "invalid UTF-8 sequence");
+        assert!(form_payload(b"payload=%F0%9F%A6").unwrap_err().contains("UTF-8"), "truncated multibyte");
+    }
 }

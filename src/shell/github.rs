@@ -21,11 +21,16 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     let delivery = http::header(&req, "X-GitHub-Delivery");
     let result = accept(&mut req, env, event.as_deref(), delivery.as_deref()).await;
     let (status, verdict, action) = match &result {
-        Ok((reply, verdict)) => (reply.status, verdict.outcome, Some(verdict.action.clone())),
+        Ok((reply, verdict, _)) => (reply.status, verdict.outcome, Some(verdict.action.clone())),
         Err(e) => (e.status(), e.code(), None),
     };
     let received_at = format_millis(started as i64);
-    let detail = result.as_ref().err().and_then(|e| e.body()["message"].as_str().map(str::to_string));
+    // An error's message, or why a verified delivery was unusable.
+    let detail = match &result {
+        Ok((reply, _, _)) => reply.body["detail"].as_str().map(str::to_string),
+        Err(e) => e.body()["message"].as_str().map(str::to_string),
+    };
+    let digest = result.as_ref().ok().map(|(_, _, digest)| digest.clone());
     let record = DeliveryLog {
         received_at: &received_at,
         source: "github",
@@ -35,7 +40,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         status,
         request_id: delivery.as_deref(),
         detail: detail.as_deref(),
-        body_sha256: None,
+        body_sha256: digest.as_deref(),
         latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
     };
     console_log!("{}", record.line());
@@ -46,7 +51,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         }
     }
     match result {
-        Ok((reply, _)) => http::json_response(&reply),
+        Ok((reply, _, _)) => http::json_response(&reply),
         Err(e) => http::error_response(&e),
     }
 }
@@ -56,7 +61,7 @@ async fn accept(
     env: &Env,
     event: Option<&str>,
     delivery_id: Option<&str>,
-) -> std::result::Result<(Reply, Verdict), AppError> {
+) -> std::result::Result<(Reply, Verdict, String), AppError> {
     let body = http::read_body(req, MAX_BODY_BYTES).await?;
     let content_type = http::header(req, "Content-Type");
     let signature = http::header(req, "X-Hub-Signature-256");
@@ -68,8 +73,11 @@ async fn accept(
         body: &body,
     };
     let cfg = config(env);
-    match hook::handle(&cfg, &delivery)? {
-        Handled::Answer { reply, verdict } => Ok((reply, verdict)),
+    // Only reached once the signature verified (handle checks it first).
+    let handled = hook::handle(&cfg, &delivery)?;
+    let digest = crate::verify::body_digest(&body);
+    match handled {
+        Handled::Answer { reply, verdict } => Ok((reply, verdict, digest)),
         Handled::Sync { record, job, reply, verdict } => {
             let db = db(env)?;
             let (now, stuck_before) = now_and_cutoff(&cfg);
@@ -77,15 +85,15 @@ async fn accept(
             let claimed = d1::first(&db, sync_store::CLAIM, &params).await?;
             if claimed.is_none() {
                 let reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "duplicate": true }));
-                return Ok((reply, Verdict::new(record.event, &record.action, "duplicate")));
+                return Ok((reply, Verdict::new(record.event, &record.action, "duplicate"), digest));
             }
             if let Some(job) = job {
                 if let Err(e) = enqueue(env, vec![job]).await {
-                    let _ = d1::run(&db, &[sync_store::unclaim(&record.delivery)]).await;
+                    let _ = d1::run(&db, &[sync_store::unclaim(&record.delivery, &record.body_sha256)]).await;
                     return Err(AppError::Internal(e));
                 }
             }
-            Ok((reply, verdict))
+            Ok((reply, verdict, digest))
         }
     }
 }
@@ -125,10 +133,15 @@ pub async fn edit_user(mut req: Request, env: &Env, login: &str) -> Result<Respo
     http::json_or_error(edit(&mut req, env, login).await)
 }
 
-async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<serde_json::Value, AppError> {
+/// The admin API's bearer: `ADMIN_TOKEN`, which must be set.
+fn check_admin(req: &Request, env: &Env) -> std::result::Result<(), AppError> {
     let cfg = config(env);
     let admin = cfg.admin_token.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
-    check_bearer(admin, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)?;
+    check_bearer(admin, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)
+}
+
+async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<serde_json::Value, AppError> {
+    check_admin(req, env)?;
     let db = db(env)?;
     let now = format_millis(Date::now().as_millis() as i64);
     if req.method() == worker::Method::Delete {
@@ -144,6 +157,26 @@ async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<
     )
 }
 
+/// `PUT /api/github/teams/{id}/link` with `Authorization: Bearer
+/// $ADMIN_TOKEN`: the Sentry team this GitHub team ran into (a conflict) is
+/// linked on purpose, so the sync manages it from now on (never deletes it).
+/// Its refused events run again when GitHub redelivers them.
+pub async fn link_team(req: Request, env: &Env, team_id: &str) -> Result<Response> {
+    http::json_or_error(link(&req, env, team_id).await)
+}
+
+async fn link(req: &Request, env: &Env, team_id: &str) -> std::result::Result<serde_json::Value, AppError> {
+    check_admin(req, env)?;
+    let db = db(env)?;
+    let now = format_millis(Date::now().as_millis() as i64);
+    d1::run(&db, &[sync_store::link_team(team_id, &now)]).await?;
+    // No row, or a deleted team: nothing was linked.
+    let row = d1::first(&db, sync_store::TEAM, &[team_id.into()]).await?;
+    let team = row.as_ref().and_then(sync_store::mapped_team).filter(|t| !t.deleted).ok_or(AppError::NotFound)?;
+    let ownership = team.ownership.as_str();
+    Ok(json!({ "ok": true, "github_team_id": team_id, "sentry_slug": team.sentry_slug, "ownership": ownership }))
+}
+
 async fn replay_unmapped(
     env: &Env,
     db: &worker::D1Database,
@@ -157,7 +190,7 @@ async fn replay_unmapped(
     }
     // Queued first: a job that already finished is not marked queued again
     // (the mark only touches rows still unmapped).
-    let marks: Vec<_> = jobs.iter().map(|j| sync_store::requeued(&j.delivery, now)).collect();
+    let marks: Vec<_> = jobs.iter().map(|j| sync_store::requeued((&j.delivery, &j.body_sha256), now)).collect();
     enqueue(env, jobs.into_iter().map(Job::GithubMembership).collect()).await.map_err(AppError::Internal)?;
     d1::run(db, &marks).await?;
     Ok(marks.len())
@@ -169,8 +202,8 @@ pub async fn requeue_stuck(env: &Env, db: &worker::D1Database) -> std::result::R
     let (now, cutoff) = now_and_cutoff(&config(env));
     let rows = d1::query(db, sync_store::STUCK, &[cutoff.as_str().into()]).await?;
     let jobs: Vec<Job> = rows.iter().filter_map(sync_store::stuck_job).collect();
-    let deliveries: Vec<String> = jobs.iter().filter_map(|j| j.github_delivery().map(str::to_string)).collect();
-    let claims: Vec<_> = deliveries.iter().map(|d| sync_store::unstick(d, &now, &cutoff)).collect();
+    let claims: Vec<_> =
+        jobs.iter().filter_map(|j| j.github_key()).map(|k| sync_store::unstick(k, &now, &cutoff)).collect();
     if jobs.is_empty() {
         return Ok(0);
     }

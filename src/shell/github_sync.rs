@@ -16,10 +16,16 @@ use crate::time::format_millis;
 use worker::{D1Database, Date};
 
 pub async fn team(cfg: &Config, db: &D1Database, job: &TeamJob, attempt: u32) -> Result<Outcome, CallError> {
-    let (mapped, superseded) = team_state(db, &job.team_id, &job.delivery).await?;
-    let step = match sync::team_step(job, mapped.as_ref(), superseded) {
+    let key = (job.delivery.as_str(), job.body_sha256.as_str());
+    let links = &cfg.github.link_teams;
+    let (mapped, superseded) = team_state(db, &job.team_id, key).await?;
+    let step = match sync::team_step(job, mapped.as_ref(), superseded, links) {
         Ok(step) => step,
-        Err(why) => return finish(db, &job.delivery, "noop", &why, attempt, vec![]).await,
+        Err(skip) => {
+            // A forgotten team is closed in the map without a Sentry call.
+            let close = skip.forget.then(|| store::team_deleted(&job.team_id, &now()));
+            return finish(db, key, skip.status, &skip.why, attempt, close.into_iter().collect()).await;
+        }
     };
     let target = match target(cfg, db).await? {
         Ok(t) => t,
@@ -29,31 +35,33 @@ pub async fn team(cfg: &Config, db: &D1Database, job: &TeamJob, attempt: u32) ->
     if cfg.github.dry_run {
         let call = first_call(cfg, &org, &step, None);
         let detail = format!("would send {}", sync::describe(&call, &cfg.sentry_api_base));
-        return finish(db, &job.delivery, "dry_run", &detail, attempt, vec![]).await;
+        return finish(db, key, "dry_run", &detail, attempt, vec![]).await;
     }
     let bearer = bearer(cfg, db, &target).await?;
     let reply = send(cfg, &first_call(cfg, &org, &step, Some(&bearer))).await?;
     let now = now();
-    let (detail, write) = match &step {
+    let map = |slug: &str, ownership| store::map_team(&job.team_id, slug, &org, slug, ownership, &now);
+    let (status, detail, write) = match &step {
         TeamStep::Create { slug } => {
-            let done = sync::team_created(&reply)?;
-            (format!("team {slug} {done}"), store::map_team(&job.team_id, slug, &org, slug, &now))
+            let (status, ownership, detail) = sync::creation(slug, sync::team_created(&reply)?, links);
+            (status, detail, map(slug, ownership))
         }
         TeamStep::Delete { slug } => {
             let done = sync::team_deleted(&reply)?;
-            (format!("team {slug} {done}"), store::team_deleted(&job.team_id, &now))
+            ("done", format!("team {slug} {done}"), store::team_deleted(&job.team_id, &now))
         }
         TeamStep::Rename { from, to } => {
-            let detail = if sync::team_renamed(&reply)? {
-                format!("team {from} renamed to {to} in Sentry")
+            let ownership = sync::renamed_ownership(mapped.as_ref());
+            if sync::team_renamed(&reply)? {
+                ("done", format!("team {from} renamed to {to} in Sentry"), map(to, ownership))
             } else {
                 let created = send(cfg, &sync::create_team(cfg, &org, to, Some(&bearer))).await?;
-                format!("Sentry had no team {from}; team {to} {}", sync::team_created(&created)?)
-            };
-            (detail, store::map_team(&job.team_id, to, &org, to, &now))
+                let (status, ownership, detail) = sync::creation(to, sync::team_created(&created)?, links);
+                (status, format!("Sentry had no team {from}; {detail}"), map(to, ownership))
+            }
         }
     };
-    finish(db, &job.delivery, "done", &detail, attempt, vec![write]).await
+    finish(db, key, status, &detail, attempt, vec![write]).await
 }
 
 /// The step's Sentry call (a rename's create fallback is made separately).
@@ -71,10 +79,13 @@ pub async fn membership(
     job: &MembershipJob,
     attempt: u32,
 ) -> Result<Outcome, CallError> {
-    let (mapped, superseded) = team_state(db, &job.team_id, &job.delivery).await?;
-    let slug = match sync::member_step(job, mapped.as_ref(), superseded) {
+    let key = (job.delivery.as_str(), job.body_sha256.as_str());
+    let (mapped, superseded) = team_state(db, &job.team_id, key).await?;
+    let pending = d1::exists(db, store::TEAM_PENDING, &[job.team_id.as_str().into()]).await.map_err(storage)?;
+    let slug = match sync::member_step_for(job, mapped.as_ref(), superseded, pending, &cfg.github) {
         Ok(slug) => slug,
-        Err(why) => return finish(db, &job.delivery, "noop", &why, attempt, vec![]).await,
+        Err(skip) if skip.wait => return Err(CallError::Retryable { after: None, detail: skip.why }),
+        Err(skip) => return finish(db, key, skip.status, &skip.why, attempt, vec![]).await,
     };
     let target = match target(cfg, db).await? {
         Ok(t) => t,
@@ -82,23 +93,23 @@ pub async fn membership(
     };
     let org = target.org().to_string();
     let bearer = if cfg.github.dry_run { None } else { Some(bearer(cfg, db, &target).await?) };
-    let (member, via) = match resolve(cfg, db, &org, &job.login, bearer.as_deref()).await? {
+    let (member, via) = match resolve(cfg, db, &org, job, bearer.as_deref()).await? {
         Resolved::Member(id, via) => (id, via),
-        Resolved::Unmapped(why) => return finish(db, &job.delivery, "unmapped", &why, attempt, vec![]).await,
+        Resolved::Unmapped(why) => return finish(db, key, "unmapped", &why, attempt, vec![]).await,
         Resolved::NotLookedUp(why) => {
             let call = sync::membership(cfg, job.action, &org, "{member}", &slug, None);
             let detail = format!("{why}, then would send {}", sync::describe(&call, &cfg.sentry_api_base));
-            return finish(db, &job.delivery, "dry_run", &detail, attempt, vec![]).await;
+            return finish(db, key, "dry_run", &detail, attempt, vec![]).await;
         }
     };
     let call = sync::membership(cfg, job.action, &org, &member, &slug, bearer.as_deref());
     if cfg.github.dry_run {
         let detail = format!("would send {} ({} via {via})", sync::describe(&call, &cfg.sentry_api_base), job.login);
-        return finish(db, &job.delivery, "dry_run", &detail, attempt, vec![]).await;
+        return finish(db, key, "dry_run", &detail, attempt, vec![]).await;
     }
     let done = sync::member_synced(job.action, &send(cfg, &call).await?)?;
     let detail = format!("{} (Sentry member {member}, via {via}) {done} {slug}", job.login);
-    finish(db, &job.delivery, "done", &detail, attempt, vec![]).await
+    finish(db, key, "done", &detail, attempt, vec![]).await
 }
 
 enum Resolved {
@@ -108,41 +119,56 @@ enum Resolved {
     NotLookedUp(String),
 }
 
-/// The mapping table, then GitHub's public email, then Sentry's member search.
+/// The mapping table, then the member's organization-verified emails on
+/// GitHub, each searched among Sentry's members (verified emails only).
 async fn resolve(
     cfg: &Config,
     db: &D1Database,
     org: &str,
-    login: &str,
+    job: &MembershipJob,
     bearer: Option<&str>,
 ) -> Result<Resolved, CallError> {
+    let login = job.login.as_str();
     let row = d1::first(db, store::USER, &[login.into()]).await.map_err(storage)?;
-    let (email, via) = match users::first_lookup(row.as_ref().map(store::mapping).as_ref()) {
+    let (emails, via) = match users::first_lookup(row.as_ref().map(store::mapping).as_ref()) {
         Lookup::Member(id) => return Ok(Resolved::Member(id, "the mapping table")),
-        Lookup::ByEmail(email) => (email, "the mapping table's email"),
-        Lookup::GithubProfile => {
-            let reply = send_to("GitHub user", cfg, &users::github_user_call(cfg, login)).await?;
-            match users::public_email(login, &reply)? {
-                Ok(email) => (email, "the public GitHub email"),
+        Lookup::ByEmail(email) => (vec![email], "the mapping table's email"),
+        Lookup::VerifiedEmails => {
+            let call = match users::verified_emails_call(cfg, job.org.as_deref(), login) {
+                Ok(call) => call,
+                Err(why) => return Ok(Resolved::Unmapped(why)),
+            };
+            let reply = send_to("GitHub GraphQL", cfg, &call).await?;
+            match users::verified_emails(cfg, login, &reply)? {
+                Ok(emails) => (emails, "an organization-verified GitHub email"),
                 Err(why) => return Ok(Resolved::Unmapped(why)),
             }
         }
     };
     let Some(bearer) = bearer else {
-        return Ok(Resolved::NotLookedUp(format!("would look up the Sentry member with email {email} ({via})")));
+        let listed = emails.join(", ");
+        return Ok(Resolved::NotLookedUp(format!("would look up the Sentry member with email {listed} ({via})")));
     };
-    let reply = send(cfg, &users::member_search_call(cfg, org, &email, Some(bearer))).await?;
-    Ok(match users::member_for_email(&email, &reply)? {
-        Ok(id) => Resolved::Member(id, via),
-        Err(why) => Resolved::Unmapped(format!("{why} (found via {via} of {login})")),
-    })
+    let mut misses = vec![];
+    for email in &emails {
+        let reply = send(cfg, &users::member_search_call(cfg, org, email, Some(bearer))).await?;
+        match users::member_for_email(email, &reply)? {
+            Ok(id) => return Ok(Resolved::Member(id, via)),
+            Err(why) => misses.push(why),
+        }
+    }
+    Ok(Resolved::Unmapped(format!("{} (found via {via} of {login})", misses.join("; "))))
 }
 
 /// The team's map entry, and whether a newer event for it (and the same
 /// login) arrived after this delivery.
-async fn team_state(db: &D1Database, team_id: &str, delivery: &str) -> Result<(Option<MappedTeam>, bool), CallError> {
+async fn team_state(
+    db: &D1Database,
+    team_id: &str,
+    key: (&str, &str),
+) -> Result<(Option<MappedTeam>, bool), CallError> {
     let row = d1::first(db, store::TEAM, &[team_id.into()]).await.map_err(storage)?;
-    let superseded = d1::exists(db, store::SUPERSEDED, &[delivery.into()]).await.map_err(storage)?;
+    let superseded = d1::exists(db, store::SUPERSEDED, &[key.0.into(), key.1.into()]).await.map_err(storage)?;
     Ok((row.as_ref().and_then(store::mapped_team), superseded))
 }
 
@@ -174,13 +200,13 @@ fn path_of(url: &str) -> &str {
 /// The event's final status (and any map write) in one batch.
 async fn finish(
     db: &D1Database,
-    delivery: &str,
+    key: (&str, &str),
     status: &str,
     detail: &str,
     attempt: u32,
     mut writes: Vec<Stmt>,
 ) -> Result<Outcome, CallError> {
-    writes.push(store::set_status(delivery, status, Some(detail), attempt, &now()));
+    writes.push(store::set_status(key, status, Some(detail), attempt, &now()));
     d1::run(db, &writes).await.map_err(storage)?;
     Ok(Outcome::done())
 }

@@ -186,8 +186,8 @@ async fn settle(env: &Env, db: &D1Database, msg: &RawMessage, id: &str, job: &Jo
     let mut writes = store::finish_job(id, status, error.as_deref(), &now());
     writes.push(store::set_error(inst, error.as_deref(), &now()));
     // A finished sync job wrote its own status; a failing one is shown here.
-    if let (Some(delivery), Some(error)) = (job.github_delivery(), error.as_deref()) {
-        writes.push(github_store::set_status(delivery, status, Some(error), attempt, &now()));
+    if let (Some(key), Some(error)) = (job.github_key(), error.as_deref()) {
+        writes.push(github_store::set_status(key, status, Some(error), attempt, &now()));
     }
     if let Job::WriteBack(j) = job {
         writes.push(writeback_store::settle(j, status, error.as_deref()));
@@ -222,8 +222,8 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
         store::dead_job(&record_id, job.kind(), job.installation(), &error, &now()),
         store::set_error(job.installation(), Some(&error), &now()),
     ];
-    if let Some(delivery) = job.github_delivery() {
-        writes.push(github_store::set_status(delivery, "dead", Some(&error), attempts, &now()));
+    if let Some(key) = job.github_key() {
+        writes.push(github_store::set_status(key, "dead", Some(&error), attempts, &now()));
     }
     if let Job::SyncPage(page) = job {
         writes.extend(crate::store::sync::finish(&page.run, "failed", Some(&error), &now()));

@@ -99,6 +99,14 @@ pub async fn github_user(req: Request, env: &Env, path: &str) -> Result<Response
     }
 }
 
+/// `PUT /api/github/teams/{id}/link`.
+pub async fn github_team_link(req: Request, env: &Env, path: &str) -> Result<Response> {
+    match crate::routes::github_team_link(path) {
+        Some(team_id) => github::link_team(req, env, team_id).await,
+        None => error_response(&AppError::NotFound),
+    }
+}
+
 pub fn health() -> Result<Response> {
     Response::from_json(&serde_json::json!({ "ok": true }))
 }

@@ -1,7 +1,11 @@
-//! SQL for the GitHub → Sentry team sync (schema: migrations/0006_github_sync.sql).
+//! SQL for the GitHub → Sentry team sync (schema: migrations/0006_github_sync.sql,
+//! rekeyed and given team ownership by 0010_github_hardening.sql).
+//!
+//! A delivery's row is keyed on (X-GitHub-Delivery, SHA-256 of the raw
+//! body): `?1` and `?2` below wherever a row is named.
 
 use crate::github::hook::SyncRecord;
-use crate::github::sync::{MappedTeam, MemberAction, MembershipJob, TeamAction, TeamJob};
+use crate::github::sync::{MappedTeam, MemberAction, MembershipJob, Ownership, TeamAction, TeamJob};
 use crate::github::users::Mapping;
 use crate::jobs::Job;
 use crate::plan::{SqlValue, Stmt};
@@ -10,79 +14,129 @@ use serde_json::{json, Map, Value};
 
 type Row = Map<String, Value>;
 
-/// Records a delivery; `RETURNING` yields a row only the first time its
-/// id is seen, so the insert itself is the redelivery check. The one
-/// exception: a delivery still `queued` since before `?10` was recorded but
-/// its job never ran (the worker died between the two), so GitHub's
-/// redelivery claims it again and queues the job once more.
+/// Records a delivery; `RETURNING` yields a row only when it is to be
+/// processed, so the insert itself is the redelivery check. GitHub's
+/// "Redeliver" resends the same body under the same id: it is processed
+/// again unless the earlier attempt succeeded (`done`, or a `noop` that
+/// needed nothing) or is still under way (`retrying`, or `queued` since
+/// `?11` or later). A `queued` row older than that lost its job (the
+/// worker died between recording and queueing), so it is claimed again.
 pub const CLAIM: &str = "\
-INSERT INTO github_sync (delivery_id, event, action, team_id, team_slug, login, status, detail, received_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-ON CONFLICT (delivery_id) DO UPDATE SET updated_at = excluded.updated_at
-WHERE github_sync.status = 'queued' AND github_sync.updated_at < ?10
+INSERT INTO github_sync
+    (delivery_id, body_sha256, event, action, team_id, team_slug, login, github_org, status, detail, received_at,
+     updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?12)
+ON CONFLICT (delivery_id, body_sha256) DO UPDATE SET
+    status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at
+WHERE github_sync.status IN ('failed', 'dead', 'unmapped', 'conflict', 'unmanaged', 'dry_run')
+    OR (github_sync.status = 'queued' AND github_sync.updated_at < ?11)
 RETURNING delivery_id";
 
 pub fn claim_params(r: &SyncRecord, now: &str, stuck_before: &str) -> Vec<SqlValue> {
     vec![
         r.delivery.as_str().into(),
+        r.body_sha256.as_str().into(),
         r.event.into(),
         r.action.as_str().into(),
         r.team_id.clone().into(),
         r.team_slug.clone().into(),
         r.login.clone().into(),
+        r.org.clone().into(),
         r.status.into(),
         r.detail.clone().into(),
-        now.into(),
         stuck_before.into(),
+        now.into(),
     ]
 }
 
 /// Forgets a delivery whose job could not be queued, so GitHub's
 /// redelivery of it is taken as new instead of a duplicate.
-pub fn unclaim(delivery: &str) -> Stmt {
-    Stmt { sql: "DELETE FROM github_sync WHERE delivery_id = ?1 AND status = 'queued'", params: vec![delivery.into()] }
+pub fn unclaim(delivery: &str, body_sha256: &str) -> Stmt {
+    Stmt {
+        sql: "DELETE FROM github_sync WHERE delivery_id = ?1 AND body_sha256 = ?2 AND status = 'queued'",
+        params: vec![delivery.into(), body_sha256.into()],
+    }
 }
 
 const SET_STATUS: &str = "\
-UPDATE github_sync SET status = ?2, detail = ?3, attempts = MAX(attempts, ?4), updated_at = ?5
-WHERE delivery_id = ?1";
+UPDATE github_sync SET status = ?3, detail = ?4, attempts = MAX(attempts, ?5), updated_at = ?6
+WHERE delivery_id = ?1 AND body_sha256 = ?2";
 
-pub fn set_status(delivery: &str, status: &str, detail: Option<&str>, attempts: u32, now: &str) -> Stmt {
+/// `key`: the row's (delivery id, body digest), as its job carries them.
+pub fn set_status(key: (&str, &str), status: &str, detail: Option<&str>, attempts: u32, now: &str) -> Stmt {
     let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+    let (delivery, digest) = key;
     Stmt {
         sql: SET_STATUS,
-        params: vec![delivery.into(), status.into(), detail.map(str::to_string).into(), attempts.into(), now.into()],
+        params: vec![
+            delivery.into(),
+            digest.into(),
+            status.into(),
+            detail.map(str::to_string).into(),
+            attempts.into(),
+            now.into(),
+        ],
     }
 }
 
 /// Whether a newer delivery (by arrival) concerns the same team — and, for
-/// memberships, the same login — than delivery `?1`.
+/// memberships, the same login — than the row `(?1, ?2)`.
 pub const SUPERSEDED: &str = "\
 SELECT 1 AS newer FROM github_sync AS me JOIN github_sync AS later
     ON later.event = me.event AND later.team_id = me.team_id
     AND COALESCE(later.login, '') = COALESCE(me.login, '') AND later.rowid > me.rowid
-WHERE me.delivery_id = ?1 LIMIT 1";
+WHERE me.delivery_id = ?1 AND me.body_sha256 = ?2 LIMIT 1";
 
-pub const TEAM: &str = "SELECT sentry_slug, state FROM github_teams WHERE github_team_id = ?1";
+/// Whether an event for GitHub team `?1` itself is still queued or retrying.
+pub const TEAM_PENDING: &str = "\
+SELECT 1 AS pending FROM github_sync
+WHERE event = 'team' AND team_id = ?1 AND status IN ('queued', 'retrying') LIMIT 1";
+
+pub const TEAM: &str = "SELECT sentry_slug, state, ownership FROM github_teams WHERE github_team_id = ?1";
 
 pub fn mapped_team(row: &Row) -> Option<MappedTeam> {
     Some(MappedTeam {
         sentry_slug: text(row, "sentry_slug")?,
         deleted: text(row, "state").as_deref() == Some("deleted"),
+        ownership: Ownership::parse(text(row, "ownership").as_deref()),
     })
 }
 
-/// Maps a GitHub team to a Sentry team; never revives a deleted one.
+/// Maps a GitHub team to a Sentry team and records whose team it is;
+/// never revives a deleted one.
 const MAP_TEAM: &str = "\
-INSERT INTO github_teams (github_team_id, github_slug, sentry_org, sentry_slug, state, updated_at)
-VALUES (?1, ?2, ?3, ?4, 'active', ?5)
+INSERT INTO github_teams (github_team_id, github_slug, sentry_org, sentry_slug, state, ownership, updated_at)
+VALUES (?1, ?2, ?3, ?4, 'active', ?6, ?5)
 ON CONFLICT (github_team_id) DO UPDATE SET
     github_slug = excluded.github_slug, sentry_org = excluded.sentry_org, sentry_slug = excluded.sentry_slug,
-    updated_at = excluded.updated_at
+    ownership = excluded.ownership, updated_at = excluded.updated_at
 WHERE github_teams.state = 'active'";
 
-pub fn map_team(team_id: &str, github_slug: &str, org: &str, sentry_slug: &str, now: &str) -> Stmt {
-    Stmt { sql: MAP_TEAM, params: vec![team_id.into(), github_slug.into(), org.into(), sentry_slug.into(), now.into()] }
+pub fn map_team(
+    team_id: &str,
+    github_slug: &str,
+    org: &str,
+    sentry_slug: &str,
+    ownership: Ownership,
+    now: &str,
+) -> Stmt {
+    let ownership = ownership.as_str().map(str::to_string);
+    Stmt {
+        sql: MAP_TEAM,
+        params: vec![team_id.into(), github_slug.into(), org.into(), sentry_slug.into(), now.into(), ownership.into()],
+    }
+}
+
+/// An admin links the Sentry team a GitHub team is mapped to (a conflict,
+/// or a mapping from before 0010); a team the worker owns stays owned, and
+/// one whose GitHub team was deleted stays closed.
+pub fn link_team(team_id: &str, now: &str) -> Stmt {
+    Stmt {
+        sql: "UPDATE github_teams
+            SET ownership = CASE WHEN ownership = 'owned' THEN 'owned' ELSE 'linked' END, updated_at = ?2
+            WHERE github_team_id = ?1 AND state = 'active'",
+        params: vec![team_id.into(), now.into()],
+    }
 }
 
 const TEAM_DELETED: &str = "\
@@ -114,17 +168,19 @@ pub fn delete_user(login: &str) -> Stmt {
 /// Membership events left unmapped for a login, oldest first: queued
 /// again once the login is mapped.
 pub const UNMAPPED_FOR: &str = "\
-SELECT delivery_id, action, team_id, team_slug, login FROM github_sync
+SELECT delivery_id, body_sha256, action, team_id, team_slug, login, github_org FROM github_sync
 WHERE login = ?1 COLLATE NOCASE AND status = 'unmapped' AND event = 'membership'
 ORDER BY rowid LIMIT 100";
 
 pub fn replay_job(row: &Row) -> Option<MembershipJob> {
     Some(MembershipJob {
         delivery: text(row, "delivery_id")?,
+        body_sha256: text(row, "body_sha256").unwrap_or_default(),
         action: if text(row, "action")? == "added" { MemberAction::Added } else { MemberAction::Removed },
         team_id: text(row, "team_id")?,
-        team_slug: text(row, "team_slug")?,
+        team_slug: text(row, "team_slug"),
         login: text(row, "login")?,
+        org: text(row, "github_org"),
     })
 }
 
@@ -132,7 +188,7 @@ pub fn replay_job(row: &Row) -> Option<MembershipJob> {
 /// died between recording and queueing, or the message was lost): the cron
 /// queues them again, so GitHub, which never redelivers by itself, loses none.
 pub const STUCK: &str = "\
-SELECT delivery_id, event, action, team_id, team_slug, login FROM github_sync
+SELECT delivery_id, body_sha256, event, action, team_id, team_slug, login, github_org FROM github_sync
 WHERE status = 'queued' AND updated_at < ?1 ORDER BY rowid LIMIT 100";
 
 /// The job a stuck row stands for.
@@ -141,6 +197,7 @@ pub fn stuck_job(row: &Row) -> Option<Job> {
         "membership" => replay_job(row).map(Job::GithubMembership),
         "team" => Some(Job::GithubTeam(TeamJob {
             delivery: text(row, "delivery_id")?,
+            body_sha256: text(row, "body_sha256").unwrap_or_default(),
             action: match text(row, "action")?.as_str() {
                 "created" => TeamAction::Created,
                 "deleted" => TeamAction::Deleted,
@@ -154,19 +211,21 @@ pub fn stuck_job(row: &Row) -> Option<Job> {
     }
 }
 
-/// Claims a stuck row for one re-queue (`?3` the same cutoff): a second
+/// Claims a stuck row for one re-queue (`?4` the same cutoff): a second
 /// sweep running at once finds it fresh and leaves it.
-pub fn unstick(delivery: &str, now: &str, stuck_before: &str) -> Stmt {
+pub fn unstick(key: (&str, &str), now: &str, stuck_before: &str) -> Stmt {
     Stmt {
-        sql: "UPDATE github_sync SET updated_at = ?2 WHERE delivery_id = ?1 AND status = 'queued' AND updated_at < ?3",
-        params: vec![delivery.into(), now.into(), stuck_before.into()],
+        sql: "UPDATE github_sync SET updated_at = ?3
+            WHERE delivery_id = ?1 AND body_sha256 = ?2 AND status = 'queued' AND updated_at < ?4",
+        params: vec![key.0.into(), key.1.into(), now.into(), stuck_before.into()],
     }
 }
 
-pub fn requeued(delivery: &str, now: &str) -> Stmt {
+pub fn requeued(key: (&str, &str), now: &str) -> Stmt {
     Stmt {
-        sql: "UPDATE github_sync SET status = 'queued', detail = NULL, updated_at = ?2 WHERE delivery_id = ?1 AND status = 'unmapped'",
-        params: vec![delivery.into(), now.into()],
+        sql: "UPDATE github_sync SET status = 'queued', detail = NULL, updated_at = ?3
+            WHERE delivery_id = ?1 AND body_sha256 = ?2 AND status = 'unmapped'",
+        params: vec![key.0.into(), key.1.into(), now.into()],
     }
 }
 
@@ -181,8 +240,8 @@ pub fn installed(rows: &[Row]) -> Vec<(String, String)> {
 // ---- Sync status ----------------------------------------------------------------
 
 pub const LIST_EVENTS: &str = "\
-SELECT delivery_id AS delivery, event, action, team_id, team_slug, login, status, detail, attempts, received_at,
-    updated_at
+SELECT delivery_id AS delivery, body_sha256, event, action, team_id, team_slug, login, status, detail, attempts,
+    received_at, updated_at
 FROM github_sync ORDER BY rowid DESC LIMIT 200";
 
 /// Logins that could not be mapped, once each (their newest unmapped
@@ -196,8 +255,10 @@ WHERE s.rowid IN (SELECT MAX(rowid) FROM github_sync WHERE status = 'unmapped' G
         WHERE n.login = s.login COLLATE NOCASE AND n.rowid > s.rowid AND n.status IN ('done', 'dry_run'))
 ORDER BY s.rowid DESC LIMIT 100";
 
+/// `ownership`: owned, linked, conflict, or null (mapped before 0010: not
+/// managed until linked).
 pub const LIST_TEAMS: &str = "\
-SELECT github_team_id, github_slug, sentry_org, sentry_slug, state, updated_at
+SELECT github_team_id, github_slug, sentry_org, sentry_slug, state, ownership, updated_at
 FROM github_teams ORDER BY updated_at DESC LIMIT 500";
 
 pub const LIST_USERS: &str = "SELECT login, member_id, email, updated_at FROM github_users ORDER BY login LIMIT 1000";
@@ -208,10 +269,14 @@ pub const COUNTS: &str = "SELECT status, COUNT(*) AS n FROM github_sync GROUP BY
 pub fn status_json(dry_run: bool, events: &[Row], unmapped: &[Row], teams: &[Row], counts: &[Row]) -> Value {
     let counts: Map<String, Value> =
         counts.iter().filter_map(|r| Some((text(r, "status")?, r.get("n").cloned().unwrap_or(json!(0))))).collect();
+    // Sentry teams that existed before the GitHub team asked for them: never
+    // written to, listed so an admin can link them (GITHUB_LINK_TEAMS) or rename.
+    let conflicts: Vec<&Row> = teams.iter().filter(|t| t.get("ownership") == Some(&json!("conflict"))).collect();
     json!({
         "mode": if dry_run { "dry_run" } else { "live" },
         "counts": counts,
         "unmapped": unmapped,
+        "conflicts": conflicts,
         "teams": teams,
         "events": events,
     })

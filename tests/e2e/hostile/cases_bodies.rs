@@ -6,7 +6,7 @@
 use crate::bodies::{
     bad_utf8, edited, error_event, huge_counts, issue, nested, padded_issue, padded_team, team, FORM, MIB,
 };
-use crate::checks::{card_written, huge_counts_kept, still_serves};
+use crate::checks::{card_written, github_team_synced, huge_counts_kept, still_serves};
 use crate::harness::{case, Case, Expect};
 use crate::request::{github, sentry, G_SIG, S_SIG};
 
@@ -179,7 +179,8 @@ pub fn cases() -> Vec<Case> {
             Nothing,
         ),
         // ---- content type: Sentry's is not consulted (the signed raw body
-        // must be JSON); GitHub's must be JSON
+        // must be JSON); GitHub's must be JSON or a form whose `payload` is
+        // JSON (changed, issue 16 #8: a form used to get 415)
         case(
             "sentry: text/plain, signed JSON body",
             "",
@@ -192,8 +193,8 @@ pub fn cases() -> Vec<Case> {
             "github: form encoding",
             "hx880034",
             github("team", "hx880034", gh_form).set("Content-Type", FORM),
-            415,
-            Nothing,
+            200,
+            Check(github_team_synced("hx880034", "hx880034")),
         ),
         case(
             "github: text/plain, JSON body",

@@ -44,6 +44,18 @@ pub fn team_created_once() -> Check {
     })
 }
 
+/// A GitHub team delivery was synced: the team posted, the event done.
+pub fn github_team_synced(delivery: &'static str, slug: &'static str) -> Check {
+    Box::new(move |app, _, _, _| {
+        app.wait_for("the team created in Sentry", Duration::from_secs(30), || {
+            (team_posts(app, slug) >= 1).then_some(())
+        });
+        app.wait_for("the event done", Duration::from_secs(30), || {
+            github_events(app).iter().find(|e| e["delivery"] == delivery && e["status"] == "done").map(|_| ())
+        });
+    })
+}
+
 pub fn team_replay_repeats_nothing() -> Check {
     Box::new(|app, before, req, reply| {
         assert_eq!(reply.json()["duplicate"], true, "{}", reply.body);
