@@ -22,12 +22,16 @@ use support::hook::{arrival, cfg, deliver_full};
 use support::reread::{serve, token_cfg, Answer};
 use support::sender::{actions, play, Network, Run, SimIssue};
 
-/// The card and its live comments as the board shows them.
+/// The card as `/api/items` shows it, with its live comments as
+/// `/api/items/{id}/comments` shows them.
 fn board_card(conn: &Connection, id: &str) -> Option<Value> {
     let items = db::rows(conn, store::LIST_ITEMS);
-    let comments = db::rows(conn, store::LIST_COMMENTS);
-    let board = store::board_json(&items, &comments);
-    board["items"].as_array()?.iter().find(|i| i["id"] == id).cloned()
+    let all_comments = db::rows(conn, store::LIST_COMMENTS);
+    let board = store::board_json(&items, &all_comments);
+    let mut card = board["items"].as_array()?.iter().find(|i| i["id"] == id).cloned()?;
+    let rows = db::query(conn, store::LIST_CARD_COMMENTS, &[id.into()]);
+    card["comments"] = store::comments_json(&rows)["comments"].clone();
+    Some(card)
 }
 
 /// Why the card differs from Sentry's state, if it does.

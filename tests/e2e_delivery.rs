@@ -36,8 +36,17 @@ fn send(app: &App, resource: &str, body: &str) -> Value {
     r.json()
 }
 
+/// The card, with its comments as the board loads them when it is opened.
 fn card(app: &App, id: &str) -> Value {
-    app.item(id).unwrap_or_else(|| panic!("no card {id}"))
+    let mut c = app.item(id).unwrap_or_else(|| panic!("no card {id}"));
+    c["comments"] = comments(app, id);
+    c
+}
+
+fn comments(app: &App, id: &str) -> Value {
+    let r = app.request("GET", &format!("/api/items/{id}/comments"), &[], b"");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["comments"].clone()
 }
 
 fn issue_path(id: &str) -> String {
@@ -302,7 +311,10 @@ fn generated_histories_converge_on_workerd() {
         let start = std::time::Instant::now();
         let mut last = None;
         while start.elapsed() < Duration::from_secs(30) {
-            last = app.item(&want.id);
+            last = app.item(&want.id).map(|mut c| {
+                c["comments"] = comments(app, &want.id);
+                c
+            });
             if last.as_ref().is_some_and(converged) {
                 break;
             }
