@@ -7,6 +7,7 @@ use crate::plan::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
+pub mod auth;
 pub mod errors;
 pub mod github;
 pub mod installations;
