@@ -25,7 +25,8 @@ const WAIT: Duration = Duration::from_secs(30);
 /// A write-back goes through the queue (batch timeout, retries).
 const QUEUE_WAIT: Duration = Duration::from_secs(90);
 
-const DASHBOARD_TOKEN: &str = "e2e-dashboard-token";
+/// At least 32 characters: a shorter token refuses protected mode.
+const DASHBOARD_TOKEN: &str = "e2e-dashboard-token-0123456789abcdef";
 const ALICE: &str = r#"{"type":"user","id":"7","name":"Alice","email":"alice@example.com"}"#;
 
 static TOKEN_APP: OnceLock<App> = OnceLock::new();
@@ -454,6 +455,34 @@ fn the_search_filter_narrows_the_board_and_stays_in_the_url() {
     b.send_keys(&q, " ");
     b.send_keys(&q, "\u{E003}"); // Backspace: an input event on an empty box
     wait_cards(&b, &[("771301", "TODO"), ("771302", "TODO"), ("771303", "DONE")]);
+}
+
+#[test]
+fn a_malformed_url_fragment_does_not_stop_the_board() {
+    let a = board_app();
+    send_issue(a, "771601", "unresolved", "TypeError: fragment 771601", "browser-fragment");
+    let b = Browser::new();
+    for fragment in ["#card-%E0%A4%A", "#card-%", "#%E0%A4%A", "#filter=%", "#card-771601"] {
+        b.goto("about:blank");
+        b.goto(&url(a, &format!("/{fragment}")));
+        // Read everything the first load sets, in the same instant the cards
+        // appear: a later poll would hide a first-load failure.
+        let first = b.wait_for(&format!("the board under {fragment}"), WAIT, |b| {
+            let s = b.execute(
+                r#"var card = document.querySelector('article.card[data-id="771601"]');
+                   if (!card) return null;
+                   var banner = document.getElementById('error');
+                   return {banner: banner.hidden ? null : banner.textContent,
+                           stamp: document.getElementById('refreshed').textContent,
+                           linked: card.classList.contains('linked')};"#,
+                vec![],
+            );
+            (!s.is_null()).then_some(s)
+        });
+        assert_eq!(first["banner"], Value::Null, "{fragment}: {first}");
+        assert!(first["stamp"].as_str().unwrap_or("").starts_with("Refreshed"), "{fragment}: {first}");
+        assert_eq!(first["linked"], fragment == "#card-771601", "{fragment}: {first}");
+    }
 }
 
 // ---------------------------------------------------------------- screenshots
