@@ -90,8 +90,15 @@ async fn valid_session(req: &Request, env: &Env, token: &str, now: i64) -> std::
 }
 
 async fn session_version(env: &Env) -> std::result::Result<i64, AppError> {
-    let row = d1::first(&db(env)?, store::auth::SESSION_VERSION, &[]).await?;
+    let row = d1::first(&db(env)?, store::auth::SESSION_VERSION, &[]).await.map_err(store_failed)?;
     Ok(row.and_then(|r| r.get("v").and_then(serde_json::Value::as_i64)).unwrap_or(0))
+}
+
+/// A 500 says nothing to the client; the log says which table failed (e.g.
+/// migrations/0011 not applied).
+fn store_failed(e: AppError) -> AppError {
+    log("auth_store_failed", &format!("{e:?}"));
+    e
 }
 
 /// What an API caller or a browser is told when the gate says no: pages
@@ -120,8 +127,8 @@ fn notice(e: &AppError) -> Result<Response> {
     Ok(resp)
 }
 
-/// The login and logout forms are posted by a browser: it gets a page; a
-/// script asking for JSON gets JSON.
+/// The login form is posted by a browser: it gets a page; a script asking
+/// for JSON gets JSON.
 fn form_error(req: &Request, e: &AppError) -> Result<Response> {
     if http::header(req, "Accept").is_some_and(|a| a.contains("text/html")) {
         notice(e)
@@ -160,7 +167,8 @@ async fn try_login(req: &mut Request, env: &Env, expected: &str) -> std::result:
     let (now, db) = (now_secs(), db(env)?);
     let client = throttle::client_key(http::header(req, "CF-Connecting-IP").as_deref());
     let minute = throttle::minute(now);
-    let failures = d1::first(&db, store::auth::FAILURES, &[client.as_str().into(), minute.into()]).await?;
+    let failures =
+        d1::first(&db, store::auth::FAILURES, &[client.as_str().into(), minute.into()]).await.map_err(store_failed)?;
     let failures = failures.and_then(|r| r.get("n").and_then(serde_json::Value::as_i64)).unwrap_or(0);
     if let throttle::Verdict::Refuse { retry_after_secs } = throttle::verdict(failures, now) {
         log("login_throttled", &client);
@@ -171,7 +179,7 @@ async fn try_login(req: &mut Request, env: &Env, expected: &str) -> std::result:
     let presented = auth::form_field(&body, "token").unwrap_or_default();
     if !session::token_matches(expected, presented.trim()) {
         log("login_refused", "wrong token");
-        d1::run(&db, &store::auth::record_failure(&client, minute)).await?;
+        d1::run(&db, &store::auth::record_failure(&client, minute)).await.map_err(store_failed)?;
         return shell_result(redirect(&format!("/login?error=1&next={}", crate::outbound::encode(&next)), None));
     }
     let value = session::issue(expected, session_version(env).await?, now + session::MAX_AGE_SECS);
@@ -197,7 +205,7 @@ pub async fn logout(req: &Request, env: &Env) -> Result<Response> {
 async fn end_sessions(req: &Request, env: &Env) -> std::result::Result<(), AppError> {
     let Some(token) = config(env).dashboard_token else { return Ok(()) };
     if valid_session(req, env, &token, now_secs()).await? {
-        d1::run(&db(env)?, &[store::auth::bump_session_version()]).await?;
+        d1::run(&db(env)?, &[store::auth::bump_session_version()]).await.map_err(store_failed)?;
         log("logout", "session version bumped");
     }
     Ok(())
