@@ -241,6 +241,32 @@ fn login_with_the_dashboard_token() {
 }
 
 #[test]
+fn the_login_link_make_dev_prints_logs_in_and_leaves_no_token_in_the_address() {
+    let a = token_app();
+    let b = Browser::new();
+    b.goto(&url(a, &format!("/login#token={DASHBOARD_TOKEN}")));
+    b.wait_for("the board after the login link", WAIT, |b| {
+        (location(b, a).split('?').next() == Some("/"))
+            .then(|| b.try_find("section.column[data-column=\"TODO\"]"))
+            .flatten()
+    });
+    assert!(b.cookie("sk_session").is_some(), "no session from the link");
+    assert!(!b.current_url().contains(DASHBOARD_TOKEN), "{}", b.current_url());
+    let history = b.execute("return history.length;", vec![]);
+    b.execute("history.back();", vec![]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!b.current_url().contains(DASHBOARD_TOKEN), "the token is in the history: {} ({history})", b.current_url());
+
+    // A wrong link shows the form's error, once, without looping.
+    let c = Browser::new();
+    c.goto(&url(a, "/login#token=not-the-token"));
+    c.wait_for("the wrong link's error", WAIT, |b| {
+        location(b, a).contains("error=1").then(|| b.try_find("#login-error")).flatten().filter(|e| b.displayed(e))
+    });
+    assert!(c.cookie("sk_session").is_none());
+}
+
+#[test]
 fn unauthenticated_requests_get_401_or_go_to_login_and_come_back() {
     let a = token_app();
     let r = raw(a, "GET", "/api/items", &[], "");
