@@ -101,9 +101,10 @@ fn is_loopback_ip(ip: &str) -> bool {
 }
 
 /// What the page is told about how to configure an unprotected deployment.
-pub const HOW_TO_CONFIGURE: &str = "This worker has no access control configured, so it serves no data. \
-Set DASHBOARD_TOKEN (`wrangler secret put DASHBOARD_TOKEN`) for a login form, or put the worker behind \
-Cloudflare Access and set ACCESS_AUD and ACCESS_TEAM_DOMAIN.";
+pub const HOW_TO_CONFIGURE: &str = "This worker has no access control configured, so it serves no data \
+(without one, only a direct request to localhost is let in, never one through a tunnel or proxy). \
+Set DASHBOARD_TOKEN, at least 32 characters (`wrangler secret put DASHBOARD_TOKEN`), for a login form, \
+or put the worker behind Cloudflare Access and set ACCESS_AUD and ACCESS_TEAM_DOMAIN.";
 
 /// The short page a refused browser sees (503, 429, 401 without a login
 /// form): the message, escaped, and nothing else.
