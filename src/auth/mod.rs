@@ -96,8 +96,14 @@ pub fn forwarded(get: impl Fn(&str) -> Option<String>) -> bool {
     })
 }
 
+/// 127/8 or ::1, also written as an IPv4-mapped address (`::ffff:127.0.0.1`,
+/// what a dual-stack socket reports for a local IPv4 client).
 fn is_loopback_ip(ip: &str) -> bool {
-    ip.trim().parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    match ip.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Ok(v4) => v4.is_loopback(),
+        Err(_) => false,
+    }
 }
 
 /// What the page is told about how to configure an unprotected deployment.
@@ -233,6 +239,8 @@ mod tests {
         // What wrangler dev adds for a local browser, and nothing else.
         assert!(!forwarded(only("CF-Connecting-IP", "127.0.0.1")));
         assert!(!forwarded(only("CF-Connecting-IP", "::1")));
+        assert!(!forwarded(only("CF-Connecting-IP", "::ffff:127.0.0.1")));
+        assert!(forwarded(only("CF-Connecting-IP", "::ffff:203.0.113.7")));
         assert!(forwarded(only("CF-Connecting-IP", "127.0.0.1.evil")));
         assert!(forwarded(only("X-Forwarded-For", "127.0.0.1")), "a relay, whatever it claims");
     }
