@@ -188,6 +188,20 @@
     return node;
   }
 
+  // The card a Sentry issue link points at (`#card-<id>`), or null. The
+  // fragment is whatever the address bar holds: a broken escape
+  // (`#card-%E0%A4%A`) must not stop the board from loading.
+  function linkedCard() {
+    if (location.hash.indexOf("#card-") !== 0) return null;
+    var id;
+    try {
+      id = decodeURIComponent(location.hash.slice(1));
+    } catch (e) {
+      return null;
+    }
+    return document.getElementById(id);
+  }
+
   function card(item) {
     var alert = isAlert(item);
     var level = LEVELS.indexOf(item.level) >= 0 ? item.level : "unknown";
@@ -864,10 +878,8 @@
           loaded = true;
           updateFilterOptions();
           render();
-          if (first && location.hash.indexOf("#card-") === 0) {
-            var linked = document.getElementById(decodeURIComponent(location.hash.slice(1)));
-            if (linked) linked.scrollIntoView({ block: "center" });
-          }
+          var linked = first ? linkedCard() : null;
+          if (linked) linked.scrollIntoView({ block: "center" });
         } else if (settled) {
           render();
         }

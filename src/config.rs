@@ -37,6 +37,9 @@ pub struct Config {
     pub dashboard_token: Option<String>,
     /// Cloudflare Access in front of the worker (`ACCESS_AUD` + `ACCESS_TEAM_DOMAIN`).
     pub access: Option<AccessConfig>,
+    /// Why the Access settings present could not be used (the board then
+    /// refuses to serve rather than run without the protection asked for).
+    pub access_error: Option<String>,
 }
 
 /// The Cloudflare Access application whose JWTs the worker accepts.
@@ -50,14 +53,43 @@ pub struct AccessConfig {
 }
 
 impl AccessConfig {
-    /// A bare domain means https; a full origin is kept (tests point it at
-    /// a local mock).
-    pub fn new(aud: String, team_domain: &str) -> Self {
+    /// `ACCESS_TEAM_DOMAIN` is an `https://` origin or a bare host (which
+    /// means https). The keys that prove who a viewer is come from there, so
+    /// plain `http://` is refused, except for a loopback host: a local mock
+    /// in tests, which a deployed worker cannot reach anyway.
+    pub fn parse(aud: String, team_domain: &str) -> Result<Self, String> {
         let d = team_domain.trim().trim_end_matches('/');
-        let team_origin =
-            if d.starts_with("https://") || d.starts_with("http://") { d.to_string() } else { format!("https://{d}") };
-        AccessConfig { aud, team_origin }
+        let (scheme, authority) = match d.split_once("://") {
+            Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
+            None => ("https".to_string(), d),
+        };
+        let refuse = |why: &str| {
+            Err(format!(
+                "ACCESS_TEAM_DOMAIN {d:?} {why}. Set it to your team's domain, e.g. \
+                 `https://<team>.cloudflareaccess.com` (or just `<team>.cloudflareaccess.com`)."
+            ))
+        };
+        let Some(host) = authority_host(authority) else { return refuse("is not a plain host name") };
+        match scheme.as_str() {
+            "https" => {}
+            "http" if crate::auth::is_loopback(host) => {}
+            "http" => return refuse("uses http://; the team's signing keys must come over https://"),
+            _ => return refuse("is not an https:// address"),
+        }
+        Ok(AccessConfig { aud, team_origin: format!("{scheme}://{}", authority.to_ascii_lowercase()) })
     }
+}
+
+/// The host of `host[:port]`, or `None` for anything more (a path, a query,
+/// credentials, spaces) or less (no host).
+fn authority_host(authority: &str) -> Option<&str> {
+    let split = if authority.starts_with('[') { authority.find(']').map(|i| i + 1) } else { authority.find(':') };
+    let (host, port) = authority.split_at(split.unwrap_or(authority.len()));
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = host == "[::1]"
+        || (!host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+    (host_ok && port_ok).then_some(host)
 }
 
 /// The GitHub side of the team sync.
@@ -128,6 +160,7 @@ impl Config {
             _ => None,
         };
         let defaults = RetryPolicy::default();
+        let access = access_settings(non_empty("ACCESS_AUD"), non_empty("ACCESS_TEAM_DOMAIN"));
         Config {
             sentry_secret: non_empty("SENTRY_CLIENT_SECRET").or_else(|| non_empty("SENTRY_WEBHOOK_SECRET")),
             sentry_bearer: non_empty("SENTRY_WEBHOOK_BEARER"),
@@ -164,10 +197,23 @@ impl Config {
             cron_secret: non_empty("CRON_SECRET"),
             retention_days: number("RETENTION_DAYS", DEFAULT_RETENTION_DAYS).clamp(1, 3650),
             dashboard_token: non_empty("DASHBOARD_TOKEN"),
-            access: match (non_empty("ACCESS_AUD"), non_empty("ACCESS_TEAM_DOMAIN")) {
-                (Some(aud), Some(domain)) => Some(AccessConfig::new(aud, &domain)),
-                _ => None,
-            },
+            access: access.as_ref().ok().cloned().flatten(),
+            access_error: access.err(),
+        }
+    }
+}
+
+/// Access needs both settings; one without the other is a mistake to show,
+/// not a reason to run without Access.
+fn access_settings(aud: Option<String>, domain: Option<String>) -> Result<Option<AccessConfig>, String> {
+    match (aud, domain) {
+        (Some(aud), Some(domain)) => AccessConfig::parse(aud, &domain).map(Some),
+        (None, None) => Ok(None),
+        (Some(_), None) => {
+            Err("ACCESS_AUD is set but ACCESS_TEAM_DOMAIN is not; set both for Cloudflare Access.".into())
+        }
+        (None, Some(_)) => {
+            Err("ACCESS_TEAM_DOMAIN is set but ACCESS_AUD is not; set both for Cloudflare Access.".into())
         }
     }
 }
@@ -203,6 +249,7 @@ impl std::fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("dashboard_token", &set(&self.dashboard_token))
             .field("access", &self.access)
+            .field("access_error", &self.access_error)
             .finish()
     }
 }
@@ -267,6 +314,10 @@ mod tests {
         assert!(!new.github.dry_run, "only true/1/yes turn dry run on");
     }
 
+    fn team(domain: &str) -> Result<String, String> {
+        AccessConfig::parse("a".into(), domain).map(|a| a.team_origin)
+    }
+
     #[test]
     fn github_link_teams_and_verified_domains_are_trimmed_lowercased_lists() {
         let cfg = Config::from_lookup(|k| match k {
@@ -284,13 +335,42 @@ mod tests {
     fn access_needs_both_settings_and_a_bare_domain_means_https() {
         let only_aud = Config::from_lookup(|k| (k == "ACCESS_AUD").then(|| "a".to_string()));
         assert!(only_aud.access.is_none());
+        assert!(only_aud.access_error.as_deref().unwrap_or("").contains("ACCESS_TEAM_DOMAIN is not"));
         let both = Config::from_lookup(|k| match k {
             "ACCESS_AUD" => Some("aud".into()),
             "ACCESS_TEAM_DOMAIN" => Some("acme.cloudflareaccess.com/".into()),
             _ => None,
         });
         assert_eq!(both.access.map(|a| a.team_origin).as_deref(), Some("https://acme.cloudflareaccess.com"));
-        assert_eq!(AccessConfig::new("a".into(), "http://127.0.0.1:9").team_origin, "http://127.0.0.1:9");
+        assert_eq!(both.access_error, None);
+        assert_eq!(team("http://127.0.0.1:9").as_deref(), Ok("http://127.0.0.1:9"), "a local mock");
+        assert_eq!(team("HTTPS://Acme.cloudflareaccess.com").as_deref(), Ok("https://acme.cloudflareaccess.com"));
+        assert_eq!(team("acme.example:8443").as_deref(), Ok("https://acme.example:8443"));
+    }
+
+    #[test]
+    fn the_access_team_domain_must_be_https() {
+        for bad in [
+            "http://acme.cloudflareaccess.com",
+            "ftp://acme.cloudflareaccess.com",
+            "javascript:alert(1)",
+            "https://acme.cloudflareaccess.com/cdn-cgi",
+            "https://user@acme.cloudflareaccess.com",
+            "https://acme.cloudflareaccess.com?x=1",
+            "https://",
+            "acme team.example",
+            "https://acme.example:port",
+        ] {
+            let err = team(bad).expect_err(bad);
+            assert!(err.contains("ACCESS_TEAM_DOMAIN") && err.contains("https://"), "{bad}: {err}");
+        }
+        let cfg = Config::from_lookup(|k| match k {
+            "ACCESS_AUD" => Some("aud".into()),
+            "ACCESS_TEAM_DOMAIN" => Some("http://acme.cloudflareaccess.com".into()),
+            _ => None,
+        });
+        assert!(cfg.access.is_none());
+        assert!(cfg.access_error.as_deref().unwrap_or("").contains("http://"), "{:?}", cfg.access_error);
     }
 
     #[test]

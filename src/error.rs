@@ -20,6 +20,13 @@ pub enum AppError {
     Forbidden(String),
     /// The worker cannot serve this yet; the message says what to configure.
     Unavailable(String),
+    /// Something the answer depends on is down (e.g. the Access signing
+    /// keys cannot be fetched): refused, and not the caller's fault.
+    UpstreamUnavailable(String),
+    /// Too many failed logins from this client; retry after this many seconds.
+    TooManyRequests {
+        retry_after_secs: u32,
+    },
     /// A binding or the database failed; the detail goes to the log only.
     Internal(String),
 }
@@ -35,8 +42,17 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => 415,
             AppError::Unauthenticated => 401,
             AppError::Forbidden(_) => 403,
-            AppError::Unavailable(_) => 503,
+            AppError::Unavailable(_) | AppError::UpstreamUnavailable(_) => 503,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Internal(_) => 500,
+        }
+    }
+
+    /// The `Retry-After` header's seconds, for the errors that have one.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -52,6 +68,8 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden(_) => "forbidden",
             AppError::Unavailable(_) => "not_configured",
+            AppError::UpstreamUnavailable(_) => "upstream_unavailable",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Internal(_) => "internal",
         }
     }
@@ -67,7 +85,11 @@ impl AppError {
             AppError::BadRequest(m)
             | AppError::UnsupportedMediaType(m)
             | AppError::Forbidden(m)
-            | AppError::Unavailable(m) => m.clone(),
+            | AppError::Unavailable(m)
+            | AppError::UpstreamUnavailable(m) => m.clone(),
+            AppError::TooManyRequests { retry_after_secs } => {
+                format!("too many failed logins; try again in {retry_after_secs} s")
+            }
             AppError::Unauthenticated => "sign in first".to_string(),
             AppError::PayloadTooLarge { limit } => format!("body larger than {limit} bytes"),
             AppError::NotFound => "not found".to_string(),
@@ -75,6 +97,9 @@ impl AppError {
             AppError::Internal(_) => "internal error".to_string(),
         };
         let mut body = json!({ "error": self.code(), "message": message });
+        if let Some(secs) = self.retry_after() {
+            body["retry_after"] = json!(secs);
+        }
         if *self == AppError::Unauthenticated {
             body["login"] = json!("/login");
         }
@@ -98,6 +123,11 @@ mod tests {
         assert_eq!(AppError::Unauthenticated.status(), 401);
         assert_eq!(AppError::Forbidden("x".into()).status(), 403);
         assert_eq!(AppError::Unavailable("x".into()).status(), 503);
+        assert_eq!(AppError::UpstreamUnavailable("keys".into()).status(), 503);
+        let throttled = AppError::TooManyRequests { retry_after_secs: 42 };
+        assert_eq!((throttled.status(), throttled.retry_after()), (429, Some(42)));
+        assert_eq!(throttled.body()["retry_after"], 42);
+        assert_eq!(AppError::NotFound.retry_after(), None);
         assert_eq!(AppError::Unauthenticated.body()["login"], "/login");
     }
 

@@ -38,6 +38,10 @@ mod entry {
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+        shell::secure(respond(req, env).await)
+    }
+
+    async fn respond(req: Request, env: Env) -> Result<Response> {
         let path = req.path();
         let route = match route(req.method().as_ref(), &path) {
             Ok(route) => route,
@@ -74,7 +78,7 @@ mod entry {
             Route::Health => shell::health(),
             Route::Session => shell::session_info(&req, &env).await,
             Route::ApiLogin => shell::login(req, &env).await,
-            Route::ApiLogout => shell::logout(&req),
+            Route::ApiLogout => shell::logout(&req, &env).await,
             Route::Page | Route::Login => shell::page(req, &env).await,
             Route::Asset => shell::asset(req, &env).await,
         }

@@ -25,7 +25,8 @@ const WAIT: Duration = Duration::from_secs(30);
 /// A write-back goes through the queue (batch timeout, retries).
 const QUEUE_WAIT: Duration = Duration::from_secs(90);
 
-const DASHBOARD_TOKEN: &str = "e2e-dashboard-token";
+/// At least 32 characters: a shorter token refuses protected mode.
+const DASHBOARD_TOKEN: &str = "e2e-dashboard-token-0123456789abcdef";
 const ALICE: &str = r#"{"type":"user","id":"7","name":"Alice","email":"alice@example.com"}"#;
 
 static TOKEN_APP: OnceLock<App> = OnceLock::new();
@@ -237,6 +238,32 @@ fn login_with_the_dashboard_token() {
     let cookie = b.cookie("sk_session").expect("sk_session cookie after login");
     assert_eq!(cookie["httpOnly"], true, "{cookie}");
     assert!(b.try_find("#logout").is_some(), "no #logout in token mode");
+}
+
+#[test]
+fn the_login_link_make_dev_prints_logs_in_and_leaves_no_token_in_the_address() {
+    let a = token_app();
+    let b = Browser::new();
+    b.goto(&url(a, &format!("/login#token={DASHBOARD_TOKEN}")));
+    b.wait_for("the board after the login link", WAIT, |b| {
+        (location(b, a).split('?').next() == Some("/"))
+            .then(|| b.try_find("section.column[data-column=\"TODO\"]"))
+            .flatten()
+    });
+    assert!(b.cookie("sk_session").is_some(), "no session from the link");
+    assert!(!b.current_url().contains(DASHBOARD_TOKEN), "{}", b.current_url());
+    let history = b.execute("return history.length;", vec![]);
+    b.execute("history.back();", vec![]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!b.current_url().contains(DASHBOARD_TOKEN), "the token is in the history: {} ({history})", b.current_url());
+
+    // A wrong link shows the form's error, once, without looping.
+    let c = Browser::new();
+    c.goto(&url(a, "/login#token=not-the-token"));
+    c.wait_for("the wrong link's error", WAIT, |b| {
+        location(b, a).contains("error=1").then(|| b.try_find("#login-error")).flatten().filter(|e| b.displayed(e))
+    });
+    assert!(c.cookie("sk_session").is_none());
 }
 
 #[test]
@@ -454,6 +481,34 @@ fn the_search_filter_narrows_the_board_and_stays_in_the_url() {
     b.send_keys(&q, " ");
     b.send_keys(&q, "\u{E003}"); // Backspace: an input event on an empty box
     wait_cards(&b, &[("771301", "TODO"), ("771302", "TODO"), ("771303", "DONE")]);
+}
+
+#[test]
+fn a_malformed_url_fragment_does_not_stop_the_board() {
+    let a = board_app();
+    send_issue(a, "771601", "unresolved", "TypeError: fragment 771601", "browser-fragment");
+    let b = Browser::new();
+    for fragment in ["#card-%E0%A4%A", "#card-%", "#%E0%A4%A", "#filter=%", "#card-771601"] {
+        b.goto("about:blank");
+        b.goto(&url(a, &format!("/{fragment}")));
+        // Read everything the first load sets, in the same instant the cards
+        // appear: a later poll would hide a first-load failure.
+        let first = b.wait_for(&format!("the board under {fragment}"), WAIT, |b| {
+            let s = b.execute(
+                r#"var card = document.querySelector('article.card[data-id="771601"]');
+                   if (!card) return null;
+                   var banner = document.getElementById('error');
+                   return {banner: banner.hidden ? null : banner.textContent,
+                           stamp: document.getElementById('refreshed').textContent,
+                           linked: card.classList.contains('linked')};"#,
+                vec![],
+            );
+            (!s.is_null()).then_some(s)
+        });
+        assert_eq!(first["banner"], Value::Null, "{fragment}: {first}");
+        assert!(first["stamp"].as_str().unwrap_or("").starts_with("Refreshed"), "{fragment}: {first}");
+        assert_eq!(first["linked"], fragment == "#card-771601", "{fragment}: {first}");
+    }
 }
 
 // ---------------------------------------------------------------- screenshots

@@ -1,7 +1,9 @@
 //! End to end against `wrangler dev`: board changes written back to Sentry
 //! (the mock records the calls), conditional polling, and who may see and
-//! change the board (open on loopback, refused when deployed unconfigured,
-//! the token login, Cloudflare Access tokens).
+//! change the board (open on loopback, refused through a tunnel or when
+//! deployed unconfigured or misconfigured, the token login and its
+//! throttle, server-side logout, Cloudflare Access tokens and a team whose
+//! keys cannot be fetched), and the CSP on every HTML answer.
 
 #[path = "e2e/app.rs"]
 mod app;
@@ -210,6 +212,33 @@ fn loopback_without_settings_is_open_and_says_so() {
 }
 
 #[test]
+fn a_request_through_a_tunnel_to_loopback_is_not_open() {
+    let app = internal_app();
+    let port = app.base.rsplit(':').next().unwrap().to_string();
+    let localhost = format!("localhost:{port}");
+    // What ngrok --host-header=rewrite, cloudflared and other proxies send.
+    for (name, value) in [
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("X-Forwarded-Host", "abc.ngrok-free.app"),
+        ("Forwarded", "for=203.0.113.7;host=abc.ngrok-free.app;proto=https"),
+        ("CF-Connecting-IP", "203.0.113.7"),
+        ("X-Real-IP", "203.0.113.7"),
+    ] {
+        let headers = [("Host", localhost.as_str()), (name, value)];
+        let api = app.request("GET", "/api/items", &headers, b"");
+        assert_eq!(api.status, 503, "{name}: {}", api.body);
+        assert!(!api.body.contains("Board issue"), "{name}");
+        let page = app.request("GET", "/", &headers, b"");
+        assert_eq!(page.status, 503, "{name}");
+        assert_eq!(app.request("GET", "/api/session", &headers, b"").json()["mode"], "unconfigured", "{name}");
+    }
+    // wrangler dev sets CF-Connecting-IP to the local peer itself: still local.
+    let local = [("Host", localhost.as_str()), ("CF-Connecting-IP", "127.0.0.1")];
+    assert_eq!(app.request("GET", "/api/items", &local, b"").status, 200);
+    assert_eq!(app.request("GET", "/api/session", &[], b"").json()["mode"], "open");
+}
+
+#[test]
 fn a_deployed_worker_without_settings_serves_no_data_and_says_how_to_configure() {
     let app = internal_app();
     let host = [("Host", "board.example.com")];
@@ -224,7 +253,8 @@ fn a_deployed_worker_without_settings_serves_no_data_and_says_how_to_configure()
     assert_eq!(app.request("GET", "/api/session", &host, b"").json()["mode"], "unconfigured");
 }
 
-const DASHBOARD_TOKEN: &str = "e2e-dashboard-token";
+/// At least 32 characters: a shorter token refuses protected mode.
+const DASHBOARD_TOKEN: &str = "e2e-dashboard-token-0123456789abcdef";
 
 fn token_app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
@@ -232,10 +262,16 @@ fn token_app() -> &'static App {
 }
 
 fn login(app: &App, token: &str, origin: Option<&str>) -> Reply {
+    login_from(app, token, origin, &[])
+}
+
+/// A login with further headers (e.g. the client's `CF-Connecting-IP`).
+fn login_from(app: &App, token: &str, origin: Option<&str>, extra: &[(&str, &str)]) -> Reply {
     let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
     if let Some(o) = origin {
         headers.push(("Origin", o));
     }
+    headers.extend_from_slice(extra);
     let body = format!("token={}&next=%2Ferrors.html%3Flevel%3Derror", token);
     app.request("POST", "/api/login", &headers, body.as_bytes())
 }
@@ -279,12 +315,90 @@ fn the_token_login_guards_pages_and_api() {
         (Some("token"), Some(true), Some(false))
     );
 
-    let forged = cookie.replace("v1.", "v1.9");
+    let forged = cookie.replace("v2.", "v2.9");
     assert_eq!(app.request("GET", "/api/items", &[("Cookie", forged.as_str())], b"").status, 401);
+
+    // A logout without a valid session ends nobody's session.
+    let stranger = app.request("POST", "/api/logout", &[("Origin", app.base.as_str())], b"");
+    assert_eq!(stranger.status, 303);
+    assert_eq!(with("/api/items").status, 200, "an unauthenticated logout signed others out");
 
     let logout = app.request("POST", "/api/logout", &[("Origin", app.base.as_str()), ("Cookie", cookie.as_str())], b"");
     assert_eq!((logout.status, App::header(&logout, "Location")), (303, Some("/login")));
     assert!(App::header(&logout, "Set-Cookie").unwrap_or("").contains("Max-Age=0"));
+    // The browser dropped the cookie; a copy kept elsewhere is dead too.
+    assert_eq!(with("/api/items").status, 401, "the session outlived its logout on the server");
+    assert_eq!(with("/").status, 303);
+    let again = login(app, DASHBOARD_TOKEN, Some(&app.base));
+    let fresh = session_cookie(&again);
+    assert_eq!(app.request("GET", "/api/items", &[("Cookie", fresh.as_str())], b"").status, 200);
+}
+
+#[test]
+fn failed_logins_are_throttled_per_client() {
+    let app = token_app();
+    // Ten failures and the eleventh attempt must fall in one minute.
+    let sec = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() % 60;
+    if sec > 40 {
+        std::thread::sleep(Duration::from_secs(61 - sec));
+    }
+    let client = [("CF-Connecting-IP", "203.0.113.77")];
+    for n in 1..=10 {
+        let r = login_from(app, "wrong-token", Some(&app.base), &client);
+        assert_eq!(r.status, 303, "failure {n}: {}", r.body);
+    }
+    let throttled = login_from(app, "wrong-token", Some(&app.base), &client);
+    assert_eq!(throttled.status, 429, "{}", throttled.body);
+    let after: u32 = App::header(&throttled, "Retry-After").and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=60).contains(&after), "Retry-After {after}");
+    assert_eq!(throttled.json()["error"], "too_many_requests");
+    let right = login_from(app, DASHBOARD_TOKEN, Some(&app.base), &client);
+    assert_eq!(right.status, 429, "even the right token waits: no guessing through the throttle");
+    assert!(App::header(&right, "Set-Cookie").is_none());
+    let page = login_from(app, "wrong", Some(&app.base), &[client[0], ("Accept", "text/html")]);
+    assert_eq!(page.status, 429);
+    assert!(page.body.contains("too many failed logins") && page.body.starts_with("<!doctype html>"), "{}", page.body);
+    let other = login_from(app, DASHBOARD_TOKEN, Some(&app.base), &[("CF-Connecting-IP", "198.51.100.77")]);
+    assert_eq!(other.status, 303, "another client is not throttled");
+    assert!(App::header(&other, "Set-Cookie").is_some());
+}
+
+/// A worker whose access settings are present but unusable: a token too
+/// short to resist guessing, and an Access team over plain http.
+fn misconfigured_app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| {
+        spawn_app(&[
+            ("DASHBOARD_TOKEN", "short-token"),
+            ("ACCESS_AUD", "aud"),
+            ("ACCESS_TEAM_DOMAIN", "http://team.example.com"),
+        ])
+    })
+}
+
+#[test]
+fn unusable_access_settings_refuse_the_board_and_say_what_to_set() {
+    let app = misconfigured_app();
+    let api = app.request("GET", "/api/items", &[], b"");
+    assert_eq!(api.status, 503, "{}", api.body);
+    let message = api.json()["message"].as_str().unwrap_or_default().to_string();
+    for says in ["DASHBOARD_TOKEN is 11 characters", "at least 32", "ACCESS_TEAM_DOMAIN", "https://"] {
+        assert!(message.contains(says), "{says:?} not in {message}");
+    }
+    let page = app.request("GET", "/", &[], b"");
+    assert_eq!(page.status, 503);
+    assert!(page.body.contains("at least 32") && page.body.contains("ACCESS_TEAM_DOMAIN"), "{}", page.body);
+    let s = app.request("GET", "/api/session", &[], b"").json();
+    assert_eq!((s["mode"].as_str(), s["authenticated"].as_bool()), (Some("misconfigured"), Some(false)), "{s}");
+    let login = login(app, "short-token", Some(&app.base));
+    assert_eq!(login.status, 503, "no session from a short token: {}", login.body);
+    assert!(App::header(&login, "Set-Cookie").is_none());
+    let hook = app.send_sentry("issue", &issue("created", "7301", "unresolved"));
+    assert_eq!(hook.status, 200, "webhooks keep working: {}", hook.body);
+    let logged = app.wait_for("the problem in the log", Duration::from_secs(10), || {
+        app.log_text().lines().find(|l| l.contains("auth_misconfigured")).map(str::to_string)
+    });
+    assert!(logged.contains("at least 32"), "{logged}");
 }
 
 #[test]
@@ -387,4 +501,63 @@ fn cloudflare_access_tokens_are_verified_with_the_teams_keys() {
     assert_eq!(with(&tampered), 401, "claims changed after signing");
     let page = app.request("GET", "/", &[], b"");
     assert_eq!(page.status, 401, "no login form to send an Access user to: {}", page.body);
+}
+
+/// An Access worker whose team's key endpoint answers 500 until told otherwise.
+fn keys_down_app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| {
+        let app = spawn_app(&[("ACCESS_AUD", AUD), ("ACCESS_TEAM_DOMAIN", "{mock}")]);
+        app.mock.route(Canned::new("GET", "/cdn-cgi/access/certs", 500, r#"{"error":"down"}"#));
+        app
+    })
+}
+
+#[test]
+fn without_the_teams_keys_access_fails_closed_with_a_503() {
+    let app = keys_down_app();
+    let k1 = key("k1");
+    let good = jwt(&k1, "k1", claims(app, AUD, 600));
+    let api = app.request("GET", "/api/items", &[("Cf-Access-Jwt-Assertion", &good)], b"");
+    assert_eq!(api.status, 503, "not the viewer's fault, and nothing served: {}", api.body);
+    assert_eq!(api.json()["error"], "upstream_unavailable");
+    assert!(api.json()["message"].as_str().unwrap_or("").contains("/cdn-cgi/access/certs"), "{}", api.body);
+    let page = app.request("GET", "/", &[("Cf-Access-Jwt-Assertion", &good)], b"");
+    assert_eq!(page.status, 503);
+    assert!(page.body.contains("signing keys") && App::header(&page, "Content-Security-Policy").is_some());
+    assert!(app.mock.calls().iter().any(|c| c.path == "/cdn-cgi/access/certs"), "the keys were asked for");
+    // The team's keys come back: the same token is accepted.
+    let certs = json!({"keys": [{"kid": "k1", "kty": "RSA", "alg": "RS256", "e": "AQAB", "n": k1.n}]});
+    app.mock.unroute("/cdn-cgi/access/certs", 500);
+    app.mock.route(Canned::new("GET", "/cdn-cgi/access/certs", 200, &certs.to_string()));
+    assert_eq!(app.request("GET", "/api/items", &[("Cf-Access-Jwt-Assertion", &good)], b"").status, 200);
+}
+
+// ---- Security headers -----------------------------------------------------------
+
+#[test]
+fn every_html_answer_carries_the_csp() {
+    let open = internal_app();
+    let deployed = [("Host", "board.example.com")];
+    let mut answers = vec![
+        ("open /", open.request("GET", "/", &[], b"")),
+        ("open /errors", open.request("GET", "/errors", &[], b"")),
+        ("open /deliveries", open.request("GET", "/deliveries", &[], b"")),
+        ("open /login", open.request("GET", "/login", &[], b"")),
+        ("setup page", open.request("GET", "/sentry/setup?installationId=nope", &[], b"")),
+        ("setup page 400", open.request("GET", "/sentry/setup", &[], b"")),
+        ("unconfigured 503", open.request("GET", "/", &deployed, b"")),
+        ("misconfigured 503", misconfigured_app().request("GET", "/", &[], b"")),
+    ];
+    answers.push(("token /login", token_app().request("GET", "/login", &[], b"")));
+    for (what, r) in &answers {
+        let ct = App::header(r, "Content-Type").unwrap_or_default();
+        assert!(ct.starts_with("text/html"), "{what}: {} {ct}", r.status);
+        let csp =
+            App::header(r, "Content-Security-Policy").unwrap_or_else(|| panic!("{what}: no CSP: {:?}", r.headers));
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{what}: {csp}");
+        assert_eq!(App::header(r, "X-Content-Type-Options"), Some("nosniff"), "{what}");
+    }
+    let json = open.request("GET", "/api/health", &[], b"");
+    assert_eq!(App::header(&json, "X-Content-Type-Options"), Some("nosniff"));
 }

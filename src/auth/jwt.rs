@@ -123,13 +123,25 @@ pub fn check_claims(claims: &Claims, access: &AccessConfig, now_secs: i64) -> Re
         return Err(JwtError::WrongIssuer);
     }
     let exp = claims.exp.ok_or(JwtError::Expired)?;
-    if (exp as i64) + LEEWAY_SECS <= now_secs {
+    if !still_valid(exp, now_secs) {
         return Err(JwtError::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| (nbf as i64) - LEEWAY_SECS > now_secs) {
+    if claims.nbf.is_some_and(|nbf| !already_valid(nbf, now_secs)) {
         return Err(JwtError::NotYetValid);
     }
     Ok(())
+}
+
+/// `exp + leeway > now`, without overflow: a claim is any JSON number, so
+/// 1e300 or -1e300 must decide, not wrap or panic. `as` saturates, and an
+/// addition past `i64::MAX` can only mean "far in the future".
+fn still_valid(exp: f64, now_secs: i64) -> bool {
+    !exp.is_nan() && (exp as i64).checked_add(LEEWAY_SECS).is_none_or(|until| until > now_secs)
+}
+
+/// `nbf - leeway <= now`, without overflow: below `i64::MIN` is "long ago".
+fn already_valid(nbf: f64, now_secs: i64) -> bool {
+    !nbf.is_nan() && (nbf as i64).checked_sub(LEEWAY_SECS).is_none_or(|from| from <= now_secs)
 }
 
 /// Who the page says is signed in.
@@ -283,6 +295,33 @@ mod tests {
         }
         let within_leeway = ok.replace("1000100", "999990");
         assert_eq!(check_claims(&claims(&within_leeway), &access(), now), Ok(()));
+    }
+
+    #[test]
+    fn huge_and_negative_lifetimes_decide_without_overflow() {
+        let now = 1_000_000;
+        let with = |exp: &str, nbf: &str| {
+            let json =
+                format!(r#"{{"aud":"aud-1","iss":"https://team.cloudflareaccess.com","exp":{exp},"nbf":{nbf}}}"#);
+            check_claims(&claims(&json), &access(), now)
+        };
+        // i64::MAX and beyond: a far future, not an overflow.
+        for exp in ["9223372036854775807", "9223372036854775808", "1e300", "1.7976931348623157e308"] {
+            assert_eq!(with(exp, "0"), Ok(()), "exp {exp}");
+        }
+        for exp in ["-9223372036854775808", "-1e300", "-1.7976931348623157e308", "0", "-30"] {
+            assert_eq!(with(exp, "0"), Err(JwtError::Expired), "exp {exp}");
+        }
+        // i64::MIN and below: long ago, not an overflow.
+        for nbf in ["-9223372036854775808", "-1e300", "-1.7976931348623157e308"] {
+            assert_eq!(with("1000100", nbf), Ok(()), "nbf {nbf}");
+        }
+        for nbf in ["9223372036854775807", "1e300", "1.7976931348623157e308"] {
+            assert_eq!(with("1e300", nbf), Err(JwtError::NotYetValid), "nbf {nbf}");
+        }
+        assert!(!still_valid(f64::NAN, now) && !already_valid(f64::NAN, now), "NaN is never valid");
+        assert!(still_valid(f64::INFINITY, now) && !still_valid(f64::NEG_INFINITY, now));
+        assert!(already_valid(f64::NEG_INFINITY, now) && !already_valid(f64::INFINITY, now));
     }
 
     #[test]

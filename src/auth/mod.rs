@@ -4,11 +4,15 @@
 //!
 //! Modes: a `DASHBOARD_TOKEN` login (a signed session cookie), Cloudflare
 //! Access (`ACCESS_AUD` + `ACCESS_TEAM_DOMAIN`), both, or neither. With
-//! neither, a worker reached on a loopback address (`wrangler dev`) is open
-//! and says so; anywhere else it refuses to serve data.
+//! neither, a worker reached directly on a loopback address (`wrangler dev`)
+//! is open and says so; anywhere else, and through any proxy or tunnel, it
+//! refuses to serve data. A setting that is present but unusable (a short
+//! token, an `http://` team domain) refuses too, and says what to fix.
 
 pub mod jwt;
+pub mod keys;
 pub mod session;
+pub mod throttle;
 
 use crate::config::Config;
 
@@ -21,13 +25,21 @@ pub enum Mode {
     Protected { token: bool, access: bool },
     /// Nothing configured on a public host: no data is served.
     Unconfigured,
+    /// An access setting is present but unusable (`config_problems`): no
+    /// data is served, rather than a weaker protection than the one asked for.
+    Misconfigured,
 }
 
 impl Mode {
-    pub fn of(cfg: &Config, host: &str) -> Mode {
+    /// `forwarded`: the request carries a proxy's header (`forwarded`), so
+    /// even a loopback `Host` is someone else's request relayed by a tunnel.
+    pub fn of(cfg: &Config, host: &str, forwarded: bool) -> Mode {
+        if !config_problems(cfg).is_empty() {
+            return Mode::Misconfigured;
+        }
         let token = cfg.dashboard_token.is_some();
         let access = cfg.access.is_some();
-        match (token || access, is_loopback(host)) {
+        match (token || access, is_loopback(host) && !forwarded) {
             (true, _) => Mode::Protected { token, access },
             (false, true) => Mode::Open,
             (false, false) => Mode::Unconfigured,
@@ -41,17 +53,78 @@ impl Mode {
             Mode::Protected { access: true, .. } => "access",
             Mode::Protected { .. } => "token",
             Mode::Unconfigured => "unconfigured",
+            Mode::Misconfigured => "misconfigured",
         }
     }
 }
 
+/// Shortest `DASHBOARD_TOKEN` accepted: 32 random characters are beyond
+/// guessing even without the login throttle.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// What is wrong with the access settings, as sentences that say what to set.
+pub fn config_problems(cfg: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(token) = &cfg.dashboard_token {
+        let n = token.chars().count();
+        if n < MIN_TOKEN_CHARS {
+            problems.push(format!(
+                "DASHBOARD_TOKEN is {n} characters long; it must be at least {MIN_TOKEN_CHARS}. \
+                 Set a longer one, e.g. `openssl rand -hex 32 | wrangler secret put DASHBOARD_TOKEN`."
+            ));
+        }
+    }
+    problems.extend(cfg.access_error.iter().cloned());
+    problems
+}
+
+/// The headers a proxy or tunnel adds (ngrok, cloudflared, nginx, and the
+/// Cloudflare edge itself). Any of them makes a request remote.
+pub const FORWARDING_HEADERS: [&str; 5] =
+    ["X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "CF-Connecting-IP", "X-Real-IP"];
+
+/// Whether a proxy relayed the request (`get` reads a header by name).
+/// `wrangler dev` itself sets `CF-Connecting-IP` to the peer's address
+/// (loopback for a local browser) and adds none of the others, so only a
+/// loopback `CF-Connecting-IP` is local; on a deployed worker Cloudflare
+/// always sets it to the real client.
+pub fn forwarded(get: impl Fn(&str) -> Option<String>) -> bool {
+    FORWARDING_HEADERS.iter().any(|h| match get(h) {
+        None => false,
+        Some(ip) if *h == "CF-Connecting-IP" => !is_loopback_ip(&ip),
+        Some(_) => true,
+    })
+}
+
+/// 127/8 or ::1, also written as an IPv4-mapped address (`::ffff:127.0.0.1`,
+/// what a dual-stack socket reports for a local IPv4 client).
+fn is_loopback_ip(ip: &str) -> bool {
+    match ip.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Ok(v4) => v4.is_loopback(),
+        Err(_) => false,
+    }
+}
+
 /// What the page is told about how to configure an unprotected deployment.
-pub const HOW_TO_CONFIGURE: &str = "This worker has no access control configured, so it serves no data. \
-Set DASHBOARD_TOKEN (`wrangler secret put DASHBOARD_TOKEN`) for a login form, or put the worker behind \
-Cloudflare Access and set ACCESS_AUD and ACCESS_TEAM_DOMAIN.";
+pub const HOW_TO_CONFIGURE: &str = "This worker has no access control configured, so it serves no data \
+(without one, only a direct request to localhost is let in, never one through a tunnel or proxy). \
+Set DASHBOARD_TOKEN, at least 32 characters (`wrangler secret put DASHBOARD_TOKEN`), for a login form, \
+or put the worker behind Cloudflare Access and set ACCESS_AUD and ACCESS_TEAM_DOMAIN.";
+
+/// The short page a refused browser sees (503, 429, 401 without a login
+/// form): the message, escaped, and nothing else.
+pub fn notice_html(message: &str) -> String {
+    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        "<!doctype html><meta charset=utf-8><title>sentry-kanban</title><link rel=stylesheet href=/app.css>\
+         <main class=notice><h1>sentry-kanban</h1><p>{escaped}</p></main>"
+    )
+}
 
 /// `wrangler dev` answers on loopback; a deployed worker is never reached
-/// under these names, since Cloudflare routes by host.
+/// under these names, since Cloudflare routes by host. A tunnel can send
+/// such a `Host` (ngrok `--host-header=rewrite`): `forwarded` catches that.
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
     let ipv4_loopback = h.starts_with("127.") && h.bytes().all(|b| b.is_ascii_digit() || b == b'.');
@@ -127,9 +200,11 @@ mod tests {
     use super::*;
     use crate::config::AccessConfig;
 
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
     fn cfg(token: bool, access: bool) -> Config {
         Config {
-            dashboard_token: token.then(|| "t0ken".to_string()),
+            dashboard_token: token.then(|| TOKEN.to_string()),
             access: access.then(|| AccessConfig { aud: "aud".into(), team_origin: "https://team.example".into() }),
             ..Config::default()
         }
@@ -137,16 +212,54 @@ mod tests {
 
     #[test]
     fn the_mode_follows_the_settings_and_the_host() {
-        assert_eq!(Mode::of(&cfg(false, false), "localhost"), Mode::Open);
-        assert_eq!(Mode::of(&cfg(false, false), "127.0.0.1"), Mode::Open);
-        assert_eq!(Mode::of(&cfg(false, false), "[::1]"), Mode::Open);
-        assert_eq!(Mode::of(&cfg(false, false), "board.example.workers.dev"), Mode::Unconfigured);
-        assert_eq!(Mode::of(&cfg(false, false), "localhost.evil.com"), Mode::Unconfigured);
-        assert_eq!(Mode::of(&cfg(false, false), "127.board.example.com"), Mode::Unconfigured);
-        assert_eq!(Mode::of(&cfg(false, false), "127.0.0.2"), Mode::Open);
-        assert_eq!(Mode::of(&cfg(true, false), "localhost"), Mode::Protected { token: true, access: false });
-        assert_eq!(Mode::of(&cfg(true, true), "x.dev").name(), "access");
-        assert_eq!(Mode::of(&cfg(true, false), "x.dev").name(), "token");
+        let of = |c: &Config, host: &str| Mode::of(c, host, false);
+        assert_eq!(of(&cfg(false, false), "localhost"), Mode::Open);
+        assert_eq!(of(&cfg(false, false), "127.0.0.1"), Mode::Open);
+        assert_eq!(of(&cfg(false, false), "[::1]"), Mode::Open);
+        assert_eq!(of(&cfg(false, false), "board.example.workers.dev"), Mode::Unconfigured);
+        assert_eq!(of(&cfg(false, false), "localhost.evil.com"), Mode::Unconfigured);
+        assert_eq!(of(&cfg(false, false), "127.board.example.com"), Mode::Unconfigured);
+        assert_eq!(of(&cfg(false, false), "127.0.0.2"), Mode::Open);
+        assert_eq!(of(&cfg(true, false), "localhost"), Mode::Protected { token: true, access: false });
+        assert_eq!(of(&cfg(true, true), "x.dev").name(), "access");
+        assert_eq!(of(&cfg(true, false), "x.dev").name(), "token");
+    }
+
+    #[test]
+    fn a_forwarded_request_to_loopback_is_not_local() {
+        assert_eq!(Mode::of(&cfg(false, false), "localhost", true), Mode::Unconfigured);
+        assert_eq!(Mode::of(&cfg(false, false), "127.0.0.1", true), Mode::Unconfigured);
+        assert_eq!(Mode::of(&cfg(true, false), "localhost", true), Mode::Protected { token: true, access: false });
+        let only = |name: &'static str, value: &'static str| move |h: &str| (h == name).then(|| value.to_string());
+        for h in FORWARDING_HEADERS {
+            assert!(forwarded(only(h, "203.0.113.7")), "{h}");
+        }
+        assert!(!forwarded(|_| None));
+        assert!(!forwarded(only("X-Forwarded-Proto", "https")), "not a relay by itself");
+        // What wrangler dev adds for a local browser, and nothing else.
+        assert!(!forwarded(only("CF-Connecting-IP", "127.0.0.1")));
+        assert!(!forwarded(only("CF-Connecting-IP", "::1")));
+        assert!(!forwarded(only("CF-Connecting-IP", "::ffff:127.0.0.1")));
+        assert!(forwarded(only("CF-Connecting-IP", "::ffff:203.0.113.7")));
+        assert!(forwarded(only("CF-Connecting-IP", "127.0.0.1.evil")));
+        assert!(forwarded(only("X-Forwarded-For", "127.0.0.1")), "a relay, whatever it claims");
+    }
+
+    #[test]
+    fn a_short_token_or_a_bad_access_setting_refuses_protected_mode() {
+        let short = Config { dashboard_token: Some("x".repeat(MIN_TOKEN_CHARS - 1)), ..Config::default() };
+        assert_eq!(Mode::of(&short, "board.example.com", false), Mode::Misconfigured);
+        assert_eq!(Mode::of(&short, "localhost", false), Mode::Misconfigured, "not even locally");
+        let problems = config_problems(&short);
+        assert!(problems.len() == 1 && problems[0].contains("at least 32"), "{problems:?}");
+        // Characters, not bytes: 31 two-byte characters are still too short.
+        let multibyte = Config { dashboard_token: Some("é".repeat(MIN_TOKEN_CHARS - 1)), ..Config::default() };
+        assert_eq!(Mode::of(&multibyte, "x.dev", false), Mode::Misconfigured);
+        let exact = Config { dashboard_token: Some("x".repeat(MIN_TOKEN_CHARS)), ..Config::default() };
+        assert_eq!(Mode::of(&exact, "x.dev", false).name(), "token");
+        let bad_access = Config { access_error: Some("ACCESS_TEAM_DOMAIN …".into()), ..cfg(true, false) };
+        assert_eq!(Mode::of(&bad_access, "x.dev", false), Mode::Misconfigured);
+        assert_eq!(Mode::Misconfigured.name(), "misconfigured");
     }
 
     #[test]
@@ -171,6 +284,12 @@ mod tests {
         assert_eq!(form_field("token=a&next=%2Ferrors", "next").as_deref(), Some("/errors"));
         assert_eq!(form_field("token=%zz", "token"), None);
         assert_eq!(form_field("", "token"), None);
+    }
+
+    #[test]
+    fn the_notice_page_escapes_its_message() {
+        let html = notice_html("Set <DASHBOARD_TOKEN> & retry");
+        assert!(html.contains("Set &lt;DASHBOARD_TOKEN&gt; &amp; retry"), "{html}");
     }
 
     #[test]

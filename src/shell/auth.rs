@@ -2,12 +2,13 @@
 //! Cloudflare Access tokens checked with WebCrypto. The rules are in
 //! `crate::auth`; this file only gathers the request's facts.
 
-use super::{config, fetch, http};
-use crate::auth::{self, jwt, session, Mode};
+use super::{config, d1, db, fetch, http};
+use crate::auth::{self, jwt, keys, session, throttle, Mode};
 use crate::config::{AccessConfig, Config};
 use crate::error::AppError;
 use crate::outbound::HttpCall;
 use crate::routes::{Gate, Route};
+use crate::store;
 use serde_json::json;
 use std::cell::RefCell;
 use worker::js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -21,23 +22,31 @@ use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 /// `Ok(Some(name))` when the viewer has a name to show (Access).
 pub async fn check(req: &Request, env: &Env, gate: Gate) -> std::result::Result<Option<String>, AppError> {
     let cfg = config(env);
-    let mode = mode(req, &cfg);
     if gate == Gate::Public {
         return Ok(None);
     }
     if gate == Gate::ViewerWrite && !same_origin(req) {
         return Err(AppError::Forbidden("cross-origin write refused".into()));
     }
-    match mode {
+    match mode(req, &cfg) {
         Mode::Open => Ok(None),
         Mode::Unconfigured => Err(AppError::Unavailable(auth::HOW_TO_CONFIGURE.into())),
-        Mode::Protected { .. } => signed_in(req, &cfg).await,
+        Mode::Misconfigured => Err(misconfigured(&cfg)),
+        Mode::Protected { .. } => signed_in(req, env, &cfg).await,
     }
 }
 
 fn mode(req: &Request, cfg: &Config) -> Mode {
     let host = req.url().ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-    Mode::of(cfg, &host)
+    Mode::of(cfg, &host, auth::forwarded(|name| http::header(req, name)))
+}
+
+/// The 503 for unusable access settings, logged each time it is served so
+/// the log says why the board is down.
+fn misconfigured(cfg: &Config) -> AppError {
+    let problems = auth::config_problems(cfg);
+    console_log!("{}", json!({ "event": "auth_misconfigured", "problems": problems }));
+    AppError::Unavailable(problems.join(" "))
 }
 
 fn same_origin(req: &Request) -> bool {
@@ -47,11 +56,11 @@ fn same_origin(req: &Request) -> bool {
 
 /// A valid session cookie, else a valid Access token. `Ok(None)` is a
 /// session login (no name to show).
-async fn signed_in(req: &Request, cfg: &Config) -> std::result::Result<Option<String>, AppError> {
+async fn signed_in(req: &Request, env: &Env, cfg: &Config) -> std::result::Result<Option<String>, AppError> {
     let cookies = http::header(req, "Cookie");
     let now = now_secs();
-    if let (Some(token), Some(value)) = (&cfg.dashboard_token, auth::cookie(cookies.as_deref(), session::COOKIE)) {
-        if session::valid(token, value, now) {
+    if let Some(token) = &cfg.dashboard_token {
+        if valid_session(req, env, token, now).await? {
             return Ok(None);
         }
     }
@@ -61,11 +70,35 @@ async fn signed_in(req: &Request, cfg: &Config) -> std::result::Result<Option<St
         if let Some(token) = presented {
             match verify_access(cfg, access, &token, now).await {
                 Ok(user) => return Ok(Some(user.unwrap_or_else(|| "Access user".into()))),
-                Err(why) => log("access_token_refused", why),
+                Err(Refusal::Token(why)) => log("access_token_refused", why),
+                Err(Refusal::KeysUnavailable(message)) => {
+                    log("access_keys_unavailable", &message);
+                    return Err(AppError::UpstreamUnavailable(message));
+                }
             }
         }
     }
     Err(AppError::Unauthenticated)
+}
+
+/// Whether the request carries a session cookie of the current session
+/// version. D1 is read only when there is a cookie to check.
+async fn valid_session(req: &Request, env: &Env, token: &str, now: i64) -> std::result::Result<bool, AppError> {
+    let cookies = http::header(req, "Cookie");
+    let Some(value) = auth::cookie(cookies.as_deref(), session::COOKIE) else { return Ok(false) };
+    Ok(session::valid(token, value, session_version(env).await?, now))
+}
+
+async fn session_version(env: &Env) -> std::result::Result<i64, AppError> {
+    let row = d1::first(&db(env)?, store::auth::SESSION_VERSION, &[]).await.map_err(store_failed)?;
+    Ok(row.and_then(|r| r.get("v").and_then(serde_json::Value::as_i64)).unwrap_or(0))
+}
+
+/// A 500 says nothing to the client; the log says which table failed (e.g.
+/// migrations/0011 not applied).
+fn store_failed(e: AppError) -> AppError {
+    log("auth_store_failed", &format!("{e:?}"));
+    e
 }
 
 /// What an API caller or a browser is told when the gate says no: pages
@@ -80,14 +113,27 @@ pub fn refused(route: Route, req: &Request, env: &Env, e: &AppError) -> Result<R
             let next = req.url().map(|u| path_and_query(&u)).unwrap_or_else(|_| "/".into());
             redirect(&format!("/login?next={}", crate::outbound::encode(&next)), None)
         }
-        _ => {
-            let html = format!(
-                "<!doctype html><meta charset=utf-8><title>sentry-kanban</title><link rel=stylesheet href=/app.css>\
-                 <main class=notice><h1>sentry-kanban</h1><p>{}</p></main>",
-                html_escape(e.body()["message"].as_str().unwrap_or_default())
-            );
-            Ok(Response::from_html(html)?.with_status(e.status()))
-        }
+        _ => notice(e),
+    }
+}
+
+/// A short HTML page that says what went wrong (and `Retry-After` if any).
+fn notice(e: &AppError) -> Result<Response> {
+    let mut resp = Response::from_html(auth::notice_html(e.body()["message"].as_str().unwrap_or_default()))?
+        .with_status(e.status());
+    if let Some(secs) = e.retry_after() {
+        resp.headers_mut().set("Retry-After", &secs.to_string())?;
+    }
+    Ok(resp)
+}
+
+/// The login form is posted by a browser: it gets a page; a script asking
+/// for JSON gets JSON.
+fn form_error(req: &Request, e: &AppError) -> Result<Response> {
+    if http::header(req, "Accept").is_some_and(|a| a.contains("text/html")) {
+        notice(e)
+    } else {
+        http::error_response(e)
     }
 }
 
@@ -98,38 +144,71 @@ fn path_and_query(u: &worker::Url) -> String {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// `POST /api/login`: the token form. A wrong token goes back to the form.
+/// `POST /api/login`: the token form. A wrong token goes back to the form;
+/// too many wrong tokens from one client in a minute get a 429.
 pub async fn login(mut req: Request, env: &Env) -> Result<Response> {
     if !same_origin(&req) {
         return http::error_response(&AppError::Forbidden("cross-origin write refused".into()));
     }
-    let Some(expected) = config(env).dashboard_token else {
+    let cfg = config(env);
+    if !auth::config_problems(&cfg).is_empty() {
+        return form_error(&req, &misconfigured(&cfg));
+    }
+    let Some(expected) = cfg.dashboard_token else {
         return http::error_response(&AppError::BadRequest("DASHBOARD_TOKEN is not set on this worker".into()));
     };
-    let body = match http::read_body(&mut req, 8 * 1024).await {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => return http::error_response(&e),
-    };
-    let next = auth::safe_next(auth::form_field(&body, "next").as_deref());
-    let presented = auth::form_field(&body, "token").unwrap_or_default();
-    if !session::token_matches(&expected, presented.trim()) {
-        log("login_refused", "wrong token");
-        return redirect(&format!("/login?error=1&next={}", crate::outbound::encode(&next)), None);
+    match try_login(&mut req, env, &expected).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => form_error(&req, &e),
     }
-    let value = session::issue(&expected, now_secs() + session::MAX_AGE_SECS);
-    redirect(&next, Some(&session::set_cookie(&value)))
 }
 
-/// `POST /api/logout`.
-pub fn logout(req: &Request) -> Result<Response> {
+async fn try_login(req: &mut Request, env: &Env, expected: &str) -> std::result::Result<Response, AppError> {
+    let (now, db) = (now_secs(), db(env)?);
+    let client = throttle::client_key(http::header(req, "CF-Connecting-IP").as_deref());
+    let minute = throttle::minute(now);
+    let failures =
+        d1::first(&db, store::auth::FAILURES, &[client.as_str().into(), minute.into()]).await.map_err(store_failed)?;
+    let failures = failures.and_then(|r| r.get("n").and_then(serde_json::Value::as_i64)).unwrap_or(0);
+    if let throttle::Verdict::Refuse { retry_after_secs } = throttle::verdict(failures, now) {
+        log("login_throttled", &client);
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    let body = String::from_utf8_lossy(&http::read_body(req, 8 * 1024).await?).into_owned();
+    let next = auth::safe_next(auth::form_field(&body, "next").as_deref());
+    let presented = auth::form_field(&body, "token").unwrap_or_default();
+    if !session::token_matches(expected, presented.trim()) {
+        log("login_refused", "wrong token");
+        d1::run(&db, &store::auth::record_failure(&client, minute)).await.map_err(store_failed)?;
+        return shell_result(redirect(&format!("/login?error=1&next={}", crate::outbound::encode(&next)), None));
+    }
+    let value = session::issue(expected, session_version(env).await?, now + session::MAX_AGE_SECS);
+    shell_result(redirect(&next, Some(&session::set_cookie(&value))))
+}
+
+fn shell_result(r: Result<Response>) -> std::result::Result<Response, AppError> {
+    r.map_err(|e| AppError::Internal(format!("response: {e}")))
+}
+
+/// `POST /api/logout`: ends the session on the server too. Only a valid
+/// session may bump the version; otherwise anyone could sign everyone out.
+pub async fn logout(req: &Request, env: &Env) -> Result<Response> {
     if !same_origin(req) {
         return http::error_response(&AppError::Forbidden("cross-origin write refused".into()));
     }
+    if let Err(e) = end_sessions(req, env).await {
+        return http::error_response(&e);
+    }
     redirect("/login", Some(&session::clear_cookie()))
+}
+
+async fn end_sessions(req: &Request, env: &Env) -> std::result::Result<(), AppError> {
+    let Some(token) = config(env).dashboard_token else { return Ok(()) };
+    if valid_session(req, env, &token, now_secs()).await? {
+        d1::run(&db(env)?, &[store::auth::bump_session_version()]).await.map_err(store_failed)?;
+        log("logout", "session version bumped");
+    }
+    Ok(())
 }
 
 /// `GET /api/session`: what the pages need to know about the viewer.
@@ -137,13 +216,20 @@ pub async fn session_info(req: &Request, env: &Env) -> Result<Response> {
     let result = check(req, env, Gate::Viewer).await;
     let mode = mode(req, &config(env));
     let user = result.as_ref().ok().cloned().flatten();
+    let message = match (mode, &result) {
+        (Mode::Unconfigured, _) => Some(auth::HOW_TO_CONFIGURE.to_string()),
+        (_, Err(e @ (AppError::Unavailable(_) | AppError::UpstreamUnavailable(_)))) => {
+            e.body()["message"].as_str().map(str::to_string)
+        }
+        _ => None,
+    };
     Response::from_json(&json!({
         "mode": mode.name(),
         "authenticated": result.is_ok(),
         "unprotected": mode == Mode::Open,
         "user": user,
         "login": matches!(mode, Mode::Protected { token: true, .. }),
-        "message": (mode == Mode::Unconfigured).then_some(auth::HOW_TO_CONFIGURE),
+        "message": message,
     }))
 }
 
@@ -159,8 +245,8 @@ fn redirect(location: &str, cookie: Option<&str>) -> Result<Response> {
 
 // ---- Cloudflare Access ----------------------------------------------------------
 
-/// The team's keys, kept per isolate: fetched at most once a minute, and
-/// reused for an hour.
+/// The team's last good keys, kept per isolate; `auth::keys` decides when
+/// they are refreshed and how long they outlive a failed refresh.
 struct CachedKeys {
     origin: String,
     fetched_ms: f64,
@@ -171,51 +257,80 @@ thread_local! {
     static KEYS: RefCell<Option<CachedKeys>> = const { RefCell::new(None) };
 }
 
-const KEYS_TTL_MS: f64 = 60.0 * 60.0 * 1000.0;
-const KEYS_REFETCH_MS: f64 = 60.0 * 1000.0;
+/// Why an Access token was not accepted: the token's fault (401), or the
+/// keys to check it with could not be had (503).
+enum Refusal {
+    Token(&'static str),
+    KeysUnavailable(String),
+}
 
 async fn verify_access(
     cfg: &Config,
     access: &AccessConfig,
     token: &str,
     now: i64,
-) -> std::result::Result<Option<String>, &'static str> {
-    let parsed = jwt::parse(token).map_err(jwt::JwtError::as_str)?;
-    jwt::check_claims(&parsed.claims, access, now).map_err(jwt::JwtError::as_str)?;
+) -> std::result::Result<Option<String>, Refusal> {
+    let refuse = |e: jwt::JwtError| Refusal::Token(e.as_str());
+    let parsed = jwt::parse(token).map_err(refuse)?;
+    jwt::check_claims(&parsed.claims, access, now).map_err(refuse)?;
     let key = signing_key(cfg, access, parsed.header.kid.as_deref()).await?;
     let good = rs256_verify(&key, parsed.signing_input.as_bytes(), &parsed.signature)
         .await
-        .map_err(|_| "WebCrypto could not check the signature")?;
+        .map_err(|_| Refusal::Token("WebCrypto could not check the signature"))?;
     if !good {
-        return Err(jwt::JwtError::BadSignature.as_str());
+        return Err(refuse(jwt::JwtError::BadSignature));
     }
     Ok(jwt::viewer(&parsed.claims))
 }
 
-async fn signing_key(
-    cfg: &Config,
-    access: &AccessConfig,
-    kid: Option<&str>,
-) -> std::result::Result<jwt::Jwk, &'static str> {
+/// The cached set's age and the key `kid` names, if the set is this team's.
+fn cached_key(origin: &str, kid: Option<&str>, now_ms: f64) -> Option<(keys::Cached, Option<jwt::Jwk>)> {
+    KEYS.with(|k| {
+        k.borrow().as_ref().filter(|c| c.origin == origin).map(|c| {
+            let key = c.keys.key_for(kid).cloned();
+            (keys::Cached { age_ms: now_ms - c.fetched_ms, has_key: key.is_some() }, key)
+        })
+    })
+}
+
+async fn signing_key(cfg: &Config, access: &AccessConfig, kid: Option<&str>) -> std::result::Result<jwt::Jwk, Refusal> {
     let now = Date::now().as_millis() as f64;
-    let cached = KEYS.with(|k| {
-        k.borrow()
-            .as_ref()
-            .filter(|c| c.origin == access.team_origin)
-            .map(|c| (c.fetched_ms, c.keys.key_for(kid).cloned()))
-    });
-    match cached {
-        Some((at, Some(key))) if now - at < KEYS_TTL_MS => return Ok(key),
-        Some((at, None)) if now - at < KEYS_REFETCH_MS => return Err(jwt::JwtError::UnknownKey.as_str()),
+    let cached = cached_key(&access.team_origin, kid, now);
+    let (view, last_good) = (cached.as_ref().map(|c| c.0), cached.and_then(|c| c.1));
+    match (keys::before_fetch(view), &last_good) {
+        (keys::Before::Use, Some(key)) => return Ok(key.clone()),
+        (keys::Before::Unknown, _) => return Err(Refusal::Token(jwt::JwtError::UnknownKey.as_str())),
         _ => {}
     }
-    let call =
-        HttpCall { method: "GET", url: jwt::certs_url(&access.team_origin), bearer: None, body: None, headers: vec![] };
-    let reply = fetch::send("access certs", &call, cfg.http_timeout_ms).await.map_err(|_| "team keys unreachable")?;
-    let keys: jwt::Jwks = crate::outbound::json("access certs", &reply).map_err(|_| "team keys unreadable")?;
-    let key = keys.key_for(kid).cloned();
-    KEYS.with(|k| *k.borrow_mut() = Some(CachedKeys { origin: access.team_origin.clone(), fetched_ms: now, keys }));
-    key.ok_or(jwt::JwtError::UnknownKey.as_str())
+    let url = jwt::certs_url(&access.team_origin);
+    match fetch_keys(cfg, &url).await {
+        Ok(fresh) => {
+            let found = fresh.key_for(kid).cloned();
+            KEYS.with(|k| {
+                *k.borrow_mut() = Some(CachedKeys { origin: access.team_origin.clone(), fetched_ms: now, keys: fresh })
+            });
+            found.ok_or(Refusal::Token(jwt::JwtError::UnknownKey.as_str()))
+        }
+        Err(why) => {
+            log("access_keys_fetch_failed", &why);
+            match (keys::after_failed_fetch(view), last_good) {
+                (keys::AfterFailure::UseStale, Some(key)) => Ok(key),
+                _ => Err(Refusal::KeysUnavailable(keys::unavailable_message(&url))),
+            }
+        }
+    }
+}
+
+/// `/cdn-cgi/access/certs`; an answer without a single key counts as a
+/// failure, so it never replaces a good set.
+async fn fetch_keys(cfg: &Config, url: &str) -> std::result::Result<jwt::Jwks, String> {
+    let call = HttpCall { method: "GET", url: url.to_string(), bearer: None, body: None, headers: vec![] };
+    let reply = fetch::send("access certs", &call, cfg.http_timeout_ms).await.map_err(|e| e.detail().to_string())?;
+    let keys: jwt::Jwks = crate::outbound::json("access certs", &reply).map_err(|e| e.detail().to_string())?;
+    if keys.keys.is_empty() {
+        return Err("the key set is empty".into());
+    }
+    Ok(keys)
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256, by the runtime's WebCrypto.

@@ -39,7 +39,11 @@ pub fn json_response(reply: &Reply) -> Result<Response> {
 }
 
 pub fn error_response(e: &AppError) -> Result<Response> {
-    Ok(Response::from_json(&e.body())?.with_status(e.status()))
+    let mut resp = Response::from_json(&e.body())?.with_status(e.status());
+    if let Some(secs) = e.retry_after() {
+        resp.headers_mut().set("Retry-After", &secs.to_string())?;
+    }
+    Ok(resp)
 }
 
 /// A JSON body, or the error's status and body.

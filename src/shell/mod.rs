@@ -115,21 +115,31 @@ pub async fn asset(req: Request, env: &Env) -> Result<Response> {
     env.assets("ASSETS")?.fetch_request(req).await
 }
 
-/// An HTML page from `public/`, with headers that keep it from being framed
-/// or from loading anything but its own small assets.
+/// An HTML page from `public/`, revalidated on every load (it is gated).
+/// Its CSP comes from `secure`, as for every HTML answer.
 pub async fn page(req: Request, env: &Env) -> Result<Response> {
     let resp = asset(req, env).await?;
+    with_headers(resp, &[("Cache-Control", "no-cache")])
+}
+
+/// Every answer leaves through here: the CSP on anything that is HTML
+/// (pages, the setup page, notices), `nosniff` on everything.
+pub fn secure(resp: Result<Response>) -> Result<Response> {
+    let resp = resp?;
+    let content_type = resp.headers().get("Content-Type").ok().flatten();
+    with_headers(resp, &crate::routes::security_headers(content_type.as_deref()))
+}
+
+/// A copy of the headers with `extra` set: an asset's own headers are
+/// immutable.
+fn with_headers(resp: Response, extra: &[(&str, &str)]) -> Result<Response> {
     let headers = worker::Headers::new();
     for (k, v) in resp.headers().entries() {
         headers.set(&k, &v)?;
     }
-    headers.set(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    )?;
-    headers.set("X-Content-Type-Options", "nosniff")?;
-    headers.set("Referrer-Policy", "same-origin")?;
-    headers.set("Cache-Control", "no-cache")?;
+    for (k, v) in extra {
+        headers.set(k, v)?;
+    }
     Ok(resp.with_headers(headers))
 }
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 pub use deliveries::{delivery_failed, record_delivery, DELIVERY_LOG_ROWS, LIST_DELIVERIES};
 
+pub mod auth;
 pub mod comments;
 pub mod deliveries;
 pub mod errors;
