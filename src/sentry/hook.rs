@@ -62,6 +62,8 @@ enum Event {
         action: String,
         state: Box<IssueState>,
         project: Option<String>,
+        /// `actor.name`, for the card's history.
+        actor: Option<String>,
     },
     Comment {
         action: String,
@@ -181,11 +183,12 @@ fn parse_issue(env: Envelope) -> Result<Option<(String, Event)>, AppError> {
         return Ok(None);
     };
     let installation = env.installation.and_then(|i| i.uuid);
+    let actor = env.actor.as_ref().and_then(|a| a.get("name")).and_then(|n| n.as_str()).map(str::to_string);
     let (snapshot, assigned_to) = data.issue.into_snapshot(installation);
     let project = snapshot.project_id.clone().filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let id = snapshot.id.clone();
     let state = issue_state(action, snapshot, assigned_to);
-    Ok(Some((id, Event::Issue { action: env.action, state: Box::new(state), project })))
+    Ok(Some((id, Event::Issue { action: env.action, state: Box::new(state), project, actor })))
 }
 
 /// Decides a pending delivery from what D1 knew of it.
@@ -195,7 +198,10 @@ pub fn decide(pending: Pending, prior: &Prior) -> Plan {
         return duplicate(&lookup.resource, &event);
     }
     let plan = match event {
-        Event::Issue { action, state, project } => decide_issue(&lookup, &action, *state, project, prior, now),
+        Event::Issue { action, state, project, actor } => {
+            let origin = store::history::Origin::sentry(&action, actor.as_deref());
+            decide_issue(&lookup, &action, *state, project, &origin, prior, now)
+        }
         Event::Comment { action, comment, kind } => decide_comment(&lookup, &action, &comment, kind, prior, now),
         Event::Planned(plan) if prior.body_seen => repeat(plan),
         Event::Planned(plan) => plan,
@@ -208,6 +214,7 @@ fn decide_issue(
     action: &str,
     state: IssueState,
     project: Option<String>,
+    origin: &store::history::Origin,
     prior: &Prior,
     now: Millis,
 ) -> Plan {
@@ -215,7 +222,7 @@ fn decide_issue(
     let id = state.snapshot.id.clone();
     let existing = prior.card.as_ref();
     let filled = state.birth && existing.is_some();
-    let mut statements = vec![store::upsert_card(&state, &at, &at)];
+    let mut statements = vec![store::upsert_card_by(&state, origin, &at, &at)];
     if !filled {
         // The error log's group follows its issue's status.
         statements.push(store::errors::sync_status(&id, state.status.as_str(), &at));

@@ -131,7 +131,7 @@ pub fn statements(
 ) -> Vec<Stmt> {
     let mut stmts = vec![];
     if let Some(state) = state {
-        stmts.push(store::upsert_card(state, started_at, now));
+        stmts.push(store::upsert_card_by(state, &store::history::Origin::reread(), started_at, now));
         stmts.push(store::errors::sync_status(&state.snapshot.id, state.status.as_str(), started_at));
     }
     if let Some(comments) = comments {

@@ -80,7 +80,7 @@ pub fn parse_page(reply: &HttpReply, installation: Option<&str>) -> Result<Page,
 pub fn page_statements(page: &Page, run: &str, fetched_at: &str, lease_until: &str, now: &str) -> Vec<Stmt> {
     let mut stmts = Vec::with_capacity(page.issues.len() * 2 + 2);
     for state in &page.issues {
-        stmts.push(store::upsert_card(state, fetched_at, now));
+        stmts.push(store::upsert_card_by(state, &store::history::Origin::sync(), fetched_at, now));
         stmts.push(store::errors::sync_status(&state.snapshot.id, state.status.as_str(), fetched_at));
     }
     let count = i32::try_from(page.issues.len()).unwrap_or(i32::MAX);

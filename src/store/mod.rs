@@ -14,6 +14,7 @@ pub mod comments;
 pub mod deliveries;
 pub mod errors;
 pub mod github;
+pub mod history;
 pub mod installations;
 pub mod rereads;
 pub mod retention;
@@ -54,7 +55,8 @@ ON CONFLICT (id) DO UPDATE SET
     assignee_name = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_name ELSE cards.assignee_name END,
     assignee_email = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_email ELSE cards.assignee_email END,
     applied_at = excluded.applied_at,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    last_source = ?25, last_action = ?26, last_actor = ?27, last_at = ?23
 WHERE excluded.applied_at >= cards.applied_at";
 
 /// `issue.created` is a birth certificate: it inserts the card if there is
@@ -83,7 +85,8 @@ ON CONFLICT (id) DO UPDATE SET
     event_count = COALESCE(cards.event_count, excluded.event_count),
     user_count = COALESCE(cards.user_count, excluded.user_count),
     first_seen = COALESCE(cards.first_seen, excluded.first_seen),
-    last_seen = COALESCE(cards.last_seen, excluded.last_seen)
+    last_seen = COALESCE(cards.last_seen, excluded.last_seen),
+    last_source = ?25, last_action = ?26, last_actor = ?27, last_at = ?23
 WHERE ?24 = ?24";
 
 /// Every card for the board, newest activity first: issue cards (`kind`
@@ -222,8 +225,15 @@ WHERE excluded.applied_at >= alerts.applied_at";
 
 /// The statement that records `state` for an issue, applied at `applied_at`.
 /// `applied_at` is when the state was learned (see `UPSERT_CARD`); a birth
-/// (`issue.created`) uses `BIRTH_CARD`.
+/// (`issue.created`) uses `BIRTH_CARD`. Its changes go into the card's
+/// history without a source (see `upsert_card_by`).
 pub fn upsert_card(state: &IssueState, applied_at: &str, now: &str) -> Stmt {
+    upsert_card_by(state, &history::Origin::default(), applied_at, now)
+}
+
+/// `upsert_card`, naming who made the change for the card's history
+/// (`?25`–`?27`, read by migrations/0015's trigger).
+pub fn upsert_card_by(state: &IssueState, origin: &history::Origin, applied_at: &str, now: &str) -> Stmt {
     let s = &state.snapshot;
     let (assignee_known, a) = match &state.assignee {
         AssigneeChange::Keep => (false, None),
@@ -257,7 +267,10 @@ pub fn upsert_card(state: &IssueState, applied_at: &str, now: &str) -> Stmt {
             applied_at.into(),
             now.into(),
             assignee_known.into(),
-        ],
+        ]
+        .into_iter()
+        .chain(origin.params())
+        .collect(),
     }
 }
 

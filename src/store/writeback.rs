@@ -2,6 +2,7 @@
 //! migrations/0008_writeback.sql).
 
 use crate::plan::{SqlValue, Stmt};
+use crate::store::history;
 use crate::store::row_text as text;
 use crate::writeback::{Change, Pending, WriteBackJob};
 use serde_json::{Map, Value};
@@ -22,11 +23,19 @@ UPDATE cards SET
     writeback_error = NULL,
     writeback_at = ?8,
     applied_at = MAX(applied_at, ?8),
-    updated_at = ?8
+    updated_at = ?8,
+    last_source = ?9, last_action = ?10, last_actor = ?11, last_at = ?8
 WHERE id = ?1
 RETURNING id, installation_uuid";
 
 pub fn board_change_params(card: &str, change: &Change, now: &str) -> Vec<SqlValue> {
+    board_change_params_by(card, change, now, None)
+}
+
+/// `board_change_params`, with the board's user (if it knows one) for the
+/// card's history (`?9`–`?11`).
+pub fn board_change_params_by(card: &str, change: &Change, now: &str, user: Option<&str>) -> Vec<SqlValue> {
+    let origin = history::Origin::board(&history::board_verb(change), user);
     let (known, a) = match &change.assignee {
         None => (false, None),
         Some(a) => (true, a.as_ref()),
@@ -42,6 +51,9 @@ pub fn board_change_params(card: &str, change: &Change, now: &str) -> Vec<SqlVal
         field(|a| a.email.clone()),
         now.into(),
     ]
+    .into_iter()
+    .chain(origin.params())
+    .collect()
 }
 
 /// What a write-back job needs of its card.
