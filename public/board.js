@@ -175,6 +175,88 @@
       .catch(function () { delete commentLoads[id]; });
   }
 
+  // ---- history ------------------------------------------------------------------
+  // A card's changes (/api/items/{id}/history), loaded when its "History"
+  // is opened, and again while open when the card's updated_at moves.
+  var historyOpen = {}; // id -> true while expanded
+  var historyCache = {}; // id -> {version, list}
+  var historyLoads = {}; // id -> version being loaded
+  var SOURCE_WORDS = { board: "via the board", sync: "by the sync with Sentry", reread: "by a re-read of Sentry" };
+
+  function historyText(e) {
+    var to = e.to == null ? null : String(e.to);
+    var what;
+    if (e.field === "column") {
+      what = to === "DONE" ? "moved to DONE" : e.from === "DONE" ? "re-opened" + (to === "TODO" ? "" : " into " + to) : "moved to " + to;
+    } else if (e.field === "ignored") what = to === "ignored" ? "ignored" : "no longer ignored";
+    else if (e.field === "assignee") what = to ? "assigned to " + to : "unassigned" + (e.from ? " from " + e.from : "");
+    else what = String(e.field || "changed") + (to ? ": " + to.replace(/_/g, " ") : " cleared");
+    var who = e.actor ? " by " + e.actor : "";
+    if (e.source === "sentry") who = e.actor ? who + (e.actor === "Sentry" ? "" : " in Sentry") : " by Sentry";
+    else if (SOURCE_WORDS[e.source]) who += " " + SOURCE_WORDS[e.source];
+    var at = Date.parse(e.at);
+    var when = "";
+    if (!isNaN(at)) {
+      var d = new Date(at);
+      var today = d.toDateString() === new Date().toDateString();
+      when = ", " + (today ? "" : d.toLocaleDateString() + " ") + d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    }
+    return what + who + when;
+  }
+
+  function fillHistory(box, list) {
+    box.querySelectorAll(".history-list, .history-empty").forEach(function (n) { n.remove(); });
+    if (!list.length) { box.appendChild(el("p", "history-empty", "No changes yet")); return; }
+    var ol = el("ol", "history-list");
+    list.forEach(function (e) {
+      var li = el("li", "history-entry", historyText(e));
+      if (e.at) li.title = String(e.at);
+      ol.appendChild(li);
+    });
+    box.appendChild(ol);
+  }
+
+  function loadHistory(id, version) {
+    var cached = historyCache[id];
+    if ((cached && cached.version === version) || historyLoads[id] === version) return;
+    historyLoads[id] = version;
+    SK.api("/api/items/" + encodeURIComponent(id) + "/history", { cache: "no-store" })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (body) {
+        delete historyLoads[id];
+        if (!body) return;
+        historyCache[id] = { version: version, list: Array.isArray(body.history) ? body.history : [] };
+        var c = cardEl(id);
+        var box = c && c.querySelector("details.history");
+        if (box) fillHistory(box, historyCache[id].list);
+      })
+      .catch(function () { delete historyLoads[id]; });
+  }
+
+  function historyEl(item) {
+    var box = el("details", "history");
+    box.dataset.version = item.updated_at || "";
+    box.appendChild(el("summary", null, "History"));
+    var cached = historyCache[item.id];
+    if (cached) fillHistory(box, cached.list);
+    if (historyOpen[item.id]) {
+      box.open = true;
+      loadHistory(item.id, box.dataset.version);
+    }
+    return box;
+  }
+
+  board.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (!d.matches || !d.matches("details.history")) return;
+    var c = d.closest("article.card");
+    if (!c) return;
+    if (d.open) {
+      historyOpen[c.dataset.id] = true;
+      loadHistory(c.dataset.id, d.dataset.version || "");
+    } else delete historyOpen[c.dataset.id];
+  }, true);
+
   function writebackEl(wb) {
     if (!wb || !wb.state) return null;
     var text;
@@ -270,6 +352,7 @@
     }
     node.appendChild(meta);
     if (item.comment_count > 0) node.appendChild(commentsEl(item));
+    if (!alert) node.appendChild(historyEl(item));
 
     var wb = writebackEl(item.writeback);
     if (wb) node.appendChild(wb);

@@ -47,9 +47,10 @@ mod entry {
             Ok(route) => route,
             Err(e) => return shell::error_response(&e),
         };
-        if let Err(e) = shell::gate(&req, &env, route.gate()).await {
-            return shell::refused(route, &req, &env, &e);
-        }
+        let viewer = match shell::gate(&req, &env, route.gate()).await {
+            Ok(viewer) => viewer,
+            Err(e) => return shell::refused(route, &req, &env, &e),
+        };
         let item = || crate::routes::item_path(&path).and_then(|(id, _)| crate::auth::percent_decode(id));
         match route {
             Route::SentryWebhook => shell::sentry_webhook(req, &env).await,
@@ -66,9 +67,10 @@ mod entry {
             Route::CronRetention => shell::trigger_retention(req, &env).await,
             Route::SyncStatus => shell::sync_status(&env).await,
             Route::Items => shell::items(&req, &env).await,
-            Route::ItemAction => shell::item_action(req, &env, &item().unwrap_or_default()).await,
+            Route::ItemAction => shell::item_action(req, &env, &item().unwrap_or_default(), viewer.as_deref()).await,
             Route::ItemAssignees => shell::item_assignees(&env, &item().unwrap_or_default()).await,
             Route::ItemComments => shell::item_comments(&req, &env, &item().unwrap_or_default()).await,
+            Route::ItemHistory => shell::item_history(&req, &env, &item().unwrap_or_default()).await,
             Route::Deliveries => shell::deliveries(&env).await,
             Route::Installations => shell::installations(&env).await,
             Route::Jobs => shell::jobs(&env).await,

@@ -49,6 +49,8 @@ pub enum Route {
     ItemAssignees,
     /// `GET /api/items/{id}/comments`: a card's comments, loaded when shown.
     ItemComments,
+    /// `GET /api/items/{id}/history`: a card's changes, loaded when shown.
+    ItemHistory,
     /// Anything else: served from `public/` by the assets binding.
     Asset,
 }
@@ -72,6 +74,7 @@ impl Route {
             | Route::Items
             | Route::ItemAssignees
             | Route::ItemComments
+            | Route::ItemHistory
             | Route::Deliveries
             | Route::Installations
             | Route::Jobs
@@ -143,6 +146,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "actions") => (Route::ItemAction, &["POST"]),
         _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "assignees") => (Route::ItemAssignees, &["GET", "HEAD"]),
         _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "comments") => (Route::ItemComments, &["GET", "HEAD"]),
+        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "history") => (Route::ItemHistory, &["GET", "HEAD"]),
         _ if trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/') => {
             return Err(crate::error::AppError::NotFound)
         }
@@ -161,7 +165,7 @@ pub fn error_group_id(path: &str) -> Option<&str> {
     (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
 }
 
-/// The card id and what follows it in `/api/items/{id}/{actions|assignees|comments}`.
+/// The card id and what follows it in `/api/items/{id}/{actions|assignees|comments|history}`.
 pub fn item_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.trim_end_matches('/').strip_prefix("/api/items/")?;
     let (id, sub) = rest.split_once('/')?;
@@ -275,6 +279,15 @@ mod tests {
         assert_eq!(route("POST", "/api/items/42/other"), Err(AppError::NotFound));
         assert_eq!(route("POST", "/api/items/a/b/actions"), Err(AppError::NotFound));
         assert_eq!(route("GET", "/api/items/42/actions"), Err(AppError::MethodNotAllowed));
+    }
+
+    #[test]
+    fn a_cards_history_is_read_like_its_comments() {
+        assert_eq!(route("GET", "/api/items/42/history"), Ok(Route::ItemHistory));
+        assert_eq!(route("HEAD", "/api/items/42/history/"), Ok(Route::ItemHistory));
+        assert_eq!(Route::ItemHistory.gate(), Route::ItemComments.gate());
+        assert_eq!(route("POST", "/api/items/42/history"), Err(AppError::MethodNotAllowed));
+        assert_eq!(route("GET", "/api/items/42/history/x"), Err(AppError::NotFound));
     }
 
     #[test]

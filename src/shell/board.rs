@@ -51,6 +51,18 @@ pub async fn comments(req: &Request, env: &Env, id: &str) -> Result<Response> {
     }
 }
 
+/// `GET /api/items/{id}/history`: one card's changes, newest last, with an ETag.
+pub async fn history(req: &Request, env: &Env, id: &str) -> Result<Response> {
+    let read = match db(env) {
+        Ok(db) => d1::query(&db, store::history::CARD_HISTORY, &[SqlValue::from(id)]).await,
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(rows) => conditional(req, &store::history::history_json(&rows)),
+        Err(e) => failed("history", &e),
+    }
+}
+
 /// A JSON reply with a strong ETag of its bytes; `If-None-Match` with the
 /// same tag gets a bodiless 304.
 fn conditional(req: &Request, body: &Value) -> Result<Response> {
@@ -68,9 +80,10 @@ fn conditional(req: &Request, body: &Value) -> Result<Response> {
 
 /// `POST /api/items/{id}/actions`: the card changes now; a queue job tells
 /// Sentry. If the job cannot be queued the card says so and the answer is
-/// 503, so nothing is silently dropped.
-pub async fn action(mut req: Request, env: &Env, id: &str) -> Result<Response> {
-    match apply_action(&mut req, env, id).await {
+/// 503, so nothing is silently dropped. `user`: the viewer's name, when the
+/// sign-in gives one (Access), for the card's history.
+pub async fn action(mut req: Request, env: &Env, id: &str, user: Option<&str>) -> Result<Response> {
+    match apply_action(&mut req, env, id, user).await {
         Ok(()) => Ok(Response::from_json(&json!({ "ok": true, "writeback": "pending" }))?.with_status(202)),
         Err(e) => {
             log("board_action_failed", json!({ "card": id, "error": format!("{e:?}") }));
@@ -79,13 +92,13 @@ pub async fn action(mut req: Request, env: &Env, id: &str) -> Result<Response> {
     }
 }
 
-async fn apply_action(req: &mut Request, env: &Env, id: &str) -> std::result::Result<(), AppError> {
+async fn apply_action(req: &mut Request, env: &Env, id: &str, user: Option<&str>) -> std::result::Result<(), AppError> {
     writeback::check_card_id(id)?;
     let body = http::read_body(req, writeback::MAX_BODY_BYTES).await?;
     let change = writeback::parse_change(&body)?;
     let db = db(env)?;
     let now = format_millis(Date::now().as_millis() as i64);
-    let row = d1::first(&db, wb::BOARD_CHANGE, &wb::board_change_params(id, &change, &now)).await?;
+    let row = d1::first(&db, wb::BOARD_CHANGE, &wb::board_change_params_by(id, &change, &now, user)).await?;
     let Some(row) = row else { return Err(AppError::NotFound) };
     let job =
         WriteBackJob { card: id.to_string(), requested_at: now, installation: d1::text(&row, "installation_uuid") };

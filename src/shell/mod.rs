@@ -21,6 +21,7 @@ pub use ui::{alert_rule_action as sentry_alert_rule_action, issue_link as sentry
 pub use ui::{options as sentry_options, setup_page as sentry_setup};
 
 pub use auth::{check as gate, login, logout, refused, session_info};
+pub use board::history as item_history;
 pub use board::{action as item_action, assignees as item_assignees, comments as item_comments, items};
 pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
