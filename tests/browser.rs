@@ -619,3 +619,49 @@ fn a_cards_comments_load_when_opened_and_follow_an_edit() {
     comment("updated", "second look", 20);
     b.wait_for("the edited comment", WAIT, shown("second look"));
 }
+
+/// A card's History, opened on the board, tells its changes in words:
+/// Sentry's assignment, the move made on the board, Sentry re-opening it.
+#[test]
+fn a_cards_history_shows_who_moved_it_and_how() {
+    let a = board_app();
+    let id = "771701";
+    send_assigned(a, id, "TypeError: history 771701", "browser-history");
+    let b = Browser::new();
+    b.goto(&url(a, "/"));
+    wait_cards(&b, &[(id, "DOING")]);
+    b.send_keys(&card_element(&b, id), ARROW_RIGHT);
+    wait_put(a, id, "status", "resolved");
+    a.wait_for("the write-back settled", QUEUE_WAIT, || a.item(id).filter(|c| c["writeback"].is_null()));
+    let reopened =
+        issue_body("unresolved", id, "unresolved", "TypeError: history 771701", "browser-history", Some(ALICE));
+    assert_eq!(a.send_sentry_at("issue", &reopened, Some(past(0))).status, 200);
+    wait_cards(&b, &[(id, "DOING")]);
+
+    let summary = b.wait_find(&format!("article.card[data-id=\"{id}\"] details.history summary"), WAIT);
+    assert_eq!(b.text(&summary), "History");
+    let entries = format!("article.card[data-id=\"{id}\"] .history-entry");
+    assert!(b.try_find(&entries).is_none(), "the history was loaded before it was opened");
+    b.click(&summary);
+    let script = format!(
+        "return Array.prototype.map.call(document.querySelectorAll('{}'), function (e) {{ return e.textContent; }})",
+        entries.replace('\'', "\\'")
+    );
+    let lines = b.wait_for("the card's history", WAIT, |b| {
+        let got = b.execute(&script, vec![]);
+        let lines: Vec<String> = got.as_array()?.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        lines.iter().any(|l| l.starts_with("re-opened")).then_some(lines)
+    });
+    let starts: Vec<&str> = lines.iter().map(|l| l.split(',').next().unwrap_or("")).collect();
+    assert_eq!(
+        starts,
+        [
+            "moved to DOING by Sentry",
+            "assigned to Alice by Sentry",
+            "moved to DONE via the board",
+            "re-opened into DOING by Sentry"
+        ],
+        "{lines:#?}"
+    );
+    b.save_screenshot("history");
+}

@@ -232,3 +232,114 @@ fn an_assignee_is_compared_by_who_not_by_how_the_name_is_spelled() {
     assert_eq!(card(&conn, "7")["assignee"]["name"], "Jane Doe");
     assert_eq!(lines(&conn, "7").len(), 2, "{:#?}", lines(&conn, "7"));
 }
+
+/// What the board shows of a card, in the history's words.
+fn facts(conn: &Connection, id: &str) -> [(&'static str, Option<String>); 4] {
+    let c = card(conn, id);
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let a = &c["assignee"];
+    let who =
+        if a.is_null() { None } else { text(&a["name"]).or_else(|| text(&a["email"])).or_else(|| text(&a["id"])) };
+    let ignored = if c["ignored"].as_bool().unwrap_or(false) { "ignored" } else { "not ignored" };
+    [
+        ("column", text(&c["column"])),
+        ("ignored", Some(ignored.to_string())),
+        ("assignee", who),
+        ("substatus", text(&c["substatus"])),
+    ]
+}
+
+/// A small deterministic generator (no dependency needed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// Random webhooks, sync pages, board changes and settled pushes: after
+/// each step the entries it added are exactly the fields that changed on the
+/// card, from the old value to the new, under that step's source.
+#[test]
+fn every_step_records_exactly_the_fields_it_changed() {
+    use support::sentry::{backend_team, Assigned};
+    let (mut changes, mut by_source) = (0, std::collections::BTreeMap::new());
+    for seed in 1..=12u64 {
+        let conn = fresh_db();
+        let mut rng = Lcg(seed);
+        let id = "900";
+        send(&conn, "created", &Issue::new(id), 0);
+        let mut pending_at: Option<i64> = None;
+        for step in 1..=40i64 {
+            let t = step * 10;
+            let mut issue = Issue::new(id).status(["unresolved", "resolved", "ignored"][rng.pick(3)]);
+            issue = match rng.pick(4) {
+                0 => issue.assigned(Assigned::Null),
+                1 => issue.to(&jane()),
+                2 => issue.to(&backend_team()),
+                _ => issue.assigned(Assigned::Absent),
+            };
+            let before = facts(&conn, id);
+            let seen = history(&conn, id).len();
+            let source = match rng.pick(4) {
+                0 => {
+                    let action = ["created", "assigned", "resolved", "unresolved", "ignored"][rng.pick(5)];
+                    send(&conn, action, &issue, t);
+                    "sentry"
+                }
+                1 => {
+                    sync_page(&conn, &[&issue], t);
+                    "sync"
+                }
+                2 => {
+                    let status =
+                        [None, Some(Status::Resolved), Some(Status::Unresolved), Some(Status::Ignored)][rng.pick(4)];
+                    let ann =
+                        Assignee { kind: "user".into(), id: Some("9".into()), name: Some("Ann".into()), email: None };
+                    let assignee = [None, Some(None), Some(Some(ann))][rng.pick(3)].clone();
+                    let assignee = if status.is_none() && assignee.is_none() { Some(None) } else { assignee };
+                    board(&conn, id, &Change { status, assignee }, t, Some("Board User"));
+                    pending_at = Some(t);
+                    "board"
+                }
+                _ => {
+                    if let Some(p) = pending_at.take() {
+                        let job = sentry_kanban::writeback::WriteBackJob {
+                            card: id.into(),
+                            requested_at: at(p),
+                            installation: None,
+                        };
+                        db::run(&conn, &[wb::settle(&job, if rng.pick(2) == 0 { "done" } else { "failed" }, None)]);
+                    }
+                    "none"
+                }
+            };
+            let after = facts(&conn, id);
+            let expected: Vec<String> = before
+                .iter()
+                .zip(after.iter())
+                .filter(|(b, a)| b.1 != a.1)
+                .map(|(b, a)| {
+                    let w = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                    format!("{}: {} -> {}", b.0, w(&b.1), w(&a.1))
+                })
+                .collect();
+            let added: Vec<String> = lines(&conn, id)[seen..].to_vec();
+            let shown: Vec<String> = added
+                .iter()
+                .map(|l| l.splitn(3, ' ').nth(2).unwrap_or("").rsplit_once(" (").map_or("", |p| p.0).to_string())
+                .collect();
+            assert_eq!(shown, expected, "seed {seed} step {step} ({source}): {added:#?}");
+            assert!(
+                added.iter().all(|l| l.starts_with(source)),
+                "seed {seed} step {step}: {added:#?} not from {source}"
+            );
+            changes += added.len();
+            *by_source.entry(source).or_insert(0) += added.len();
+        }
+    }
+    assert!(changes > 200, "the steps change cards: {changes}");
+    assert!(["sentry", "sync", "board"].iter().all(|s| by_source.get(s).is_some_and(|n| *n > 20)), "{by_source:?}");
+}
