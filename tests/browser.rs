@@ -625,8 +625,8 @@ fn a_cards_comments_load_when_opened_and_follow_an_edit() {
 #[test]
 fn a_cards_history_shows_who_moved_it_and_how() {
     let a = board_app();
-    let id = "771701";
-    send_assigned(a, id, "TypeError: history 771701", "browser-history");
+    let id = "771801";
+    send_assigned(a, id, "TypeError: history 771801", "browser-history");
     let b = Browser::new();
     b.goto(&url(a, "/"));
     wait_cards(&b, &[(id, "DOING")]);
@@ -634,7 +634,7 @@ fn a_cards_history_shows_who_moved_it_and_how() {
     wait_put(a, id, "status", "resolved");
     a.wait_for("the write-back settled", QUEUE_WAIT, || a.item(id).filter(|c| c["writeback"].is_null()));
     let reopened =
-        issue_body("unresolved", id, "unresolved", "TypeError: history 771701", "browser-history", Some(ALICE));
+        issue_body("unresolved", id, "unresolved", "TypeError: history 771801", "browser-history", Some(ALICE));
     assert_eq!(a.send_sentry_at("issue", &reopened, Some(past(0))).status, 200);
     wait_cards(&b, &[(id, "DOING")]);
 

@@ -120,12 +120,11 @@ mod tests {
 
     #[test]
     fn board_changes_are_named_by_what_they_do() {
-        use crate::board::{Assignee, Status};
-        let c = |status, assignee| board_verb(&Change { status, assignee });
-        assert_eq!(c(Some(Status::Resolved), None), "resolve");
-        assert_eq!(c(Some(Status::Ignored), None), "ignore");
-        assert_eq!(c(None, Some(None)), "unassign");
-        assert_eq!(c(Some(Status::Unresolved), Some(Some(Assignee::default()))), "unresolve+assign");
+        let c = |body: &str| board_verb(&crate::writeback::parse_change(body.as_bytes()).expect("a change"));
+        assert_eq!(c(r#"{"status":"resolved"}"#), "resolve");
+        assert_eq!(c(r#"{"status":"ignored"}"#), "ignore");
+        assert_eq!(c(r#"{"assignee":null}"#), "unassign");
+        assert_eq!(c(r#"{"status":"unresolved","assignee":{"type":"user","id":"1"}}"#), "unresolve+assign");
     }
 
     #[test]
