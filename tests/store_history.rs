@@ -185,7 +185,10 @@ fn a_board_change_records_its_verb_and_user_and_holds_its_fields_from_deliveries
     let issue = Issue::new("4");
     send(&conn, "created", &issue, 0);
     board(&conn, "4", &status(Status::Resolved), 10, Some("Ann Board"));
-    assert_eq!(lines(&conn, "4"), ["board resolve column: TODO -> DONE (Ann Board)"]);
+    assert_eq!(lines(&conn, "4")[0], "board resolve column: TODO -> DONE (Ann Board)");
+    // (With lanes, a board status change also clears the substatus: a real
+    // change, recorded too; the entries below are counted from here.)
+    let base = lines(&conn, "4").len();
     assert_eq!(history(&conn, "4")[0]["at"], at(10));
 
     // While the push is pending, Sentry's older state does not move the
@@ -193,18 +196,19 @@ fn a_board_change_records_its_verb_and_user_and_holds_its_fields_from_deliveries
     send(&conn, "unresolved", &issue, 20);
     sync_page(&conn, &[&issue], 30);
     assert_eq!(card(&conn, "4")["column"], "DONE");
-    assert_eq!(lines(&conn, "4").len(), 1, "{:#?}", lines(&conn, "4"));
+    assert_eq!(lines(&conn, "4").len(), base, "{:#?}", lines(&conn, "4"));
 
     let ann = Assignee { kind: "user".into(), id: Some("9".into()), name: Some("Ann".into()), email: None };
     board(&conn, "4", &change(Some(Status::Unresolved), Some(Some(&ann))), 40, None);
     assert_eq!(
-        lines(&conn, "4")[1..],
+        lines(&conn, "4")[base..base + 2],
         ["board unresolve+assign column: DONE -> DOING (-)", "board unresolve+assign assignee: - -> Ann (-)"]
     );
+    let base = lines(&conn, "4").len();
     board(&conn, "4", &change(None, Some(None)), 50, None);
     board(&conn, "4", &change(None, Some(None)), 60, None);
     assert_eq!(
-        lines(&conn, "4")[3..],
+        lines(&conn, "4")[base..],
         ["board unassign column: DOING -> TODO (-)", "board unassign assignee: Ann -> - (-)"],
         "the second unassign changed nothing"
     );
@@ -225,9 +229,10 @@ fn a_card_keeps_its_newest_hundred_entries() {
     assert_eq!(h.last().unwrap()["at"], at(10 + 129), "newest last");
     assert_eq!(h[0]["at"], at(10 + 30), "the oldest thirty went");
     assert_eq!(h.last().unwrap()["to"], "TODO");
-    assert_eq!(history(&conn, "6").len(), 1, "another card's history is its own");
-    let total = db::rows(&conn, "SELECT COUNT(*) AS n FROM card_history");
-    assert_eq!(total[0]["n"], 101);
+    let other = history(&conn, "6");
+    assert!(!other.is_empty() && other.iter().all(|e| e["at"] == at(1)), "another card's history is its own");
+    let kept = db::rows(&conn, "SELECT COUNT(*) AS n FROM card_history WHERE card_id = '5'");
+    assert_eq!(kept[0]["n"], 100, "pruned in the table, not only in the answer");
 }
 
 #[test]
