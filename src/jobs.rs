@@ -90,19 +90,19 @@ impl Job {
 }
 
 /// The statements that record that `jobs`, planned for a delivery of body
-/// `digest`, could not be queued (given the queue's error).
-pub fn unqueued<'a>(jobs: &'a [Job], digest: Option<&'a str>) -> impl Fn(&str) -> Vec<crate::plan::Stmt> + 'a {
-    move |error| {
-        let mut stmts: Vec<crate::plan::Stmt> = jobs
-            .iter()
-            .filter_map(|j| match j {
-                Job::Reread(r) => Some(crate::store::rereads::forget(&r.issue)),
-                _ => None,
-            })
-            .collect();
-        stmts.extend(digest.map(|d| crate::store::delivery_failed(d, "enqueue_failed", error)));
-        stmts
-    }
+/// `digest`, could not be queued: the delivery is marked failed (so
+/// Sentry's retry is applied again) and a re-read request is left without
+/// a job (so the next request queues one).
+pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::plan::Stmt> {
+    let mut stmts: Vec<crate::plan::Stmt> = jobs
+        .iter()
+        .filter_map(|j| match j {
+            Job::Reread(r) => Some(crate::store::rereads::forget(&r.issue)),
+            _ => None,
+        })
+        .collect();
+    stmts.extend(digest.map(|d| crate::store::delivery_failed(d, "enqueue_failed", error)));
+    stmts
 }
 
 /// What the consumer does with a message after an attempt.
@@ -190,11 +190,11 @@ mod tests {
             Job::Reread(RereadJob { issue: "42".into(), installation: None }),
             Job::SyncMembers { installation: "u".into() },
         ];
-        let stmts = unqueued(&jobs, Some("abc"))("queue down");
+        let stmts = unqueued(&jobs, Some("abc"), "queue down");
         assert_eq!(stmts.len(), 2);
         assert!(stmts[0].sql.contains("UPDATE rereads SET queued_at = ''"));
         assert!(stmts[1].sql.contains("UPDATE deliveries SET status = 503"));
-        assert!(unqueued(&jobs[1..], None)("x").is_empty());
+        assert!(unqueued(&jobs[1..], None, "x").is_empty());
     }
 
     #[test]

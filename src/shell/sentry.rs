@@ -9,7 +9,7 @@ use crate::jobs::Job;
 use crate::log::DeliveryLog;
 use crate::plan::{Guarded, Plan, Reply, Stmt};
 use crate::sentry::hook::{self, Delivery, Step};
-use crate::store::{self, deliveries};
+use crate::store::deliveries;
 use crate::time::format_millis;
 use crate::verify::one_signature;
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
@@ -160,12 +160,9 @@ async fn apply(
     if jobs.is_empty() {
         return Ok(());
     }
-    // What must be undone if the jobs cannot be queued: the delivery is
-    // marked failed (so Sentry's retry is applied again) and a re-read
-    // request is left without a job (so the next request queues one).
-    let undo = crate::jobs::unqueued(&jobs, digest);
+    let rereads: Vec<Job> = jobs.iter().filter(|j| matches!(j, Job::Reread(_))).cloned().collect();
     let Err(e) = super::jobs::enqueue(env, jobs).await else { return Ok(()) };
-    let _ = d1::run(db, &undo(&e)).await;
+    let _ = d1::run(db, &crate::jobs::unqueued(&rereads, digest, &e)).await;
     Err(AppError::Internal(e))
 }
 
