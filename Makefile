@@ -21,6 +21,11 @@ test:
 check:
 	@bash tools/check.sh
 
+# Import cycles between src/ files (informational, not part of `make check`).
+.PHONY: cycles
+cycles:
+	@python3 tools/cycles.py
+
 tools:
 	@bash tools/bootstrap.sh
 
