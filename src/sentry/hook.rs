@@ -38,6 +38,8 @@ pub struct Delivery<'a> {
 
 /// The first step's answer.
 #[derive(Debug, Clone, PartialEq)]
+// One Step per delivery, matched at once: boxing `Ready` would only move callers' code.
+#[allow(clippy::large_enum_variant)]
 pub enum Step {
     /// Decided without reading D1: error events (queued), skipped and
     /// unusable deliveries.
@@ -72,7 +74,7 @@ enum Event {
         kind: CommentAction,
     },
     /// Planned already (installations, alerts): only the replay checks apply.
-    Planned(Plan),
+    Planned(Box<Plan>),
 }
 
 /// Authenticates and parses one delivery. Nothing is planned unless the
@@ -137,9 +139,12 @@ fn parse(cfg: &Config, resource: &str, env: Envelope, now: Millis) -> Result<Par
     let installation = env.installation.as_ref().and_then(|i| i.uuid.clone());
     let internal_row = internal_installation(cfg, &env, &at).filter(|_| resource != "installation");
     let planned = |plan: Option<Plan>, row: Option<Stmt>| match plan {
-        Some(plan) => {
-            Parsed::Event { event: Event::Planned(plan), issue_id: None, installation: None, internal_row: row }
-        }
+        Some(plan) => Parsed::Event {
+            event: Event::Planned(Box::new(plan)),
+            issue_id: None,
+            installation: None,
+            internal_row: row,
+        },
         None => Parsed::Ready(skipped(resource, &action, "action not handled")),
     };
     let (event, issue_id) = match resource {
@@ -211,8 +216,8 @@ pub fn decide(pending: Pending, prior: &Prior) -> Plan {
         Event::Comment { action, comment, kind } => decide_comment(&lookup, &action, &comment, kind, prior, now),
         // Metric alerts order themselves (resolved is final), and a repeated
         // critical can have the bytes of an earlier one.
-        Event::Planned(plan) if prior.body_seen && plan.verdict.resource != "metric_alert" => repeat(plan),
-        Event::Planned(plan) => plan,
+        Event::Planned(plan) if prior.body_seen && plan.verdict.resource != "metric_alert" => repeat(*plan),
+        Event::Planned(plan) => *plan,
     };
     with_first(internal_row, plan)
 }
