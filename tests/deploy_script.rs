@@ -71,7 +71,9 @@ impl StandIn {
             .env("CLOUDFLARE_API_TOKEN", "fake")
             .env("CLOUDFLARE_ACCOUNT_ID", "standin-account")
             .env("SK_SKIP_BUILD", "1");
-        for name in ALL_SECRETS.iter().chain(&["WORKER_URL", "DEPLOY_DRY_RUN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL"]) {
+        for name in
+            ALL_SECRETS.iter().chain(&["WORKER_URL", "DEPLOY_DRY_RUN", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL"])
+        {
             cmd.env_remove(name);
         }
         for (k, v) in env {
@@ -170,7 +172,8 @@ fn deploy_creates_what_is_missing_then_a_second_run_changes_nothing() {
     let applied: Vec<String> = serde_json::from_value(dbs[0]["migrations"].clone()).unwrap();
     assert_eq!(applied, migration_files(), "every migration applied remotely, once, in order");
     assert_eq!(calls(&s, "POST", "/queues").len(), 2);
-    let queues: BTreeSet<&str> = s["queues"].as_array().unwrap().iter().map(|q| q["queue_name"].as_str().unwrap()).collect();
+    let queues: BTreeSet<&str> =
+        s["queues"].as_array().unwrap().iter().map(|q| q["queue_name"].as_str().unwrap()).collect();
     assert_eq!(queues, BTreeSet::from(["sentry-kanban-jobs", "sentry-kanban-dlq"]));
     assert_eq!(
         secrets_put(&s),
@@ -227,7 +230,11 @@ fn without_a_terminal_a_missing_secret_fails_by_name_before_anything_is_created(
     }
 
     // Too short a board token is refused, naming it, and not echoed.
-    let short = [("SENTRY_CLIENT_SECRET", "client-secret-91b0"), ("SENTRY_CLIENT_ID", "client-id-2c3d"), ("DASHBOARD_TOKEN", "short-token-4e5f")];
+    let short = [
+        ("SENTRY_CLIENT_SECRET", "client-secret-91b0"),
+        ("SENTRY_CLIENT_ID", "client-id-2c3d"),
+        ("DASHBOARD_TOKEN", "short-token-4e5f"),
+    ];
     let (ok, text) = cf.deploy(&short);
     assert!(!ok && text.contains("DASHBOARD_TOKEN") && text.contains("32"), "{text}");
     assert_no_secret_in(&text, &short);
@@ -252,7 +259,10 @@ fn internal_integration_behind_access_dry_run_puts_those_secrets_and_uploads_not
     let s = cf.state();
     assert_eq!(
         secrets_put(&s),
-        BTreeSet::from(["SENTRY_CLIENT_SECRET", "SENTRY_AUTH_TOKEN", "SENTRY_ORG_SLUG", "ACCESS_AUD", "ACCESS_TEAM_DOMAIN"].map(String::from)),
+        BTreeSet::from(
+            ["SENTRY_CLIENT_SECRET", "SENTRY_AUTH_TOKEN", "SENTRY_ORG_SLUG", "ACCESS_AUD", "ACCESS_TEAM_DOMAIN"]
+                .map(String::from)
+        ),
         "internal mode behind Access needs neither SENTRY_CLIENT_ID nor DASHBOARD_TOKEN"
     );
     assert_eq!(s["scripts"]["sentry-kanban"]["uploads"], 0, "a dry run uploads no bundle");

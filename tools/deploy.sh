@@ -12,6 +12,7 @@
 # names; without a terminal a missing required secret is an error naming it.
 #   WORKER_URL=https://…   the URL to print when not on workers.dev
 #   DEPLOY_DRY_RUN=1       everything above, but `wrangler deploy --dry-run`
+#   DEPLOY_NONINTERACTIVE=1  never prompt, even on a terminal
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -87,16 +88,20 @@ require_secret() { # name what [check-function]
     local value=""
     if from_env "$name"; then
         value=${!name}
+        if [ -n "$check" ] && ! "$check" "$value"; then
+            die "$name: $CHECK_ERROR"
+        fi
     elif interactive; then
         while [ -z "$value" ]; do
             ask_hidden "$name ($what)"
             value=$REPLY
+            if [ -n "$value" ] && [ -n "$check" ] && ! "$check" "$value"; then
+                echo "$name: $CHECK_ERROR; again" >/dev/tty
+                value=""
+            fi
         done
     else
         die "secret $name ($what) is not set on the worker. Export $name=… or run make deploy in a terminal."
-    fi
-    if [ -n "$check" ] && ! "$check" "$value"; then
-        die "$name: $CHECK_ERROR"
     fi
     remember "$name" "$value"
 }
