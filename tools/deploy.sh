@@ -19,7 +19,6 @@ cd "$ROOT"
 
 DB_NAME=$(sed -n 's/^database_name *= *"\(.*\)"/\1/p' wrangler.toml | head -n1)
 QUEUES=(sentry-kanban-jobs sentry-kanban-dlq)
-OPTIONAL_SECRETS=(GITHUB_WEBHOOK_SECRET GITHUB_TOKEN CRON_SECRET ADMIN_TOKEN)
 # Optional secrets answered with "skip" are not asked again (delete the file to be asked).
 SKIPPED_FILE="$ROOT/.wrangler/deploy/skipped-secrets"
 
