@@ -45,6 +45,9 @@ bench-sync: tools
 bench-report: tools
 	@bash tools/bench.sh report
 
+# Idempotent: creates the D1 database and queues if missing, migrates, asks
+# only for secrets not set yet (or takes them from the environment), deploys
+# and prints the Sentry/GitHub URLs. See docs/deploy.md.
 deploy: tools
 	@bash tools/deploy.sh
 
