@@ -115,7 +115,9 @@ impl ItemFilter {
     /// Reads `org`, `substatus` and `priority` from query pairs. A list is
     /// comma-separated and may repeat the key; an empty value means any. An
     /// unknown substatus or priority is refused with the values allowed.
-    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<ItemFilter, crate::error::AppError> {
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ItemFilter, crate::error::AppError> {
         let mut f = ItemFilter::default();
         for (k, v) in pairs {
             let (slot, allowed): (&mut Option<Vec<String>>, &[&str]) = match k {

@@ -61,7 +61,9 @@ pub fn parse_change(body: &[u8]) -> Result<Change, AppError> {
             Some(s.clone())
         }
         Some(_) => {
-            return Err(bad("substatus goes with status ignored and must be archived_until_escalating or archived_forever"))
+            return Err(bad(
+                "substatus goes with status ignored and must be archived_until_escalating or archived_forever",
+            ))
         }
     };
     if status.is_none() && assignee.is_none() {

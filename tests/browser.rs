@@ -458,7 +458,8 @@ fn the_search_filter_narrows_the_board_and_stays_in_the_url() {
 
 /// A card in TODO with Sentry's `substatus` and `priority`.
 fn send_lane(a: &App, id: &str, substatus: &str, priority: &str, title: &str) {
-    let mut v: Value = serde_json::from_str(&issue_body("created", id, "unresolved", title, "browser-lanes", None)).unwrap();
+    let mut v: Value =
+        serde_json::from_str(&issue_body("created", id, "unresolved", title, "browser-lanes", None)).unwrap();
     v["data"]["issue"]["substatus"] = json!(substatus);
     v["data"]["issue"]["priority"] = json!(priority);
     let r = a.send_sentry_at("issue", &v.to_string(), Some(past(60)));

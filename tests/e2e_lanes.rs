@@ -65,7 +65,8 @@ fn priority_and_substatus_reach_the_items_and_their_filters() {
     assert_eq!(listed(app, &format!("/api/items?org={INTERNAL_ORG}&priority=high"), &mine), ["8101"]);
     assert_eq!(listed(app, "/api/items?org=another-org&priority=high", &mine), Vec::<String>::new());
 
-    for (path, word) in [("/api/items?priority=urgent", "priority"), ("/api/items?substatus=escalating,bogus", "bogus")] {
+    for (path, word) in [("/api/items?priority=urgent", "priority"), ("/api/items?substatus=escalating,bogus", "bogus")]
+    {
         let r = get(app, path, &[]);
         assert_eq!(r.status, 400, "{path}: {}", r.body);
         let message = r.json()["message"].as_str().unwrap_or("").to_string();

@@ -206,7 +206,10 @@ fn archive_until_escalating_shows_at_once_and_is_what_the_job_sends() {
     let job = change(&conn, "4001", &archive_until_escalating(), 110);
     let c = card(&conn, "4001");
     assert_eq!((c["ignored"].as_bool(), c["substatus"].as_str()), (Some(true), Some("archived_until_escalating")));
-    assert_eq!(core::body(&pending(&conn, "4001")), json!({"status": "ignored", "substatus": "archived_until_escalating"}));
+    assert_eq!(
+        core::body(&pending(&conn, "4001")),
+        json!({"status": "ignored", "substatus": "archived_until_escalating"})
+    );
     // Sentry has not applied it yet: a newer delivery leaves status and substatus alone.
     send(&conn, "unresolved", &issue.clone().status("unresolved"), &[("substatus", set("escalating"))], 120);
     let c = card(&conn, "4001");

@@ -101,7 +101,8 @@ fn a_newer_change_supersedes_the_older_job_and_both_fields_are_sent() {
     send(&conn, "created", &Issue::new("104"), 0);
     let first = change(&conn, "104", &resolve(), 10).unwrap();
     let team = Assignee { kind: "team".into(), id: Some("4".into()), name: Some("web".into()), email: None };
-    let second = change(&conn, "104", &Change { status: None, assignee: Some(Some(team)), substatus: None }, 11).unwrap();
+    let second =
+        change(&conn, "104", &Change { status: None, assignee: Some(Some(team)), substatus: None }, 11).unwrap();
     let card_now = pending(&conn, "104");
     assert_eq!(core::plan(&cfg(), &first, Some(&card_now)), Push::Skip("superseded by a newer change"));
     let Push::Send { body, .. } = core::plan(&cfg_with_org(), &second, Some(&card_now)) else {

@@ -210,7 +210,8 @@ mod tests {
     #[test]
     fn priority_and_substatus_are_read_absent_null_or_set() {
         let w: WireIssue =
-            serde_json::from_str(r#"{"id":"1","status":"unresolved","substatus":"escalating","priority":"high"}"#).unwrap();
+            serde_json::from_str(r#"{"id":"1","status":"unresolved","substatus":"escalating","priority":"high"}"#)
+                .unwrap();
         let (s, _) = w.into_snapshot(None);
         assert_eq!((s.substatus, s.priority.as_deref()), (Some(Some("escalating".into())), Some("high")));
         let (s, _) = serde_json::from_str::<WireIssue>(r#"{"id":"1"}"#).unwrap().into_snapshot(None);
@@ -220,13 +221,13 @@ mod tests {
             .into_snapshot(None);
         assert_eq!((s.substatus, s.priority), (Some(None), None), "null substatus clears; null priority keeps");
         let odd = format!(r#"{{"id":"1","substatus":7,"priority":"{}"}}"#, "urgent!".repeat(20));
-        let (s, _) = serde_json::from_str::<WireIssue>(&odd).expect("odd types never fail the issue").into_snapshot(None);
+        let (s, _) =
+            serde_json::from_str::<WireIssue>(&odd).expect("odd types never fail the issue").into_snapshot(None);
         assert_eq!(s.substatus, None);
         let p = s.priority.expect("an unknown priority is kept as text");
         assert!(p.starts_with("urgent!") && p.chars().count() == crate::board::MAX_PRIORITY_CHARS, "{p}");
-        let (s, _) = serde_json::from_str::<WireIssue>(r#"{"id":"1","priority":{"level":"high"}}"#)
-            .unwrap()
-            .into_snapshot(None);
+        let (s, _) =
+            serde_json::from_str::<WireIssue>(r#"{"id":"1","priority":{"level":"high"}}"#).unwrap().into_snapshot(None);
         assert_eq!(s.priority, None);
     }
 
