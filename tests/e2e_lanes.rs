@@ -5,10 +5,12 @@
 
 #[path = "e2e/app.rs"]
 mod app;
+#[path = "e2e/issues.rs"]
+mod issues;
 #[path = "e2e/mock.rs"]
 mod mock;
 
-use app::{internal_app, App, Reply, INTERNAL_ORG};
+use app::{internal_app, spawn_app, App, Reply, INTERNAL_ORG, INTERNAL_TOKEN};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -127,4 +129,33 @@ fn archive_until_escalating_is_written_back_and_an_escalation_brings_the_card_ba
         (Some(false), Some("TODO"), Some("escalating"), Some("high")),
         "{c}"
     );
+}
+
+/// Priority changes send no webhook: the cron sync brings them (and the
+/// substatus), and a new card from the sync has its lanes at once.
+#[test]
+fn the_cron_sync_brings_priority_and_substatus_changes() {
+    let cron = "e2e-lanes-cron-secret";
+    let own =
+        spawn_app(&[("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN), ("SENTRY_ORG_SLUG", INTERNAL_ORG), ("CRON_SECRET", cron)]);
+    let app = &own;
+    send(app, "created", "8121", "unresolved", "new", "low");
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut changed = issues::issue(8121, "unresolved");
+    changed["substatus"] = json!("escalating");
+    changed["priority"] = json!("high");
+    let mut fresh = issues::issue(8122, "unresolved");
+    fresh["substatus"] = json!("regressed");
+    fresh["priority"] = json!("medium");
+    issues::serve(app, &[changed, fresh], 0);
+    let auth = format!("Bearer {cron}");
+    let r = app.request("POST", "/api/cron/sentry-sync", &[("Authorization", auth.as_str())], b"");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = app
+        .wait_for("the synced lanes", Duration::from_secs(90), || app.item("8121").filter(|c| c["priority"] == "high"));
+    assert_eq!(c["substatus"], "escalating", "{c}");
+    let n = app.wait_for("the synced new card", Duration::from_secs(90), || app.item("8122"));
+    assert_eq!((n["substatus"].as_str(), n["priority"].as_str()), (Some("regressed"), Some("medium")));
+    assert_eq!(listed(app, "/api/items?priority=high", &["8121", "8122"]), ["8121"]);
+    own.stop();
 }
