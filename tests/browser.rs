@@ -483,28 +483,28 @@ fn card_look(b: &Browser, id: &str) -> Value {
 #[test]
 fn an_escalating_card_stands_out_and_the_priority_filter_stays_in_the_url() {
     let a = board_app();
-    send_lane(a, "771401", "escalating", "high", "TypeError: escalating lane 771401");
-    send_lane(a, "771402", "ongoing", "low", "TypeError: quiet lane 771402");
-    send_lane(a, "771403", "regressed", "high", "TypeError: regressed lane 771403");
-    let mine: BTreeSet<String> = ["771401", "771402", "771403"].map(String::from).into();
+    send_lane(a, "771701", "escalating", "high", "TypeError: escalating lane 771701");
+    send_lane(a, "771702", "ongoing", "low", "TypeError: quiet lane 771702");
+    send_lane(a, "771703", "regressed", "high", "TypeError: regressed lane 771703");
+    let mine: BTreeSet<String> = ["771701", "771702", "771703"].map(String::from).into();
 
     let b = Browser::new();
     b.goto(&url(a, "/"));
-    wait_cards(&b, &[("771401", "TODO"), ("771402", "TODO"), ("771403", "TODO")]);
-    let loud = card_look(&b, "771401");
-    let quiet = card_look(&b, "771402");
+    wait_cards(&b, &[("771701", "TODO"), ("771702", "TODO"), ("771703", "TODO")]);
+    let loud = card_look(&b, "771701");
+    let quiet = card_look(&b, "771702");
     assert!(loud["classes"].as_array().unwrap().contains(&json!("escalating")), "{loud}");
     assert_eq!((loud["substatus"].clone(), loud["priority"].clone()), (json!(["escalating"]), json!(["high"])));
     assert!(!quiet["classes"].as_array().unwrap().contains(&json!("escalating")), "{quiet}");
     assert_eq!((quiet["substatus"].clone(), quiet["priority"].clone()), (json!([]), json!(["low"])));
     assert_ne!(loud["border"], quiet["border"], "the escalating card stands out in its column");
-    assert_eq!(card_look(&b, "771403")["substatus"], json!(["regressed"]));
-    assert!(b.displayed(&b.find("article.card[data-id=\"771401\"] .tag-escalating")));
+    assert_eq!(card_look(&b, "771703")["substatus"], json!(["regressed"]));
+    assert!(b.displayed(&b.find("article.card[data-id=\"771701\"] .tag-escalating")));
 
     // The priority filter narrows the board and is part of the address.
     b.click(&b.find("select#filter-priority"));
     b.click(&b.find("select#filter-priority option[value=\"high\"]"));
-    let high: BTreeSet<String> = ["771401", "771403"].map(String::from).into();
+    let high: BTreeSet<String> = ["771701", "771703"].map(String::from).into();
     let only_high = |b: &Browser| {
         let shown: BTreeSet<String> = visible_ids(&board_state(b)).intersection(&mine).cloned().collect();
         (shown == high).then_some(())
@@ -517,13 +517,13 @@ fn an_escalating_card_stands_out_and_the_priority_filter_stays_in_the_url() {
     assert_eq!(b.property(&b.find("select#filter-priority"), "value"), "high");
 
     // Archive until escalating, from the card menu.
-    let card = card_element(&b, "771403");
+    let card = card_element(&b, "771703");
     b.click(&b.find_in(&card, ".card-menu")[0]);
     b.click(&b.wait_find(".menu [data-action=\"archive-escalating\"]", WAIT));
-    let put = wait_put(a, "771403", "substatus", "archived_until_escalating");
+    let put = wait_put(a, "771703", "substatus", "archived_until_escalating");
     assert_eq!(put, json!({"status": "ignored", "substatus": "archived_until_escalating"}));
     let look = b.wait_for("the archived card", WAIT, |b| {
-        let l = card_look(b, "771403");
+        let l = card_look(b, "771703");
         l["classes"].as_array().is_some_and(|c| c.contains(&json!("ignored"))).then_some(l)
     });
     assert_eq!((look["substatus"].clone(), look["until"].clone()), (json!([]), json!(["until escalating"])), "{look}");
