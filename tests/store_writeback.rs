@@ -27,7 +27,7 @@ fn pending(conn: &Connection, id: &str) -> core::Pending {
 }
 
 fn resolve() -> Change {
-    Change { status: Some(Status::Resolved), assignee: None }
+    Change { status: Some(Status::Resolved), assignee: None, substatus: None }
 }
 
 fn send(conn: &Connection, action: &str, issue: &Issue, t: i64) {
@@ -84,12 +84,12 @@ fn assignments_are_kept_while_pending_and_unassigning_empties_the_card() {
     let conn = fresh_db();
     send(&conn, "created", &Issue::new("103"), 0);
     let ann = Assignee { kind: "user".into(), id: Some("9".into()), name: Some("Ann".into()), email: None };
-    let job = change(&conn, "103", &Change { status: None, assignee: Some(Some(ann)) }, 10).unwrap();
+    let job = change(&conn, "103", &Change { status: None, assignee: Some(Some(ann)), substatus: None }, 10).unwrap();
     send(&conn, "assigned", &Issue::new("103").to(&jane()), 20);
     assert_eq!(card(&conn, "103")["assignee"]["name"], "Ann", "the pending assignment wins");
     assert_eq!(core::body(&pending(&conn, "103")), serde_json::json!({"assignedTo": "user:9"}));
     settle(&conn, &job, "done", None);
-    let job = change(&conn, "103", &Change { status: None, assignee: Some(None) }, 30).unwrap();
+    let job = change(&conn, "103", &Change { status: None, assignee: Some(None), substatus: None }, 30).unwrap();
     assert_eq!(card(&conn, "103")["column"], "TODO");
     assert_eq!(core::body(&pending(&conn, "103")), serde_json::json!({"assignedTo": ""}));
     settle(&conn, &job, "done", None);
@@ -101,7 +101,8 @@ fn a_newer_change_supersedes_the_older_job_and_both_fields_are_sent() {
     send(&conn, "created", &Issue::new("104"), 0);
     let first = change(&conn, "104", &resolve(), 10).unwrap();
     let team = Assignee { kind: "team".into(), id: Some("4".into()), name: Some("web".into()), email: None };
-    let second = change(&conn, "104", &Change { status: None, assignee: Some(Some(team)) }, 11).unwrap();
+    let second =
+        change(&conn, "104", &Change { status: None, assignee: Some(Some(team)), substatus: None }, 11).unwrap();
     let card_now = pending(&conn, "104");
     assert_eq!(core::plan(&cfg(), &first, Some(&card_now)), Push::Skip("superseded by a newer change"));
     let Push::Send { body, .. } = core::plan(&cfg_with_org(), &second, Some(&card_now)) else {
