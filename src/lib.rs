@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod etag;
 pub mod github;
+pub mod health;
 pub mod jobs;
 pub mod log;
 pub mod outbound;
