@@ -173,7 +173,11 @@ mod tests {
 
     #[test]
     fn github_reports_its_last_delivery_and_no_alarm() {
-        let f = Facts { github_verified_at: Some(ago(5)), drift: Drift { missing: 4, ..Drift::default() }, ..facts(None, 9, Some(60)) };
+        let f = Facts {
+            github_verified_at: Some(ago(5)),
+            drift: Drift { missing: 4, ..Drift::default() },
+            ..facts(None, 9, Some(60))
+        };
         let h = health(&f, NOW, 30);
         assert_eq!(h.github, SourceHealth { last_verified_at: Some(ago(5)), alarm: false, reason: None });
         assert!(h.sentry.alarm);

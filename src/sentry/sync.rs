@@ -161,7 +161,10 @@ mod tests {
         let stmts = page_batch(&page, "run-1", "2026-01-01T00:00:00.000Z", "2026-01-01T00:10:00.000Z", "n");
         assert_eq!(stmts.len(), 2 + 2 * 2 + 2);
         assert!(stmts[..2].iter().all(|s| s.sql.contains("INSERT INTO sync_drift")));
-        assert_eq!(stmts[2..], page_statements(&page, "run-1", "2026-01-01T00:00:00.000Z", "2026-01-01T00:10:00.000Z", "n")[..]);
+        assert_eq!(
+            stmts[2..],
+            page_statements(&page, "run-1", "2026-01-01T00:00:00.000Z", "2026-01-01T00:10:00.000Z", "n")[..]
+        );
         assert!(stmts.last().unwrap().sql.contains("sync_leases"));
         assert!(stmts[stmts.len() - 2].sql.contains("drift_missing"));
     }

@@ -126,8 +126,5 @@ ON CONFLICT (source) DO UPDATE SET alarm = excluded.alarm, reason = excluded.rea
 WHERE webhook_alarms.alarm != excluded.alarm";
 
 pub fn record_alarm(source: &str, alarm: bool, reason: Option<&str>, now: &str) -> Stmt {
-    Stmt {
-        sql: RECORD_ALARM,
-        params: vec![source.into(), alarm.into(), reason.map(str::to_string).into(), now.into()],
-    }
+    Stmt { sql: RECORD_ALARM, params: vec![source.into(), alarm.into(), reason.map(str::to_string).into(), now.into()] }
 }

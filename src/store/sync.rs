@@ -49,10 +49,7 @@ WHERE id = ?1";
 /// One page written: counts, and the lease moves on.
 pub fn progress(run: &str, issues: i32, lease_until: &str, now: &str) -> Vec<Stmt> {
     vec![
-        Stmt {
-            sql: PROGRESS,
-            params: vec![run.into(), issues.into(), now.into()],
-        },
+        Stmt { sql: PROGRESS, params: vec![run.into(), issues.into(), now.into()] },
         Stmt {
             sql: "UPDATE sync_leases SET lease_until = ?2 WHERE run_id = ?1",
             params: vec![run.into(), lease_until.into()],
