@@ -152,8 +152,14 @@ pub async fn page(cfg: &Config, env: &Env, db: &D1Database, job: &PageJob) -> st
         pages += 1;
         round_trips += 1;
         let Some(next) = page.next else {
-            d1::run(db, &store::finish(&job.run, "done", None, &now())).await.map_err(storage)?;
+            // The health row rides in the finishing batch: the alarm's rise
+            // or fall is noticed without another round trip.
+            let mut finish = store::finish(&job.run, "done", None, &now());
+            finish.push(crate::store::health::health_stmt());
+            let rows = d1::run_first_rows(db, &finish).await.map_err(storage)?;
             log_pages(job, pages, round_trips + 1, true);
+            super::webhook_health::after_sync(db, rows.last().and_then(Option::as_ref), cfg.webhook_silence_minutes)
+                .await;
             return Ok(Outcome::done());
         };
         cursor = Some(next);
