@@ -178,7 +178,8 @@ fn log_pages(job: &PageJob, pages: u32, round_trips: u32, finished: bool) {
     console_log!("{line}");
 }
 
-/// Fetches and writes one page: one API call, one D1 batch.
+/// Fetches and writes one page: one API call, one D1 batch (what the
+/// webhooks missed, measured first, then the cards).
 async fn fetch_page(
     cfg: &Config,
     db: &D1Database,
@@ -192,7 +193,7 @@ async fn fetch_page(
     let reply = fetch::send("list issues", &call, cfg.http_timeout_ms).await?;
     let page = sync::parse_page(&reply, job.installation.as_deref())?;
     let until = format_millis(Date::now().as_millis() as i64 + LEASE_MS);
-    d1::run(db, &sync::page_statements(&page, &job.run, &fetched_at, &until, &now())).await.map_err(storage)?;
+    d1::run(db, &sync::page_batch(&page, &job.run, &fetched_at, &until, &now())).await.map_err(storage)?;
     Ok(page)
 }
 
