@@ -13,7 +13,7 @@
   function show(body) {
     var s = body && body.sentry;
     var up = !!(s && s.alarm === true);
-    reason.textContent = up ? String(s.reason || "Sentry changes went unreported by any webhook.") : "";
+    reason.textContent = up ? String(s.reason || "Sentry changes went unreported by any webhook") + "." : "";
     banner.hidden = !up;
   }
 
