@@ -61,6 +61,20 @@ fn the_silence_banner_shows_with_its_reason_and_hides_after_a_verified_delivery(
     assert_eq!(b.attribute(&link, "href").as_deref(), Some("/deliveries"));
     b.save_screenshot("board-webhooks-silent");
 
+    // The delivery page lists the run with what it found, under the same banner.
+    b.goto(&format!("{}/deliveries", a.base));
+    let cells = b.wait_for("the sync run's drift", WAIT, |b| {
+        let got = b.execute(
+            "var r = document.querySelector('#sync-runs tr.sync-run'); return r ? \
+             [r.querySelector('.drift-missing').textContent, r.querySelector('.drift-status').textContent, \
+              r.querySelector('.drift-assignee').textContent] : null",
+            vec![],
+        );
+        (!got.is_null()).then_some(got)
+    });
+    assert_eq!(cells, json!(["1", "0", "0"]));
+    b.wait_for("the banner on the delivery page", WAIT, |b| banner_shown(b).then_some(()));
+
     let body = json!({"action": "created", "installation": {"uuid": "browser-health"},
         "data": {"issue": {"id": "602", "title": "Boom 602", "status": "unresolved", "assignedTo": null}},
         "actor": {"type": "application", "id": "sentry", "name": "Sentry"}});
