@@ -73,6 +73,7 @@ fn the_silence_banner_shows_with_its_reason_and_hides_after_a_verified_delivery(
         (!got.is_null()).then_some(got)
     });
     assert_eq!(cells, json!(["1", "0", "0"]));
+    b.save_screenshot("deliveries-sync-runs");
     b.wait_for("the banner on the delivery page", WAIT, |b| banner_shown(b).then_some(()));
 
     let body = json!({"action": "created", "installation": {"uuid": "browser-health"},
