@@ -72,6 +72,14 @@ mod entry {
             Route::ItemAssignees => shell::item_assignees(&env, &item().unwrap_or_default()).await,
             Route::ItemComments => shell::item_comments(&req, &env, &item().unwrap_or_default()).await,
             Route::Deliveries => shell::deliveries(&env).await,
+            Route::DeliveryBody => match crate::routes::delivery_path(&path) {
+                Some((id, _)) => shell::delivery_body(&env, id).await,
+                None => shell::error_response(&crate::error::AppError::NotFound),
+            },
+            Route::DeliveryReplay => match crate::routes::delivery_path(&path) {
+                Some((id, _)) => shell::delivery_replay(&env, id).await,
+                None => shell::error_response(&crate::error::AppError::NotFound),
+            },
             Route::Installations => shell::installations(&env).await,
             Route::Jobs => shell::jobs(&env).await,
             Route::Errors => shell::errors(&req, &env).await,

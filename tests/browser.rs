@@ -613,7 +613,7 @@ fn a_cards_comments_load_when_opened_and_follow_an_edit() {
     b.click(&summary);
     let shown = |want: &'static str| {
         let css = text_css.clone();
-        move |b: &Browser| b.try_find(&css).map(|e| b.text(&e)).filter(|t| t == want)
+        move |b: &Browser| b.try_find(&css).and_then(|e| b.try_text(&e)).filter(|t| t == want)
     };
     b.wait_for("the comment, once opened", WAIT, shown("first look"));
     comment("updated", "second look", 20);

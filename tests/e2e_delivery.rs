@@ -70,7 +70,7 @@ fn wait_card(app: &App, id: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Va
 // ---- the eight defects (the GitHub ones are in tests/e2e_github.rs) --------
 
 /// 1. integration-platform-example's mocks carry the assignee only in
-/// `data.issue.assignedTo`; a body with neither says nothing.
+///    `data.issue.assignedTo`; a body with neither says nothing.
 #[test]
 fn assigned_without_data_assignee_takes_assigned_to_and_never_clears() {
     let app = plain();
@@ -112,7 +112,7 @@ fn a_repeated_action_with_identical_bytes_is_applied() {
 }
 
 /// 3. A retried `issue.created` (frozen body, new Request-ID) after an
-/// assignment and a resolve changes neither.
+///    assignment and a resolve changes neither.
 #[test]
 fn a_retried_created_does_not_undo_a_later_assignment() {
     let app = plain();
@@ -127,7 +127,7 @@ fn a_retried_created_does_not_undo_a_later_assignment() {
 }
 
 /// 4. A retried `issue.assigned`: `data.issue` is serialised again (today's
-/// assignee) while `data.assignee` keeps the original one.
+///    assignee) while `data.assignee` keeps the original one.
 #[test]
 fn a_retried_assignment_keeps_todays_assignee() {
     let app = plain();
@@ -166,7 +166,7 @@ fn a_retried_older_comment_edit_does_not_overwrite_a_newer_one() {
 }
 
 /// 6. Real `event_alert.triggered` captures (zulip's fixtures) have no
-/// `data.event.issue_id`: the issue is in `issue_url` / `web_url` / `url`.
+///    `data.event.issue_id`: the issue is in `issue_url` / `web_url` / `url`.
 #[test]
 fn an_event_alert_without_issue_id_finds_its_issue_in_the_urls() {
     let app = plain();

@@ -69,10 +69,14 @@ fn card_state(conn: &Connection, id: &str) -> String {
 }
 
 fn delivery(conn: &Connection, source: &str, t: &str) {
+    delivery_of(conn, source, "issue", None, t);
+}
+
+fn delivery_of(conn: &Connection, source: &str, resource: &str, replay_of: Option<i64>, t: &str) {
     let d = DeliveryLog {
         received_at: t,
         source,
-        resource: Some("issue"),
+        resource: Some(resource),
         action: Some("resolved"),
         verdict: "applied",
         status: 200,
@@ -80,6 +84,7 @@ fn delivery(conn: &Connection, source: &str, t: &str) {
         detail: None,
         body_sha256: Some("abc"),
         latency_ms: 3,
+        replay_of,
     };
     run(conn, &store::record_delivery(&d));
 }
@@ -96,6 +101,7 @@ fn rejection(conn: &Connection, source: &str, t: &str) {
         detail: Some("bad signature"),
         body_sha256: None,
         latency_ms: 1,
+        replay_of: None,
     };
     run(conn, &store::record_delivery(&d));
 }
@@ -203,6 +209,13 @@ fn the_health_read_finds_unreported_changes_until_a_verified_sentry_delivery_fol
     let h = health::health(&f, NOW + 2 * MIN, 30);
     assert!(h.sentry.alarm, "{h:?}");
     assert!(h.sentry.reason.unwrap().starts_with("Sentry has 3 changes since 2027-01-15 07:00 UTC"));
+
+    // A replay from the delivery page and a UI-component request are not
+    // webhooks arriving: they lower nothing.
+    delivery_of(&conn, "sentry", "issue", Some(1), &at(3 * MIN));
+    delivery_of(&conn, "sentry", "ui_component", None, &at(3 * MIN));
+    let f = facts(&conn);
+    assert_eq!((f.unreported, f.sentry_verified_at.clone()), (3, None));
 
     // One verified Sentry delivery: every change before it counts as reported.
     delivery(&conn, "sentry", &at(3 * MIN));

@@ -35,7 +35,7 @@ fn send(conn: &Connection, action: &str, issue: &Issue, t: i64) {
 }
 
 fn settle(conn: &Connection, job: &WriteBackJob, status: &str, error: Option<&str>) {
-    db::run(conn, &[wb::settle(job, status, error)]);
+    db::run(conn, &[wb::settle(job, status, error, &job.requested_at)]);
 }
 
 #[test]
@@ -150,4 +150,25 @@ fn the_assignee_picker_offers_members_with_users_and_known_assignees() {
     assert!(got.contains(&("user".into(), "Bea".into())), "{got:?}");
     assert!(got.iter().any(|(t, _)| t == "team"), "the team assigned on a card is offered: {got:?}");
     assert!(!got.iter().any(|(_, n)| n == "Invited"), "a pending invite has no user to assign: {got:?}");
+}
+
+/// A re-read (or a sync page) that read the issue before the push reached
+/// Sentry, and writes after the push was done, must not undo the change:
+/// settling moves `applied_at` to the moment Sentry answered.
+#[test]
+fn a_read_from_before_the_push_landed_cannot_undo_the_change() {
+    use sentry_kanban::outbound::HttpReply;
+    use sentry_kanban::sentry::reread::{self, RereadJob};
+    let conn = fresh_db();
+    send(&conn, "created", &Issue::new("105"), 0);
+    let job = change(&conn, "105", &resolve(), 10).unwrap();
+    // The read starts at 15 and sees Sentry before the push: unresolved.
+    let old = HttpReply { status: 200, body: Issue::new("105").to_json(true), ..Default::default() };
+    let state = reread::parse_issue(&old, None).unwrap();
+    // The push is answered at 20 and settled.
+    db::run(&conn, &[wb::settle(&job, "done", None, &at(20))]);
+    // The read's batch commits at 25.
+    let read = RereadJob { issue: "105".into(), installation: None };
+    db::run(&conn, &reread::statements(state.as_ref(), None, &read, &at(15), &at(25)));
+    assert_eq!(card(&conn, "105")["column"], "DONE", "the board's change stands");
 }

@@ -95,7 +95,7 @@ async fn apply_action(req: &mut Request, env: &Env, id: &str) -> std::result::Re
     );
     if let Err(e) = jobs::enqueue(env, vec![Job::WriteBack(job.clone())]).await {
         let why = format!("could not queue the Sentry update: {e}");
-        let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why))]).await;
+        let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why), &job.requested_at)]).await;
         return Err(AppError::Unavailable(why));
     }
     Ok(())

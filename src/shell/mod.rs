@@ -10,6 +10,7 @@ mod github;
 mod github_sync;
 mod http;
 mod jobs;
+mod replay;
 mod reread;
 mod sentry;
 mod sentry_sync;
@@ -17,6 +18,7 @@ mod tokens;
 mod ui;
 mod webhook_health;
 
+pub use replay::{body as delivery_body, replay as delivery_replay};
 pub use sentry::webhook as sentry_webhook;
 pub use ui::{alert_rule_action as sentry_alert_rule_action, issue_link as sentry_issue_link};
 pub use ui::{options as sentry_options, setup_page as sentry_setup};

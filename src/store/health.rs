@@ -8,6 +8,20 @@ use crate::plan::Stmt;
 use crate::store::row_text as text;
 use serde_json::{Map, Value};
 
+/// The newest delivery of a source that the source itself sent: every row
+/// of `deliveries` is verified; a replay from the delivery page
+/// (`replay_of`) and a UI-component request (a Sentry user's click, not a
+/// webhook) are not webhooks arriving.
+macro_rules! last_webhook {
+    ($source:literal) => {
+        concat!(
+            "(SELECT MAX(received_at) FROM deliveries WHERE source = '",
+            $source,
+            "' AND replay_of IS NULL AND COALESCE(resource, '') != 'ui_component')"
+        )
+    };
+}
+
 /// Records what the webhooks missed about issue `?1`, as Sentry reports it
 /// on a page of run `?2` fetched at `?8`, before the page writes it: no card
 /// (`missing`), a card whose status is not `?3` (`status`), a card whose
@@ -22,7 +36,8 @@ use serde_json::{Map, Value};
 /// kept (the change has gone unreported since then). `evidence`: whether the
 /// finding shows the webhooks silent; an unassignment alone does not, as
 /// Sentry sends no webhook for it.
-const RECORD_DRIFT: &str = "\
+const RECORD_DRIFT: &str = concat!(
+    "\
 INSERT INTO sync_drift (issue_id, run_id, missing, status, assignee, evidence, changed_at, seen_at)
 SELECT ?1, ?2, d.missing, d.status, d.assignee, d.missing OR d.status OR (d.assignee AND ?4 IS NOT NULL),
     CASE WHEN d.missing THEN COALESCE(MIN(?6, ?8), ?8) ELSE ?8 END, ?7
@@ -45,13 +60,16 @@ ON CONFLICT (issue_id) DO UPDATE SET
         ELSE excluded.status END,
     assignee = CASE WHEN sync_drift.run_id = excluded.run_id THEN MAX(sync_drift.assignee, excluded.assignee)
         ELSE excluded.assignee END,
-    evidence = CASE WHEN sync_drift.changed_at > COALESCE((SELECT MAX(received_at) FROM deliveries
-            WHERE source = 'sentry'), '') THEN MAX(sync_drift.evidence, excluded.evidence)
+    evidence = CASE WHEN sync_drift.changed_at > COALESCE(",
+    last_webhook!("sentry"),
+    ", '') THEN MAX(sync_drift.evidence, excluded.evidence)
         ELSE excluded.evidence END,
-    changed_at = CASE WHEN sync_drift.changed_at > COALESCE((SELECT MAX(received_at) FROM deliveries
-            WHERE source = 'sentry'), '') THEN MIN(sync_drift.changed_at, excluded.changed_at)
+    changed_at = CASE WHEN sync_drift.changed_at > COALESCE(",
+    last_webhook!("sentry"),
+    ", '') THEN MIN(sync_drift.changed_at, excluded.changed_at)
         ELSE excluded.changed_at END,
-    seen_at = excluded.seen_at";
+    seen_at = excluded.seen_at"
+);
 
 /// The drift statement for one issue of a page (see `RECORD_DRIFT`); it
 /// must run before the page's card upserts, in the same batch.
@@ -82,18 +100,26 @@ pub fn record_drift(state: &IssueState, run: &str, fetched_at: &str, now: &str) 
 /// Everything `GET /api/webhook-health` needs, in one row: the newest
 /// verified delivery per source, the changes found by syncs since the newest
 /// Sentry one, the newest finished run's drift, the alarm state last logged.
-pub const HEALTH: &str = "\
+pub const HEALTH: &str = concat!(
+    "\
 SELECT
-    (SELECT MAX(received_at) FROM deliveries WHERE source = 'sentry') AS sentry_verified_at,
-    (SELECT MAX(received_at) FROM deliveries WHERE source = 'github') AS github_verified_at,
+    ",
+    last_webhook!("sentry"),
+    " AS sentry_verified_at,
+    ",
+    last_webhook!("github"),
+    " AS github_verified_at,
     u.n AS unreported, u.since AS unreported_since,
     r.finished_at AS last_sync_at, r.drift_missing, r.drift_status, r.drift_assignee,
     (SELECT alarm FROM webhook_alarms WHERE source = 'sentry') AS logged_alarm
 FROM (SELECT COUNT(*) AS n, MIN(changed_at) AS since FROM sync_drift
-        WHERE evidence = 1 AND changed_at > COALESCE((SELECT MAX(received_at) FROM deliveries WHERE source = 'sentry'), '')
+        WHERE evidence = 1 AND changed_at > COALESCE(",
+    last_webhook!("sentry"),
+    ", '')
     ) AS u
 LEFT JOIN (SELECT finished_at, drift_missing, drift_status, drift_assignee FROM sync_runs
-        WHERE status = 'done' ORDER BY finished_at DESC, id DESC LIMIT 1) AS r ON 1";
+        WHERE status = 'done' ORDER BY finished_at DESC, id DESC LIMIT 1) AS r ON 1"
+);
 
 pub fn health_stmt() -> Stmt {
     Stmt { sql: HEALTH, params: vec![] }

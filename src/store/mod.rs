@@ -55,7 +55,8 @@ ON CONFLICT (id) DO UPDATE SET
     assignee_name = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_name ELSE cards.assignee_name END,
     assignee_email = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_email ELSE cards.assignee_email END,
     applied_at = excluded.applied_at,
-    updated_at = excluded.updated_at
+    -- moved by the cards_updated_at trigger when a shown field changed
+    updated_at = cards.updated_at
 WHERE excluded.applied_at >= cards.applied_at";
 
 /// `issue.created` is a birth certificate: it inserts the card if there is
@@ -198,9 +199,9 @@ WHERE id = ?1";
 
 /// One metric-alert card per metric alert id, updated in place in arrival
 /// order. Resolved is final: Sentry closes an incident for good (a new
-/// trigger opens a new incident, another id), so a critical or warning that
-/// arrives after the resolve is a late retry and changes nothing. A resolved
-/// delivery (no level) keeps the level shown.
+/// trigger opens a new incident, another id), so nothing that arrives after
+/// the resolve (a late critical or warning, the resolve again) changes the
+/// card. A resolved delivery (no level) keeps the level shown.
 const UPSERT_METRIC_ALERT: &str = "\
 INSERT INTO alerts (id, kind, installation_uuid, alert_id, rule, title, detail, level, status, permalink, project,
     first_triggered, last_triggered, applied_at, created_at, updated_at)
@@ -219,7 +220,7 @@ ON CONFLICT (id) DO UPDATE SET
     last_triggered = excluded.last_triggered,
     applied_at = excluded.applied_at,
     updated_at = excluded.updated_at
-WHERE excluded.applied_at >= alerts.applied_at";
+WHERE alerts.status != 'resolved' AND excluded.applied_at >= alerts.applied_at";
 
 /// The statement that records `state` for an issue, applied at `applied_at`.
 /// `applied_at` is when the state was learned (see `UPSERT_CARD`); a birth

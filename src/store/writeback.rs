@@ -68,11 +68,12 @@ pub fn pending_from_row(row: &Map<String, Value>) -> Pending {
 
 /// Records a job's outcome on its card, unless a newer change took over:
 /// `done` clears the pending fields, `retrying`/`failed` show the error.
-pub fn settle(job: &WriteBackJob, status: &str, error: Option<&str>) -> Stmt {
+/// `now`: when the outcome is known (for `done`, after Sentry answered).
+pub fn settle(job: &WriteBackJob, status: &str, error: Option<&str>, now: &str) -> Stmt {
     let key = vec![job.card.as_str().into(), job.requested_at.as_str().into()];
     let with_error = |sql| Stmt { sql, params: [key.clone(), vec![error.map(str::to_string).into()]].concat() };
     match status {
-        "done" => Stmt { sql: CLEAR_PENDING, params: key.clone() },
+        "done" => Stmt { sql: CLEAR_PENDING, params: [key.clone(), vec![now.into()]].concat() },
         "retrying" => with_error(
             "UPDATE cards SET writeback_state = 'retrying', writeback_error = ?3 WHERE id = ?1 AND writeback_at = ?2",
         ),
@@ -82,8 +83,12 @@ pub fn settle(job: &WriteBackJob, status: &str, error: Option<&str>) -> Stmt {
     }
 }
 
+/// The push is done: the pending fields are Sentry's again. `applied_at`
+/// moves to the moment Sentry answered, so a sync page or a re-read that
+/// read the issue before the push landed cannot undo the board's change.
 const CLEAR_PENDING: &str = "\
-UPDATE cards SET writeback_state = NULL, writeback_error = NULL, writeback_status = 0, writeback_assignee = 0
+UPDATE cards SET writeback_state = NULL, writeback_error = NULL, writeback_status = 0, writeback_assignee = 0,
+    applied_at = MAX(applied_at, ?3)
 WHERE id = ?1 AND writeback_at = ?2";
 
 /// The assignees the board can offer for a card: its installation's
