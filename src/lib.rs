@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod etag;
 pub mod github;
+pub mod health;
 pub mod jobs;
 pub mod log;
 pub mod outbound;
@@ -66,6 +67,7 @@ mod entry {
             Route::CronRetention => shell::trigger_retention(req, &env).await,
             Route::SyncStatus => shell::sync_status(&env).await,
             Route::Items => shell::items(&req, &env).await,
+            Route::WebhookHealth => shell::webhook_health(&env).await,
             Route::ItemAction => shell::item_action(req, &env, &item().unwrap_or_default()).await,
             Route::ItemAssignees => shell::item_assignees(&env, &item().unwrap_or_default()).await,
             Route::ItemComments => shell::item_comments(&req, &env, &item().unwrap_or_default()).await,

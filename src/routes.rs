@@ -27,6 +27,9 @@ pub enum Route {
     /// The cron sync's recent runs.
     SyncStatus,
     Items,
+    /// `GET /api/webhook-health`: the newest verified delivery per source,
+    /// the Sentry silence alarm, the newest sync's drift.
+    WebhookHealth,
     Deliveries,
     /// `GET /api/deliveries/{id}/body`: the exact bytes of a kept delivery.
     DeliveryBody,
@@ -74,6 +77,7 @@ impl Route {
         match self {
             Route::Page
             | Route::Items
+            | Route::WebhookHealth
             | Route::ItemAssignees
             | Route::ItemComments
             | Route::Deliveries
@@ -131,6 +135,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         "/api/cron/retention" => (Route::CronRetention, &["GET", "POST"]),
         "/api/sync/status" => (Route::SyncStatus, &["GET", "HEAD"]),
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
+        "/api/webhook-health" => (Route::WebhookHealth, &["GET", "HEAD"]),
         "/api/installations" => (Route::Installations, &["GET", "HEAD"]),
         "/api/jobs" => (Route::Jobs, &["GET", "HEAD"]),
         "/api/errors" => (Route::Errors, &["GET", "HEAD"]),
@@ -299,6 +304,9 @@ mod tests {
         for p in ["/api/items", "/api/deliveries", "/api/errors", "/api/errors/1", "/api/github/sync", "/api/jobs"] {
             assert_eq!(route("GET", p).map(Route::gate), Ok(Gate::Viewer), "{p}");
         }
+        assert_eq!(route("GET", "/api/webhook-health"), Ok(Route::WebhookHealth));
+        assert_eq!(route("GET", "/api/webhook-health/").map(Route::gate), Ok(Gate::Viewer), "gated as the board");
+        assert_eq!(route("POST", "/api/webhook-health"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("POST", "/api/items/42/actions"), Ok(Route::ItemAction));
         assert_eq!(Route::ItemAction.gate(), Gate::ViewerWrite);
         assert_eq!(route("GET", "/api/items/42/assignees/"), Ok(Route::ItemAssignees));

@@ -16,6 +16,7 @@ mod sentry;
 mod sentry_sync;
 mod tokens;
 mod ui;
+mod webhook_health;
 
 pub use replay::{body as delivery_body, replay as delivery_replay};
 pub use sentry::webhook as sentry_webhook;
@@ -28,6 +29,7 @@ pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
 pub use http::error_response;
 pub use sentry_sync::{status as sync_status, trigger_retention, trigger_sync};
+pub use webhook_health::read as webhook_health;
 
 use crate::config::Config;
 use crate::error::AppError;

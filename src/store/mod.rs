@@ -14,6 +14,7 @@ pub mod comments;
 pub mod deliveries;
 pub mod errors;
 pub mod github;
+pub mod health;
 pub mod installations;
 pub mod rereads;
 pub mod retention;
