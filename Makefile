@@ -15,6 +15,17 @@ demo:
 test:
 	@bash tools/test.sh
 
+# The lint gate (CI runs it before `make test`): rustfmt, clippy -D warnings
+# (native all targets and the wasm32 lib), node --check, bash -n.
+.PHONY: check
+check:
+	@bash tools/check.sh
+
+# Import cycles between src/ files (informational, not part of `make check`).
+.PHONY: cycles
+cycles:
+	@python3 tools/cycles.py
+
 tools:
 	@bash tools/bootstrap.sh
 
@@ -34,6 +45,9 @@ bench-sync: tools
 bench-report: tools
 	@bash tools/bench.sh report
 
+# Idempotent: creates the D1 database and queues if missing, migrates, asks
+# only for secrets not set yet (or takes them from the environment), deploys
+# and prints the Sentry/GitHub URLs. See docs/deploy.md.
 deploy: tools
 	@bash tools/deploy.sh
 

@@ -3,7 +3,7 @@
 -- One row per change to what the board shows of an issue card: its column
 -- (TODO/DOING/DONE, derived as in store::LIST_ITEMS), whether it is
 -- ignored, its assignee (who, not how the name is spelled) and its
--- substatus. The rows are written by a trigger comparing OLD and NEW, in the
+-- substatus, and its priority. The rows are written by a trigger comparing OLD and NEW, in the
 -- statement that changes the card, so no write path adds a statement or a
 -- round trip, and only real changes show: a repeated delivery, a birth that
 -- fills nothing, a snapshot held back by a pending write-back or by the
@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS card_history (
     source     TEXT,
     action     TEXT,
     actor      TEXT,
-    field      TEXT NOT NULL,             -- 'column' | 'ignored' | 'assignee' | 'substatus'
+    field      TEXT NOT NULL,             -- 'column' | 'ignored' | 'assignee' | 'substatus' | 'priority'
     from_value TEXT,                      -- in words; NULL: none
     to_value   TEXT
 );
@@ -91,11 +91,13 @@ BEGIN
     DELETE FROM card_history WHERE card_id = OLD.id;
 END;
 
--- Priority (issue 20, part 3) joins with its own trigger in a later
--- migration once `cards.priority` exists, e.g.:
---   CREATE TRIGGER card_history_priority AFTER UPDATE OF priority ON cards
---   WHEN OLD.priority IS NOT NEW.priority BEGIN
---     INSERT INTO card_history (card_id, at, source, action, actor, field, from_value, to_value)
---     VALUES (NEW.id, COALESCE(NEW.last_at, NEW.updated_at), NEW.last_source, NEW.last_action,
---             NEW.last_actor, 'priority', OLD.priority, NEW.priority);
---   END;
+-- Priority (issue 20, part 3, migrations/0013): its own trigger, so a field
+-- the board adds later joins the same way (and the same bound).
+CREATE TRIGGER IF NOT EXISTS card_history_priority
+AFTER UPDATE OF priority ON cards
+WHEN OLD.priority IS NOT NEW.priority
+BEGIN
+    INSERT INTO card_history (card_id, at, source, action, actor, field, from_value, to_value)
+    VALUES (NEW.id, COALESCE(NEW.last_at, NEW.updated_at), NEW.last_source, NEW.last_action, NEW.last_actor,
+        'priority', OLD.priority, NEW.priority);
+END;

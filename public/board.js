@@ -9,7 +9,15 @@
   var CARD_ERROR_MS = 30000;
   var COLUMNS = ["TODO", "DOING", "DONE"];
   var LEVELS = ["fatal", "error", "warning", "info", "debug"];
-  var FILTERS = ["project", "level", "assignee", "q"];
+  var FILTERS = ["project", "level", "priority", "assignee", "q"];
+  var PRIORITIES = ["high", "medium", "low"];
+  // Sentry's lanes a card stands out for in its column (badge + class).
+  var LOUD_SUBSTATUS = { escalating: "escalating", regressed: "regressed" };
+  var SUBSTATUS_LABELS = {
+    archived_until_escalating: "until escalating",
+    archived_until_condition_met: "until condition met",
+    archived_forever: "forever",
+  };
   var KIND_LABELS = { event_alert: "event alert", metric_alert: "metric alert" };
 
   var SK = window.SK;
@@ -295,6 +303,8 @@
     node.setAttribute("draggable", alert ? "false" : "true");
     if (location.hash === "#" + node.id) node.classList.add("linked");
     if (item.ignored) node.classList.add("ignored");
+    var loud = !alert && !item.ignored && item.status !== "resolved" ? LOUD_SUBSTATUS[item.substatus] : null;
+    if (loud) node.classList.add(loud);
     if (alert) {
       var kind = /^[a-z_]+$/.test(item.kind) ? item.kind : "alert";
       node.classList.add("alert", "kind-" + kind);
@@ -319,7 +329,23 @@
       sid.textContent = label;
     }
     head.appendChild(sid);
-    if (item.ignored) head.appendChild(el("span", "tag tag-ignored", "ignored"));
+    if (loud) {
+      var badge = el("span", "tag tag-substatus tag-" + loud, loud);
+      badge.title = loud === "escalating" ? "Sentry: escalating (more events than forecast)" : "Sentry: regressed (came back after being resolved)";
+      head.appendChild(badge);
+    }
+    if (item.ignored) {
+      var ign = el("span", "tag tag-ignored", "ignored");
+      if (SUBSTATUS_LABELS[item.substatus]) ign.title = "Archived " + SUBSTATUS_LABELS[item.substatus];
+      head.appendChild(ign);
+      if (item.substatus === "archived_until_escalating") head.appendChild(el("span", "tag tag-until", "until escalating"));
+    }
+    if (!alert && item.priority) {
+      var known = PRIORITIES.indexOf(item.priority) >= 0;
+      var prio = el("span", "tag priority priority-" + (known ? item.priority : "other"), item.priority);
+      prio.title = "Sentry priority: " + item.priority;
+      head.appendChild(prio);
+    }
     if (alert) head.appendChild(el("span", "tag tag-kind", KIND_LABELS[item.kind] || item.kind));
     if (!alert) {
       var menuButton = el("button", "card-menu", "⋯");
@@ -372,6 +398,8 @@
   function matches(item) {
     if (filter.project && (item.project || "") !== filter.project) return false;
     if (filter.level && item.level !== filter.level) return false;
+    // ?priority= may be a comma list (as /api/items takes it).
+    if (filter.priority && filter.priority.split(",").indexOf(item.priority || "") < 0) return false;
     if (filter.assignee === "none") {
       if (item.assignee) return false;
     } else if (filter.assignee) {
@@ -550,7 +578,10 @@
       add("move-" + col, "Move to " + col + (col === "DOING" ? "…" : ""), item.column === col);
     });
     if (item.ignored) add("unignore", "Un-ignore");
-    else add("ignore", "Ignore");
+    else {
+      add("ignore", "Ignore");
+      add("archive-escalating", "Archive until escalating");
+    }
     add("assign", "Assign…");
     if (item.assignee) add("unassign", "Unassign");
     c.appendChild(menu);
@@ -593,10 +624,15 @@
   function predict(item, body) {
     var status = item.status;
     var assignee = item.assignee || null;
-    if ("status" in body) status = body.status;
+    var substatus = item.substatus || null;
+    if ("status" in body) {
+      status = body.status;
+      substatus = body.substatus || null;
+    }
     if ("assignee" in body) assignee = body.assignee;
     return {
       status: status,
+      substatus: substatus,
       ignored: status === "ignored",
       assignee: assignee,
       column: status === "resolved" ? "DONE" : assignee ? "DOING" : "TODO",
@@ -669,6 +705,9 @@
   function perform(id, action) {
     if (action.indexOf("move-") === 0) moveTo(id, action.slice(5));
     else if (action === "ignore") act(id, { status: "ignored" }, "ignore");
+    else if (action === "archive-escalating") {
+      act(id, { status: "ignored", substatus: "archived_until_escalating" }, "archive until escalating");
+    }
     else if (action === "unignore") act(id, { status: "unresolved" }, "un-ignore");
     else if (action === "unassign") act(id, { assignee: null }, "unassign");
     else if (action === "assign") {
@@ -869,12 +908,25 @@
 
   var form = $("filters");
   $("filter-level").value = LEVELS.indexOf(filter.level) >= 0 ? filter.level : "";
+  (function () {
+    // A comma list from the URL (?priority=high,medium) gets an option of its own.
+    var select = $("filter-priority");
+    var wanted = filter.priority.split(",").filter(function (p) { return PRIORITIES.indexOf(p) >= 0; }).join(",");
+    if (wanted && PRIORITIES.indexOf(wanted) < 0) {
+      var o = el("option", null, wanted.replace(/,/g, " or "));
+      o.value = wanted;
+      select.appendChild(o);
+    }
+    filter.priority = wanted;
+    select.value = wanted;
+  })();
   $("filter-q").value = filter.q;
   updateFilterOptions();
 
   function onFilter() {
     filter.project = $("filter-project").value;
     filter.level = $("filter-level").value;
+    filter.priority = $("filter-priority").value;
     filter.assignee = $("filter-assignee").value;
     filter.q = $("filter-q").value;
     writeUrl();

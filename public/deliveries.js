@@ -70,7 +70,35 @@
     tr.appendChild(cell("latency", d.latency_ms == null ? null : d.latency_ms + " ms"));
     tr.appendChild(cell("request-id", d.request_id));
     tr.appendChild(cell("error-text", d.error));
+    tr.appendChild(replayCell(d));
     return tr;
+  }
+
+  // A kept body (verified, but unusable or failed) can be run again; a
+  // replay is its own entry, marked with the one it replays.
+  function replayCell(d) {
+    var td = el("td", "replay");
+    if (d.replay_of != null) td.appendChild(el("span", "replay-of", "replay of #" + d.replay_of));
+    if (!Number(d.body_kept)) return td;
+    var button = el("button", "replay-button", "Replay");
+    button.type = "button";
+    button.title = "Run delivery #" + d.id + " again through the webhook's path";
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      SK.api("/api/deliveries/" + encodeURIComponent(d.id) + "/replay", { method: "POST" })
+        .then(function (res) {
+          if (!res.ok) return SK.errorText(res).then(function (t) { throw new Error(t); });
+          return res.json();
+        })
+        .then(function () { refresh(); })
+        .catch(function (err) {
+          if (err.unauthenticated) return;
+          showError("Replay of #" + d.id + " failed (" + (err && err.message ? err.message : err) + ").");
+        })
+        .then(function () { button.disabled = false; });
+    });
+    td.appendChild(button);
+    return td;
   }
 
   // Source and verdict choices come from the rows; a value from the address
@@ -100,7 +128,7 @@
     if (!trs.length) {
       var empty = el("tr", "empty");
       var td = el("td", null, rows.length ? "No deliveries match." : "No deliveries yet.");
-      td.colSpan = 9;
+      td.colSpan = 10;
       empty.appendChild(td);
       trs = [empty];
     }

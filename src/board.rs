@@ -59,7 +59,12 @@ pub struct IssueSnapshot {
     pub culprit: Option<String>,
     pub permalink: Option<String>,
     pub level: Option<String>,
-    pub substatus: Option<String>,
+    /// `None` when the snapshot has no `substatus` key (the card keeps its
+    /// own unless the status changes), `Some(None)` when Sentry says none.
+    pub substatus: Option<Option<String>>,
+    /// `high`/`medium`/`low` (anything else kept as text, capped); `None`
+    /// when the snapshot has none: the card keeps its own.
+    pub priority: Option<String>,
     pub project_id: Option<String>,
     pub project_slug: Option<String>,
     pub project_name: Option<String>,
@@ -70,6 +75,76 @@ pub struct IssueSnapshot {
     pub last_seen: Option<String>,
     /// The status the snapshot itself reports, if any.
     pub status: Option<Status>,
+}
+
+/// Sentry's issue priorities, highest first.
+pub const PRIORITIES: [&str; 3] = ["high", "medium", "low"];
+
+/// Sentry's issue substatuses (`SUBSTATUS_UPDATE_CHOICES` in Sentry's
+/// `types/group.py`): the first four are unresolved, the rest ignored.
+pub const SUBSTATUSES: [&str; 7] = [
+    "new",
+    "ongoing",
+    "escalating",
+    "regressed",
+    "archived_until_escalating",
+    "archived_until_condition_met",
+    "archived_forever",
+];
+
+/// Longest priority text kept from a snapshot (Sentry's are a few letters;
+/// an unknown one is kept, but cannot grow a card without bound).
+pub const MAX_PRIORITY_CHARS: usize = 32;
+
+/// A priority as a card keeps it: trimmed, non-empty, at most
+/// `MAX_PRIORITY_CHARS` characters.
+pub fn priority_text(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.chars().take(MAX_PRIORITY_CHARS).collect())
+}
+
+/// `GET /api/items` filters: each a set of allowed values (`None` = any).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemFilter {
+    pub org: Option<String>,
+    pub substatus: Option<Vec<String>>,
+    pub priority: Option<Vec<String>>,
+}
+
+impl ItemFilter {
+    /// Reads `org`, `substatus` and `priority` from query pairs. A list is
+    /// comma-separated and may repeat the key; an empty value means any. An
+    /// unknown substatus or priority is refused with the values allowed.
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ItemFilter, crate::error::AppError> {
+        let mut f = ItemFilter::default();
+        for (k, v) in pairs {
+            let (slot, allowed): (&mut Option<Vec<String>>, &[&str]) = match k {
+                "org" => {
+                    f.org = Some(v.trim()).filter(|o| !o.is_empty()).map(str::to_string);
+                    continue;
+                }
+                "substatus" => (&mut f.substatus, &SUBSTATUSES),
+                "priority" => (&mut f.priority, &PRIORITIES),
+                _ => continue,
+            };
+            for value in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if !allowed.contains(&value) {
+                    let shown: String = value.chars().take(40).collect();
+                    return Err(crate::error::AppError::BadRequest(format!(
+                        "unknown {k} {shown:?}: use one or more of {} (comma-separated)",
+                        allowed.join(", ")
+                    )));
+                }
+                let list = slot.get_or_insert_with(Vec::new);
+                if !list.iter().any(|x| x == value) {
+                    list.push(value.to_string());
+                }
+            }
+        }
+        Ok(f)
+    }
 }
 
 /// What to record for an issue after one delivery.
@@ -368,6 +443,36 @@ mod tests {
         assert!(nobody.changes(&card));
         let birth = issue_state(IssueAction::Created, snap(Some(Status::Resolved)), AssigneeChange::Set(None));
         assert!(!birth.changes(&card), "a birth certificate never changes a card");
+    }
+
+    #[test]
+    fn priorities_are_trimmed_and_capped() {
+        assert_eq!(priority_text(" high ").as_deref(), Some("high"));
+        assert_eq!(priority_text("  "), None);
+        let long = "é".repeat(100);
+        assert_eq!(priority_text(&long).map(|p| p.chars().count()), Some(MAX_PRIORITY_CHARS));
+    }
+
+    #[test]
+    fn item_filters_take_comma_lists_and_refuse_unknown_values() {
+        let f = ItemFilter::parse([("substatus", "escalating,regressed"), ("priority", "high"), ("x", "y")]).unwrap();
+        assert_eq!(f.substatus, Some(vec!["escalating".to_string(), "regressed".to_string()]));
+        assert_eq!(f.priority, Some(vec!["high".to_string()]));
+        assert_eq!(f.org, None);
+        let f = ItemFilter::parse([("priority", "low"), ("priority", "low, medium"), ("org", " acme ")]).unwrap();
+        assert_eq!(f.priority, Some(vec!["low".to_string(), "medium".to_string()]), "repeated keys add up");
+        assert_eq!(f.org.as_deref(), Some("acme"));
+        assert_eq!(ItemFilter::parse([("substatus", ""), ("priority", ",")]).unwrap(), ItemFilter::default());
+        for (k, v, bad, hint) in [
+            ("substatus", "escalating,bogus", "bogus", "archived_until_escalating"),
+            ("priority", "urgent", "urgent", "high, medium, low"),
+            ("priority", "HIGH", "HIGH", "high, medium, low"),
+        ] {
+            let e = ItemFilter::parse([(k, v)]).unwrap_err();
+            assert_eq!(e.status(), 400, "{k}={v}");
+            let crate::error::AppError::BadRequest(m) = e else { panic!("{k}={v}") };
+            assert!(m.contains(k) && m.contains(bad) && m.contains(hint), "{m}");
+        }
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct Config {
     pub cron_secret: Option<String>,
     /// `RETENTION_DAYS`: error events (and hourly buckets) older than this go.
     pub retention_days: u32,
+    /// `WEBHOOK_SILENCE_MINUTES`: how long a change a sync found may go
+    /// unreported by any verified Sentry delivery before the alarm rises.
+    pub webhook_silence_minutes: u32,
     /// `DASHBOARD_TOKEN`: the shared login of the board's pages and API.
     pub dashboard_token: Option<String>,
     /// Cloudflare Access in front of the worker (`ACCESS_AUD` + `ACCESS_TEAM_DOMAIN`).
@@ -196,6 +199,8 @@ impl Config {
             admin_token: non_empty("ADMIN_TOKEN"),
             cron_secret: non_empty("CRON_SECRET"),
             retention_days: number("RETENTION_DAYS", DEFAULT_RETENTION_DAYS).clamp(1, 3650),
+            webhook_silence_minutes: number("WEBHOOK_SILENCE_MINUTES", crate::health::DEFAULT_SILENCE_MINUTES)
+                .clamp(1, 7 * 24 * 60),
             dashboard_token: non_empty("DASHBOARD_TOKEN"),
             access: access.as_ref().ok().cloned().flatten(),
             access_error: access.err(),
@@ -247,6 +252,7 @@ impl std::fmt::Debug for Config {
             .field("admin_token", &set(&self.admin_token))
             .field("cron_secret", &set(&self.cron_secret))
             .field("retention_days", &self.retention_days)
+            .field("webhook_silence_minutes", &self.webhook_silence_minutes)
             .field("dashboard_token", &set(&self.dashboard_token))
             .field("access", &self.access)
             .field("access_error", &self.access_error)
@@ -281,6 +287,19 @@ mod tests {
     }
 
     #[test]
+    fn the_webhook_silence_is_read_in_minutes_with_a_default() {
+        let with = |v: &str| {
+            let v = v.to_string();
+            Config::from_lookup(move |k| (k == "WEBHOOK_SILENCE_MINUTES").then(|| v.clone())).webhook_silence_minutes
+        };
+        assert_eq!(with("1"), 1);
+        assert_eq!(with(" 45 "), 45);
+        assert_eq!(with("soon"), crate::health::DEFAULT_SILENCE_MINUTES);
+        assert_eq!(with("0"), 1, "no window at all would alarm on every change");
+        assert_eq!(Config::from_lookup(|_| None).webhook_silence_minutes, 30);
+    }
+
+    #[test]
     fn numbers_and_bases_fall_back_to_defaults() {
         let cfg = Config::from_lookup(|k| match k {
             "SENTRY_API_BASE" => Some("http://127.0.0.1:9/".into()),
@@ -292,6 +311,7 @@ mod tests {
         assert_eq!(cfg.retry, RetryPolicy { base_secs: 10, max_secs: 2 });
         assert_eq!(cfg.http_timeout_ms, DEFAULT_HTTP_TIMEOUT_MS);
         assert_eq!(cfg.retention_days, DEFAULT_RETENTION_DAYS);
+        assert_eq!(cfg.webhook_silence_minutes, crate::health::DEFAULT_SILENCE_MINUTES);
         assert_eq!(Config::default().sentry_api_base, "", "Default is only for tests; from_lookup sets the base");
     }
 

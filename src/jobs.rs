@@ -89,6 +89,22 @@ impl Job {
     }
 }
 
+/// The statements that record that `jobs`, planned for a delivery of body
+/// `digest`, could not be queued: the delivery is marked failed (so
+/// Sentry's retry is applied again) and a re-read request is left without
+/// a job (so the next request queues one).
+pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::plan::Stmt> {
+    let mut stmts: Vec<crate::plan::Stmt> = jobs
+        .iter()
+        .filter_map(|j| match j {
+            Job::Reread(r) => Some(crate::store::rereads::forget(&r.issue)),
+            _ => None,
+        })
+        .collect();
+    stmts.extend(digest.map(|d| crate::store::delivery_failed(d, "enqueue_failed", error)));
+    stmts
+}
+
 /// What the consumer does with a message after an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -166,6 +182,19 @@ mod tests {
         let old = r#"{"kind":"github_membership","delivery":"d-0","action":"added","team_id":"1","team_slug":"w","login":"o"}"#;
         let old = serde_json::from_str::<Job>(old).unwrap();
         assert_eq!(old.github_key(), Some(("d-0", "")));
+    }
+
+    #[test]
+    fn jobs_that_could_not_be_queued_free_their_reread_and_fail_their_delivery() {
+        let jobs = vec![
+            Job::Reread(RereadJob { issue: "42".into(), installation: None }),
+            Job::SyncMembers { installation: "u".into() },
+        ];
+        let stmts = unqueued(&jobs, Some("abc"), "queue down");
+        assert_eq!(stmts.len(), 2);
+        assert!(stmts[0].sql.contains("UPDATE rereads SET queued_at = ''"));
+        assert!(stmts[1].sql.contains("UPDATE deliveries SET status = 503"));
+        assert!(unqueued(&jobs[1..], None, "x").is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod etag;
 pub mod github;
+pub mod health;
 pub mod jobs;
 pub mod log;
 pub mod outbound;
@@ -67,11 +68,20 @@ mod entry {
             Route::CronRetention => shell::trigger_retention(req, &env).await,
             Route::SyncStatus => shell::sync_status(&env).await,
             Route::Items => shell::items(&req, &env).await,
+            Route::WebhookHealth => shell::webhook_health(&env).await,
             Route::ItemAction => shell::item_action(req, &env, &item().unwrap_or_default(), viewer.as_deref()).await,
             Route::ItemAssignees => shell::item_assignees(&env, &item().unwrap_or_default()).await,
             Route::ItemComments => shell::item_comments(&req, &env, &item().unwrap_or_default()).await,
             Route::ItemHistory => shell::item_history(&req, &env, &item().unwrap_or_default()).await,
             Route::Deliveries => shell::deliveries(&env).await,
+            Route::DeliveryBody => match crate::routes::delivery_path(&path) {
+                Some((id, _)) => shell::delivery_body(&env, id).await,
+                None => shell::error_response(&crate::error::AppError::NotFound),
+            },
+            Route::DeliveryReplay => match crate::routes::delivery_path(&path) {
+                Some((id, _)) => shell::delivery_replay(&env, id).await,
+                None => shell::error_response(&crate::error::AppError::NotFound),
+            },
             Route::Installations => shell::installations(&env).await,
             Route::Jobs => shell::jobs(&env).await,
             Route::Errors => shell::errors(&req, &env).await,

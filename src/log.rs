@@ -17,6 +17,8 @@ pub struct DeliveryLog<'a> {
     /// Set only for deliveries whose signature verified.
     pub body_sha256: Option<&'a str>,
     pub latency_ms: u32,
+    /// The delivery-log id of the delivery this one replays.
+    pub replay_of: Option<i64>,
 }
 
 impl DeliveryLog<'_> {
@@ -31,6 +33,7 @@ impl DeliveryLog<'_> {
             "request_id": self.request_id,
             "detail": self.detail,
             "latency_ms": self.latency_ms,
+            "replay_of": self.replay_of,
         })
         .to_string()
     }

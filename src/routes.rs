@@ -27,7 +27,14 @@ pub enum Route {
     /// The cron sync's recent runs.
     SyncStatus,
     Items,
+    /// `GET /api/webhook-health`: the newest verified delivery per source,
+    /// the Sentry silence alarm, the newest sync's drift.
+    WebhookHealth,
     Deliveries,
+    /// `GET /api/deliveries/{id}/body`: the exact bytes of a kept delivery.
+    DeliveryBody,
+    /// `POST /api/deliveries/{id}/replay`: run a kept delivery again.
+    DeliveryReplay,
     Installations,
     Jobs,
     /// The error log: groups, a group (`/api/errors/{issue_id}`), totals.
@@ -72,10 +79,12 @@ impl Route {
         match self {
             Route::Page
             | Route::Items
+            | Route::WebhookHealth
             | Route::ItemAssignees
             | Route::ItemComments
             | Route::ItemHistory
             | Route::Deliveries
+            | Route::DeliveryBody
             | Route::Installations
             | Route::Jobs
             | Route::Errors
@@ -84,7 +93,7 @@ impl Route {
             | Route::GithubSync
             | Route::GithubUsers
             | Route::SyncStatus => Gate::Viewer,
-            Route::ItemAction => Gate::ViewerWrite,
+            Route::ItemAction | Route::DeliveryReplay => Gate::ViewerWrite,
             _ => Gate::Public,
         }
     }
@@ -129,12 +138,15 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         "/api/cron/retention" => (Route::CronRetention, &["GET", "POST"]),
         "/api/sync/status" => (Route::SyncStatus, &["GET", "HEAD"]),
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
+        "/api/webhook-health" => (Route::WebhookHealth, &["GET", "HEAD"]),
         "/api/installations" => (Route::Installations, &["GET", "HEAD"]),
         "/api/jobs" => (Route::Jobs, &["GET", "HEAD"]),
         "/api/errors" => (Route::Errors, &["GET", "HEAD"]),
         "/api/errors/stats" => (Route::ErrorStats, &["GET", "HEAD"]),
         _ if error_group_id(trimmed).is_some() => (Route::ErrorGroup, &["GET", "HEAD"]),
         "/api/deliveries" => (Route::Deliveries, &["GET", "HEAD"]),
+        _ if delivery_path(trimmed).is_some_and(|(_, sub)| sub == "body") => (Route::DeliveryBody, &["GET", "HEAD"]),
+        _ if delivery_path(trimmed).is_some_and(|(_, sub)| sub == "replay") => (Route::DeliveryReplay, &["POST"]),
         "/api/health" => (Route::Health, &["GET", "HEAD"]),
         "" | "/index.html" | "/errors" | "/errors.html" | "/deliveries" | "/deliveries.html" => {
             (Route::Page, &["GET", "HEAD"])
@@ -157,6 +169,14 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
     } else {
         Err(crate::error::AppError::MethodNotAllowed)
     }
+}
+
+/// The delivery-log id and what follows it in `/api/deliveries/{id}/{body|replay}`.
+pub fn delivery_path(path: &str) -> Option<(i64, &str)> {
+    let rest = path.trim_end_matches('/').strip_prefix("/api/deliveries/")?;
+    let (id, sub) = rest.split_once('/')?;
+    let ok = !id.is_empty() && id.len() <= 12 && id.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| id.parse().ok().map(|n| (n, sub))).flatten()
 }
 
 /// The issue id in `/api/errors/{issue_id}`.
@@ -194,6 +214,25 @@ pub fn github_team_link(path: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kept_deliveries_have_a_body_to_read_and_a_replay_to_post() {
+        assert_eq!(route("GET", "/api/deliveries/42/body"), Ok(Route::DeliveryBody));
+        assert_eq!(route("POST", "/api/deliveries/42/replay/"), Ok(Route::DeliveryReplay));
+        assert_eq!(route("GET", "/api/deliveries/42/replay"), Err(crate::error::AppError::MethodNotAllowed));
+        assert_eq!(Route::DeliveryBody.gate(), Gate::Viewer);
+        assert_eq!(Route::DeliveryReplay.gate(), Gate::ViewerWrite, "a board write: same origin only");
+        assert_eq!(delivery_path("/api/deliveries/7/body"), Some((7, "body")));
+        for bad in [
+            "/api/deliveries/x/body",
+            "/api/deliveries//body",
+            "/api/deliveries/1e3/body",
+            "/api/deliveries/9999999999999/body",
+        ] {
+            assert_eq!(delivery_path(bad), None, "{bad}");
+        }
+        assert_eq!(route("GET", "/api/deliveries/x/body"), Err(crate::error::AppError::NotFound));
+    }
+
     use super::*;
     use crate::error::AppError;
 
@@ -269,6 +308,9 @@ mod tests {
         for p in ["/api/items", "/api/deliveries", "/api/errors", "/api/errors/1", "/api/github/sync", "/api/jobs"] {
             assert_eq!(route("GET", p).map(Route::gate), Ok(Gate::Viewer), "{p}");
         }
+        assert_eq!(route("GET", "/api/webhook-health"), Ok(Route::WebhookHealth));
+        assert_eq!(route("GET", "/api/webhook-health/").map(Route::gate), Ok(Gate::Viewer), "gated as the board");
+        assert_eq!(route("POST", "/api/webhook-health"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("POST", "/api/items/42/actions"), Ok(Route::ItemAction));
         assert_eq!(Route::ItemAction.gate(), Gate::ViewerWrite);
         assert_eq!(route("GET", "/api/items/42/assignees/"), Ok(Route::ItemAssignees));

@@ -10,12 +10,18 @@ use crate::outbound::{encode, HttpCall};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-/// What the board asked for. `assignee: Some(None)` unassigns.
+/// What the board asked for. `assignee: Some(None)` unassigns. `substatus`
+/// only comes with `status: ignored` (how long to archive).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Change {
     pub status: Option<Status>,
     pub assignee: Option<Option<Assignee>>,
+    pub substatus: Option<String>,
 }
+
+/// The archive substatuses the board can ask for with `status: ignored`:
+/// the ones Sentry's update API takes without `statusDetails`.
+pub const ARCHIVE_SUBSTATUSES: [&str; 2] = ["archived_until_escalating", "archived_forever"];
 
 /// The queue message: which card, and which board change it stands for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +36,7 @@ pub struct WriteBackJob {
 /// Largest action body accepted.
 pub const MAX_BODY_BYTES: usize = 4096;
 
-/// Reads `{"status": …, "assignee": null | {type, id, name?, email?}}`.
+/// Reads `{"status": …, "substatus"?: …, "assignee": null | {type, id, name?, email?}}`.
 pub fn parse_change(body: &[u8]) -> Result<Change, AppError> {
     let bad = |m: &str| AppError::BadRequest(m.to_string());
     let v: Value = serde_json::from_slice(body).map_err(|_| bad("body must be a JSON object"))?;
@@ -49,10 +55,21 @@ pub fn parse_change(body: &[u8]) -> Result<Change, AppError> {
         )),
         Some(_) => return Err(bad("assignee must be null or an object")),
     };
+    let substatus = match obj.get("substatus") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if status == Some(Status::Ignored) && ARCHIVE_SUBSTATUSES.contains(&s.as_str()) => {
+            Some(s.clone())
+        }
+        Some(_) => {
+            return Err(bad(
+                "substatus goes with status ignored and must be archived_until_escalating or archived_forever",
+            ))
+        }
+    };
     if status.is_none() && assignee.is_none() {
         return Err(bad("nothing to change: give status and/or assignee"));
     }
-    Ok(Change { status, assignee })
+    Ok(Change { status, assignee, substatus })
 }
 
 fn assignee(a: &Map<String, Value>) -> Option<Assignee> {
@@ -80,6 +97,7 @@ pub fn check_card_id(id: &str) -> Result<(), AppError> {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Pending {
     pub status: String,
+    pub substatus: Option<String>,
     pub assignee_type: Option<String>,
     pub assignee_id: Option<String>,
     pub installation: Option<String>,
@@ -87,6 +105,8 @@ pub struct Pending {
     pub installation_deleted: bool,
     pub push_status: bool,
     pub push_assignee: bool,
+    /// The pending status change carries `substatus` (archive until…).
+    pub push_substatus: bool,
     pub writeback_at: Option<String>,
 }
 
@@ -125,12 +145,16 @@ pub fn plan(cfg: &Config, job: &WriteBackJob, card: Option<&Pending>) -> Push {
     }
 }
 
-/// Sentry's update body for the pending fields: `status`, and
-/// `assignedTo` as `user:<id>` / `team:<id>`, or `""` to unassign.
+/// Sentry's update body for the pending fields: `status` (with the
+/// `substatus` the board chose, e.g. `ignored` + `archived_until_escalating`),
+/// and `assignedTo` as `user:<id>` / `team:<id>`, or `""` to unassign.
 pub fn body(card: &Pending) -> Value {
     let mut body = Map::new();
     if card.push_status {
         body.insert("status".into(), json!(card.status));
+        if let (true, Some(sub)) = (card.push_substatus, &card.substatus) {
+            body.insert("substatus".into(), json!(sub));
+        }
     }
     if card.push_assignee {
         let to = match (card.assignee_type.as_deref(), card.assignee_id.as_deref()) {
@@ -178,6 +202,8 @@ mod tests {
         let c = parse_change(br#"{"status":"resolved"}"#).unwrap();
         assert_eq!((c.status, c.assignee), (Some(Status::Resolved), None));
         assert_eq!(parse_change(br#"{"assignee":null}"#).unwrap().assignee, Some(None));
+        let c = parse_change(br#"{"status":"ignored","substatus":"archived_until_escalating"}"#).unwrap();
+        assert_eq!((c.status, c.substatus.as_deref()), (Some(Status::Ignored), Some("archived_until_escalating")));
         let c = parse_change(br#"{"status":"unresolved","assignee":{"type":"user","id":123,"name":"Ann"}}"#).unwrap();
         let a = c.assignee.unwrap().unwrap();
         assert_eq!((a.kind.as_str(), a.id.as_deref(), a.name.as_deref()), ("user", Some("123"), Some("Ann")));
@@ -195,6 +221,10 @@ mod tests {
             br#"{"assignee":{"type":"org","id":"1"}}"#,
             br#"{"assignee":{"type":"user","id":"1/../2"}}"#,
             br#"{"assignee":{"type":"user","id":""}}"#,
+            br#"{"substatus":"archived_until_escalating"}"#,
+            br#"{"status":"resolved","substatus":"archived_until_escalating"}"#,
+            br#"{"status":"ignored","substatus":"escalating"}"#,
+            br#"{"status":"ignored","substatus":1}"#,
         ] {
             let e = parse_change(body).unwrap_err();
             assert_eq!(e.status(), 400, "{}", String::from_utf8_lossy(body));
@@ -212,6 +242,21 @@ mod tests {
         let c = call(&cfg, &org, "42", &body, "tok");
         assert_eq!((c.method, c.url.as_str()), ("PUT", "https://sentry.example/api/0/organizations/acme/issues/42/"));
         assert_eq!(c.body.as_deref(), Some(r#"{"status":"resolved"}"#));
+    }
+
+    #[test]
+    fn archiving_until_escalating_sends_the_substatus_with_the_status() {
+        let archive = Pending {
+            status: "ignored".into(),
+            substatus: Some("archived_until_escalating".into()),
+            push_substatus: true,
+            ..pending()
+        };
+        assert_eq!(body(&archive), json!({"status":"ignored","substatus":"archived_until_escalating"}));
+        let from_sentry = Pending { push_substatus: false, ..archive.clone() };
+        assert_eq!(body(&from_sentry), json!({"status":"ignored"}), "a substatus Sentry set is not sent back");
+        let assign_only = Pending { push_status: false, push_assignee: true, ..archive };
+        assert_eq!(body(&assign_only), json!({"assignedTo":""}));
     }
 
     #[test]

@@ -511,6 +511,80 @@ fn a_malformed_url_fragment_does_not_stop_the_board() {
     }
 }
 
+/// A card in TODO with Sentry's `substatus` and `priority`.
+fn send_lane(a: &App, id: &str, substatus: &str, priority: &str, title: &str) {
+    let mut v: Value =
+        serde_json::from_str(&issue_body("created", id, "unresolved", title, "browser-lanes", None)).unwrap();
+    v["data"]["issue"]["substatus"] = json!(substatus);
+    v["data"]["issue"]["priority"] = json!(priority);
+    let r = a.send_sentry_at("issue", &v.to_string(), Some(past(60)));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Class list, badges and left border of a rendered card.
+const CARD_LOOK: &str = r#"
+    var c = document.querySelector('article.card[data-id="' + arguments[0] + '"]');
+    if (!c) return null;
+    function texts(sel) { return [].slice.call(c.querySelectorAll(sel)).map(function (e) { return e.textContent; }); }
+    return { classes: [].slice.call(c.classList), substatus: texts('.card-head .tag-substatus'),
+        priority: texts('.card-head .priority'), until: texts('.card-head .tag-until'),
+        border: getComputedStyle(c).borderLeftColor + ' ' + getComputedStyle(c).borderLeftWidth };
+"#;
+
+fn card_look(b: &Browser, id: &str) -> Value {
+    b.execute(CARD_LOOK, vec![json!(id)])
+}
+
+#[test]
+fn an_escalating_card_stands_out_and_the_priority_filter_stays_in_the_url() {
+    let a = board_app();
+    send_lane(a, "771701", "escalating", "high", "TypeError: escalating lane 771701");
+    send_lane(a, "771702", "ongoing", "low", "TypeError: quiet lane 771702");
+    send_lane(a, "771703", "regressed", "high", "TypeError: regressed lane 771703");
+    let mine: BTreeSet<String> = ["771701", "771702", "771703"].map(String::from).into();
+
+    let b = Browser::new();
+    b.goto(&url(a, "/"));
+    wait_cards(&b, &[("771701", "TODO"), ("771702", "TODO"), ("771703", "TODO")]);
+    let loud = card_look(&b, "771701");
+    let quiet = card_look(&b, "771702");
+    assert!(loud["classes"].as_array().unwrap().contains(&json!("escalating")), "{loud}");
+    assert_eq!((loud["substatus"].clone(), loud["priority"].clone()), (json!(["escalating"]), json!(["high"])));
+    assert!(!quiet["classes"].as_array().unwrap().contains(&json!("escalating")), "{quiet}");
+    assert_eq!((quiet["substatus"].clone(), quiet["priority"].clone()), (json!([]), json!(["low"])));
+    assert_ne!(loud["border"], quiet["border"], "the escalating card stands out in its column");
+    assert_eq!(card_look(&b, "771703")["substatus"], json!(["regressed"]));
+    assert!(b.displayed(&b.find("article.card[data-id=\"771701\"] .tag-escalating")));
+
+    // The priority filter narrows the board and is part of the address.
+    b.click(&b.find("select#filter-priority"));
+    b.click(&b.find("select#filter-priority option[value=\"high\"]"));
+    let high: BTreeSet<String> = ["771701", "771703"].map(String::from).into();
+    let only_high = |b: &Browser| {
+        let shown: BTreeSet<String> = visible_ids(&board_state(b)).intersection(&mine).cloned().collect();
+        (shown == high).then_some(())
+    };
+    b.wait_for("only the high-priority cards", WAIT, only_high);
+    b.wait_for("priority=high in the URL", WAIT, |b| location(b, a).contains("priority=high").then_some(()));
+    let here = b.current_url();
+    b.goto(&here);
+    b.wait_for("the priority filter after a reload", WAIT, only_high);
+    assert_eq!(b.property(&b.find("select#filter-priority"), "value"), "high");
+
+    // Archive until escalating, from the card menu.
+    let card = card_element(&b, "771703");
+    b.click(&b.find_in(&card, ".card-menu")[0]);
+    b.click(&b.wait_find(".menu [data-action=\"archive-escalating\"]", WAIT));
+    let put = wait_put(a, "771703", "substatus", "archived_until_escalating");
+    assert_eq!(put, json!({"status": "ignored", "substatus": "archived_until_escalating"}));
+    let look = b.wait_for("the archived card", WAIT, |b| {
+        let l = card_look(b, "771703");
+        l["classes"].as_array().is_some_and(|c| c.contains(&json!("ignored"))).then_some(l)
+    });
+    assert_eq!((look["substatus"].clone(), look["until"].clone()), (json!([]), json!(["until escalating"])), "{look}");
+    b.save_screenshot("board-lanes");
+}
+
 // ---------------------------------------------------------------- screenshots
 
 fn error_body(event_id: &str, issue_id: &str, title: &str) -> String {
@@ -613,7 +687,7 @@ fn a_cards_comments_load_when_opened_and_follow_an_edit() {
     b.click(&summary);
     let shown = |want: &'static str| {
         let css = text_css.clone();
-        move |b: &Browser| b.try_find(&css).map(|e| b.text(&e)).filter(|t| t == want)
+        move |b: &Browser| b.try_find(&css).and_then(|e| b.try_text(&e)).filter(|t| t == want)
     };
     b.wait_for("the comment, once opened", WAIT, shown("first look"));
     comment("updated", "second look", 20);

@@ -155,7 +155,7 @@ fn a_burst_for_one_issue_makes_a_handful_of_reads() {
     }
     let rows = db::rows(&conn, "SELECT COUNT(*) AS n FROM rereads")[0]["n"].as_i64();
     assert_eq!(rows, Some(1), "one request in flight for the issue");
-    assert_eq!(support::hook::take_queued().len(), 1, "the whole burst queued one re-read job");
+    assert_eq!(support::hook::queued_count(), 1, "the whole burst queued one re-read job");
     let last = run.last().clone();
     let reads = serve(&conn, 1_000_000, |_| Answer::issue(last.api_issue()));
     assert_eq!(reads, 1, "the whole burst is answered by one read");

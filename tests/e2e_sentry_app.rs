@@ -317,8 +317,12 @@ fn issue_link_create_and_link_answer_what_sentry_displays() {
     let bad = a.send_ui("POST", "/api/sentry/issue-link/create", &body(json!({})), Some(&"0".repeat(64)));
     assert_eq!(bad.status, 401);
     assert_eq!(a.send_ui("POST", "/api/sentry/issue-link/create", "", None).status, 400, "signed but empty");
+    // The refused request is in the bounded ring of rejections, not the log.
+    let refused: Vec<Value> = a.rejections().into_iter().filter(|d| d["resource"] == "ui_component").collect();
+    assert!(refused.iter().any(|d| d["status"] == 401 && d["verdict"] == "bad_signature"), "{refused:#?}");
     let log: Vec<Value> = a.deliveries().into_iter().filter(|d| d["resource"] == "ui_component").collect();
-    assert!(log.iter().any(|d| d["action"] == "issue_link.create" && d["status"] == 401), "{log:#?}");
+    assert!(log.iter().all(|d| d["status"] != 401), "{log:#?}");
+    assert!(log.iter().any(|d| d["action"] == "issue_link.create" && d["status"] == 200), "{log:#?}");
 }
 
 #[test]

@@ -266,6 +266,54 @@ fn an_older_unresolve_does_not_undo_a_newer_assignment() {
     assert!(requested(&conn).is_empty());
 }
 
+/// Jane is assigned; the user unassigns her (no webhook); Sentry's retry of
+/// the assignment arrives with `data.assignee` still Jane (frozen) and
+/// `assignedTo: null` (serialised again). The card agrees with the frozen
+/// field, so only the snapshot tells: it is re-read and settles unassigned.
+#[test]
+fn a_retried_assignment_after_an_unassignment_is_re_read() {
+    let conn = fresh_db();
+    let assigned = Issue::new("121").status("unresolved").to(&jane());
+    send_with_token(&conn, "created", &Issue::new("121"), 100);
+    send_with_token(&conn, "assigned", &assigned, 200);
+    serve(&conn, 210, |_| api(&assigned));
+    let retry = format!(
+        r#"{{"action":"assigned","installation":{{"uuid":"{INSTALLATION}"}},"data":{{"assignee":{},"issue":{}}},"actor":{{"type":"user","id":1,"name":"Jane Doe"}}}}"#,
+        jane().assignee_json(),
+        Issue::new("121").status("unresolved").assigned(Assigned::Null).to_json(false)
+    );
+    deliver_full(&conn, &token_cfg(), "issue", retry.as_bytes(), arrival(500), &request_id());
+    assert_eq!(card(&conn, "121")["assignee"], jane().on_board(), "the rule alone keeps the named assignee");
+    assert_eq!(requested(&conn), ["121"]);
+    let now = Issue::new("121").status("unresolved").assigned(Assigned::Null);
+    assert_eq!(serve(&conn, 510, |_| api(&now)), 1);
+    assert_eq!(card(&conn, "121")["assignee"], Value::Null);
+}
+
+/// With a token, bytes seen before are not written: a replayed capture does
+/// not flip the card even for a moment; the re-read settles it.
+#[test]
+fn with_a_token_a_replayed_capture_never_flips_the_card() {
+    let conn = fresh_db();
+    let issue = Issue::new("122");
+    send_with_token(&conn, "created", &issue, 100);
+    let resolved = issue.clone().status("resolved");
+    send_with_token(&conn, "resolved", &resolved, 200);
+    serve(&conn, 210, |_| api(&resolved));
+    let reopened = issue.clone().status("unresolved");
+    send_with_token(&conn, "unresolved", &reopened, 300);
+    serve(&conn, 310, |_| api(&reopened));
+    let plan = send_with_token(&conn, "resolved", &resolved, 400);
+    assert_eq!(plan.verdict.outcome, "repeat");
+    assert_eq!(card(&conn, "122")["column"], "TODO", "not flipped");
+    serve(&conn, 410, |_| api(&reopened));
+    assert_eq!(card(&conn, "122")["column"], "TODO");
+    // A real third resolve (the API agrees) ends DONE through the re-read.
+    send_with_token(&conn, "resolved", &resolved, 500);
+    serve(&conn, 510, |_| api(&resolved));
+    assert_eq!(card(&conn, "122")["column"], "DONE");
+}
+
 #[test]
 fn an_equal_timestamp_redelivery_is_idempotent() {
     let conn = fresh_db();

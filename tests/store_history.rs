@@ -245,7 +245,7 @@ fn an_assignee_is_compared_by_who_not_by_how_the_name_is_spelled() {
     assert_eq!(lines(&conn, "7")[1], "board assign assignee: - -> 1 (-)");
     // Sentry names the same user once the push is done.
     let job = sentry_kanban::writeback::WriteBackJob { card: "7".into(), requested_at: at(10), installation: None };
-    db::run(&conn, &[wb::settle(&job, "done", None)]);
+    db::run(&conn, &[wb::settle(&job, "done", None, &at(10))]);
     sync_page(&conn, &[&issue.to(&jane())], 20);
     assert_eq!(card(&conn, "7")["assignee"]["name"], "Jane Doe");
     assert_eq!(lines(&conn, "7").len(), 2, "{:#?}", lines(&conn, "7"));
@@ -329,7 +329,10 @@ fn every_step_records_exactly_the_fields_it_changed() {
                             requested_at: at(p),
                             installation: None,
                         };
-                        db::run(&conn, &[wb::settle(&job, if rng.pick(2) == 0 { "done" } else { "failed" }, None)]);
+                        db::run(
+                            &conn,
+                            &[wb::settle(&job, if rng.pick(2) == 0 { "done" } else { "failed" }, None, &at(t))],
+                        );
                     }
                     "none"
                 }
@@ -360,4 +363,18 @@ fn every_step_records_exactly_the_fields_it_changed() {
     }
     assert!(changes > 200, "the steps change cards: {changes}");
     assert!(["sentry", "sync", "board"].iter().all(|s| by_source.get(s).is_some_and(|n| *n > 20)), "{by_source:?}");
+}
+
+/// A priority change (migrations/0013's column) is an entry too.
+#[test]
+fn a_priority_change_is_in_the_history() {
+    let conn = fresh_db();
+    let issue = Issue::new("8");
+    send(&conn, "created", &issue, 0);
+    let low = issue.to_json(false).replace(r#""priority":"high""#, r#""priority":"low""#);
+    let reply = HttpReply { status: 200, body: format!("[{low}]"), ..Default::default() };
+    let page = parse_page(&reply, Some("u1")).expect("page parses");
+    let fetched = sentry_kanban::time::format_millis(arrival(10));
+    db::run(&conn, &page_statements(&page, "r1", &fetched, &fetched, &fetched));
+    assert_eq!(lines(&conn, "8"), ["sync sync priority: high -> low (-)"]);
 }

@@ -27,7 +27,7 @@ fn pending(conn: &Connection, id: &str) -> core::Pending {
 }
 
 fn resolve() -> Change {
-    Change { status: Some(Status::Resolved), assignee: None }
+    Change { status: Some(Status::Resolved), assignee: None, substatus: None }
 }
 
 fn send(conn: &Connection, action: &str, issue: &Issue, t: i64) {
@@ -35,7 +35,7 @@ fn send(conn: &Connection, action: &str, issue: &Issue, t: i64) {
 }
 
 fn settle(conn: &Connection, job: &WriteBackJob, status: &str, error: Option<&str>) {
-    db::run(conn, &[wb::settle(job, status, error)]);
+    db::run(conn, &[wb::settle(job, status, error, &job.requested_at)]);
 }
 
 #[test]
@@ -84,12 +84,12 @@ fn assignments_are_kept_while_pending_and_unassigning_empties_the_card() {
     let conn = fresh_db();
     send(&conn, "created", &Issue::new("103"), 0);
     let ann = Assignee { kind: "user".into(), id: Some("9".into()), name: Some("Ann".into()), email: None };
-    let job = change(&conn, "103", &Change { status: None, assignee: Some(Some(ann)) }, 10).unwrap();
+    let job = change(&conn, "103", &Change { status: None, assignee: Some(Some(ann)), substatus: None }, 10).unwrap();
     send(&conn, "assigned", &Issue::new("103").to(&jane()), 20);
     assert_eq!(card(&conn, "103")["assignee"]["name"], "Ann", "the pending assignment wins");
     assert_eq!(core::body(&pending(&conn, "103")), serde_json::json!({"assignedTo": "user:9"}));
     settle(&conn, &job, "done", None);
-    let job = change(&conn, "103", &Change { status: None, assignee: Some(None) }, 30).unwrap();
+    let job = change(&conn, "103", &Change { status: None, assignee: Some(None), substatus: None }, 30).unwrap();
     assert_eq!(card(&conn, "103")["column"], "TODO");
     assert_eq!(core::body(&pending(&conn, "103")), serde_json::json!({"assignedTo": ""}));
     settle(&conn, &job, "done", None);
@@ -101,7 +101,8 @@ fn a_newer_change_supersedes_the_older_job_and_both_fields_are_sent() {
     send(&conn, "created", &Issue::new("104"), 0);
     let first = change(&conn, "104", &resolve(), 10).unwrap();
     let team = Assignee { kind: "team".into(), id: Some("4".into()), name: Some("web".into()), email: None };
-    let second = change(&conn, "104", &Change { status: None, assignee: Some(Some(team)) }, 11).unwrap();
+    let second =
+        change(&conn, "104", &Change { status: None, assignee: Some(Some(team)), substatus: None }, 11).unwrap();
     let card_now = pending(&conn, "104");
     assert_eq!(core::plan(&cfg(), &first, Some(&card_now)), Push::Skip("superseded by a newer change"));
     let Push::Send { body, .. } = core::plan(&cfg_with_org(), &second, Some(&card_now)) else {
@@ -150,4 +151,25 @@ fn the_assignee_picker_offers_members_with_users_and_known_assignees() {
     assert!(got.contains(&("user".into(), "Bea".into())), "{got:?}");
     assert!(got.iter().any(|(t, _)| t == "team"), "the team assigned on a card is offered: {got:?}");
     assert!(!got.iter().any(|(_, n)| n == "Invited"), "a pending invite has no user to assign: {got:?}");
+}
+
+/// A re-read (or a sync page) that read the issue before the push reached
+/// Sentry, and writes after the push was done, must not undo the change:
+/// settling moves `applied_at` to the moment Sentry answered.
+#[test]
+fn a_read_from_before_the_push_landed_cannot_undo_the_change() {
+    use sentry_kanban::outbound::HttpReply;
+    use sentry_kanban::sentry::reread::{self, RereadJob};
+    let conn = fresh_db();
+    send(&conn, "created", &Issue::new("105"), 0);
+    let job = change(&conn, "105", &resolve(), 10).unwrap();
+    // The read starts at 15 and sees Sentry before the push: unresolved.
+    let old = HttpReply { status: 200, body: Issue::new("105").to_json(true), ..Default::default() };
+    let state = reread::parse_issue(&old, None).unwrap();
+    // The push is answered at 20 and settled.
+    db::run(&conn, &[wb::settle(&job, "done", None, &at(20))]);
+    // The read's batch commits at 25.
+    let read = RereadJob { issue: "105".into(), installation: None };
+    db::run(&conn, &reread::statements(state.as_ref(), None, &read, &at(15), &at(25)));
+    assert_eq!(card(&conn, "105")["column"], "DONE", "the board's change stands");
 }

@@ -9,7 +9,7 @@
 
 use super::reread::RereadJob;
 use super::wire::{assignee_from, Envelope, IssueData};
-use crate::board::{issue_state, Comment, CommentAction, IssueAction, IssueState};
+use crate::board::{issue_state, AssigneeChange, Comment, CommentAction, IssueAction, IssueState};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
 use crate::jobs::Job;
@@ -38,6 +38,8 @@ pub struct Delivery<'a> {
 
 /// The first step's answer.
 #[derive(Debug, Clone, PartialEq)]
+// One Step per delivery, matched at once: boxing `Ready` would only move callers' code.
+#[allow(clippy::large_enum_variant)]
 pub enum Step {
     /// Decided without reading D1: error events (queued), skipped and
     /// unusable deliveries.
@@ -62,6 +64,9 @@ enum Event {
         action: String,
         state: Box<IssueState>,
         project: Option<String>,
+        /// `issue.assigned` whose snapshot shows nobody assigned: a retry sent
+        /// after an unassignment (whose `data.assignee` is stale).
+        shows_nobody: bool,
         /// `actor.name`, for the card's history.
         actor: Option<String>,
     },
@@ -71,7 +76,7 @@ enum Event {
         kind: CommentAction,
     },
     /// Planned already (installations, alerts): only the replay checks apply.
-    Planned(Plan),
+    Planned(Box<Plan>),
 }
 
 /// Authenticates and parses one delivery. Nothing is planned unless the
@@ -85,6 +90,12 @@ pub fn handle(cfg: &Config, d: &Delivery, now: Millis) -> Result<Step, AppError>
     if let Some(bearer) = &cfg.sentry_bearer {
         verify::check_bearer(bearer, d.authorization).map_err(AppError::Unauthorized)?;
     }
+    handle_verified(cfg, d, now)
+}
+
+/// Parses a delivery whose signature was checked, on arrival or when its
+/// body was kept for a replay (`POST /api/deliveries/{id}/replay`).
+pub fn handle_verified(cfg: &Config, d: &Delivery, now: Millis) -> Result<Step, AppError> {
     let resource = d.resource.unwrap_or("").trim().to_ascii_lowercase();
     // JSON is UTF-8; the parsers check only the strings they read, not
     // the ones they skip.
@@ -130,9 +141,12 @@ fn parse(cfg: &Config, resource: &str, env: Envelope, now: Millis) -> Result<Par
     let installation = env.installation.as_ref().and_then(|i| i.uuid.clone());
     let internal_row = internal_installation(cfg, &env, &at).filter(|_| resource != "installation");
     let planned = |plan: Option<Plan>, row: Option<Stmt>| match plan {
-        Some(plan) => {
-            Parsed::Event { event: Event::Planned(plan), issue_id: None, installation: None, internal_row: row }
-        }
+        Some(plan) => Parsed::Event {
+            event: Event::Planned(Box::new(plan)),
+            issue_id: None,
+            installation: None,
+            internal_row: row,
+        },
         None => Parsed::Ready(skipped(resource, &action, "action not handled")),
     };
     let (event, issue_id) = match resource {
@@ -187,8 +201,9 @@ fn parse_issue(env: Envelope) -> Result<Option<(String, Event)>, AppError> {
     let (snapshot, assigned_to) = data.issue.into_snapshot(installation);
     let project = snapshot.project_id.clone().filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let id = snapshot.id.clone();
+    let shows_nobody = matches!(action, IssueAction::Assigned(_)) && assigned_to == AssigneeChange::Set(None);
     let state = issue_state(action, snapshot, assigned_to);
-    Ok(Some((id, Event::Issue { action: env.action, state: Box::new(state), project, actor })))
+    Ok(Some((id, Event::Issue { action: env.action, state: Box::new(state), project, shows_nobody, actor })))
 }
 
 /// Decides a pending delivery from what D1 knew of it.
@@ -198,52 +213,70 @@ pub fn decide(pending: Pending, prior: &Prior) -> Plan {
         return duplicate(&lookup.resource, &event);
     }
     let plan = match event {
-        Event::Issue { action, state, project, actor } => {
+        Event::Issue { action, state, project, shows_nobody, actor } => {
             let origin = store::history::Origin::sentry(&action, actor.as_deref());
-            decide_issue(&lookup, &action, *state, project, &origin, prior, now)
+            decide_issue(&lookup, &action, *state, project, shows_nobody, &origin, prior, now)
         }
         Event::Comment { action, comment, kind } => decide_comment(&lookup, &action, &comment, kind, prior, now),
-        Event::Planned(plan) if prior.body_seen => repeat(plan),
-        Event::Planned(plan) => plan,
+        // Metric alerts order themselves (resolved is final), and a repeated
+        // critical can have the bytes of an earlier one.
+        Event::Planned(plan) if prior.body_seen && plan.verdict.resource != "metric_alert" => repeat(*plan),
+        Event::Planned(plan) => *plan,
     };
     with_first(internal_row, plan)
 }
 
+#[allow(clippy::too_many_arguments)] // the history's origin joined main's seven
 fn decide_issue(
     lookup: &Lookup,
     action: &str,
     state: IssueState,
     project: Option<String>,
+    shows_nobody: bool,
     origin: &store::history::Origin,
     prior: &Prior,
     now: Millis,
 ) -> Plan {
     let at = format_millis(now);
     let id = state.snapshot.id.clone();
-    let existing = prior.card.as_ref();
-    let filled = state.birth && existing.is_some();
+    let filled = state.birth && prior.card.is_some();
+    let changes = prior.card.as_ref().is_some_and(|c| state.changes(c));
+    let why = doubt(prior.body_seen, filled, changes, shows_nobody);
+    let (outcome, status) = if filled { ("filled", "kept") } else { ("applied", state.status.as_str()) };
+    let mut reply = Reply::ok(json!({ "ok": true, "issue": id, "status": status }));
+    // Sentry shows this in the integration's request log.
+    reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
+    // Bytes seen before, with a token to ask the API: a repeated action and a
+    // replayed capture look the same, so nothing is written but the re-read,
+    // which settles either within seconds.
+    if prior.body_seen && prior.has_token {
+        let verdict = Verdict::new("issue", action, "repeat");
+        return with_reread(Plan::answer(reply, verdict), lookup, prior, false, why.unwrap_or_default(), now);
+    }
     let mut statements = vec![store::upsert_card_by(&state, origin, &at, &at)];
     if !filled {
         // The error log's group follows its issue's status.
         statements.push(store::errors::sync_status(&id, state.status.as_str(), &at));
     }
-    let doubt = if prior.body_seen {
+    let plan = Plan::writes(statements, reply, Verdict::new("issue", action, outcome));
+    match why {
+        Some(why) => with_reread(plan, lookup, prior, false, why, now),
+        None => plan,
+    }
+}
+
+/// Why an issue delivery cannot be proven newest, if it cannot.
+fn doubt(body_seen: bool, filled: bool, changes: bool, shows_nobody: bool) -> Option<&'static str> {
+    if body_seen {
         Some("these bytes were seen before under another Request-ID")
     } else if filled {
         Some("issue.created for a card that exists")
-    } else if existing.is_some_and(|c| state.changes(c)) {
+    } else if shows_nobody {
+        Some("an assignment whose snapshot shows nobody assigned")
+    } else if changes {
         Some("a change whose order cannot be proven")
     } else {
         None
-    };
-    let (outcome, status) = if filled { ("filled", "kept") } else { ("applied", state.status.as_str()) };
-    let mut reply = Reply::ok(json!({ "ok": true, "issue": id, "status": status }));
-    // Sentry shows this in the integration's request log.
-    reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
-    let plan = Plan::writes(statements, reply, Verdict::new("issue", action, outcome));
-    match doubt {
-        Some(why) => with_reread(plan, lookup, prior, false, why, now),
-        None => plan,
     }
 }
 
@@ -624,6 +657,39 @@ pub(crate) mod tests {
                 assert!(plan.verdict.detail.as_deref().unwrap_or("").contains("re-read"), "{why}");
             }
         }
+    }
+
+    #[test]
+    fn seen_bytes_with_a_token_write_nothing_but_the_re_read() {
+        let prior = Prior {
+            body_seen: true,
+            card: card(crate::board::Status::Unresolved),
+            has_token: true,
+            ..Prior::default()
+        };
+        let plan = deliver_after(cfg(), "issue", RESOLVED, &prior).unwrap();
+        assert_eq!(plan.verdict.outcome, "repeat");
+        assert!(plan.statements.iter().all(|s| s.sql.contains("INTO rereads")), "{:?}", plan.statements);
+        assert_eq!(rereads(&plan), (1, 1));
+    }
+
+    #[test]
+    fn an_assignment_that_shows_nobody_is_re_read() {
+        let retry = r#"{"action":"assigned","installation":{"uuid":"u1"},"data":{"assignee":{"type":"user","id":7,"name":"Jane"},"issue":{"id":"42","status":"unresolved","assignedTo":null}}}"#;
+        let jane =
+            crate::board::CardFacts { status: crate::board::Status::Unresolved, assignee: Some("user:7".into()) };
+        let prior = Prior { card: Some(jane), has_token: true, ..Prior::default() };
+        let plan = deliver_after(cfg(), "issue", retry, &prior).unwrap();
+        assert_eq!(rereads(&plan), (1, 1), "the frozen data.assignee agrees with the card, the snapshot does not");
+        assert!(plan.verdict.detail.as_deref().unwrap_or("").contains("shows nobody"));
+    }
+
+    #[test]
+    fn a_repeated_metric_alert_body_is_applied_again() {
+        let body = r#"{"action":"critical","data":{"metric_alert":{"id":"4","title":"CPU"},"description_text":"x"}}"#;
+        let seen = Prior { body_seen: true, ..Prior::default() };
+        let plan = deliver_after(cfg(), "metric_alert", body, &seen).unwrap();
+        assert_eq!(plan.verdict.outcome, "applied", "critical → warning → critical can repeat bytes");
     }
 
     #[test]

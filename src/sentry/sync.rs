@@ -88,6 +88,17 @@ pub fn page_statements(page: &Page, run: &str, fetched_at: &str, lease_until: &s
     stmts
 }
 
+/// The page's whole D1 batch: first what the webhooks missed, measured on
+/// every issue of the page before any of it is written (a statement per
+/// issue, see `store::health::RECORD_DRIFT`), then `page_statements`, whose
+/// progress statement adds the findings to the run's drift counters.
+pub fn page_batch(page: &Page, run: &str, fetched_at: &str, lease_until: &str, now: &str) -> Vec<Stmt> {
+    let mut stmts: Vec<Stmt> =
+        page.issues.iter().map(|state| store::health::record_drift(state, run, fetched_at, now)).collect();
+    stmts.extend(page_statements(page, run, fetched_at, lease_until, now));
+    stmts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +153,20 @@ mod tests {
         assert!(stmts[0].sql.contains("INSERT INTO cards"));
         assert!(stmts[1].sql.contains("UPDATE error_groups"));
         assert!(stmts[4].sql.contains("UPDATE sync_runs"));
+    }
+
+    #[test]
+    fn drift_is_measured_on_the_whole_page_before_any_card_is_written() {
+        let page = parse_page(&reply(r#"[{"id":"1","status":"resolved"},{"id":"2"}]"#), None).unwrap();
+        let stmts = page_batch(&page, "run-1", "2026-01-01T00:00:00.000Z", "2026-01-01T00:10:00.000Z", "n");
+        assert_eq!(stmts.len(), 2 + 2 * 2 + 2);
+        assert!(stmts[..2].iter().all(|s| s.sql.contains("INSERT INTO sync_drift")));
+        assert_eq!(
+            stmts[2..],
+            page_statements(&page, "run-1", "2026-01-01T00:00:00.000Z", "2026-01-01T00:10:00.000Z", "n")[..]
+        );
+        assert!(stmts.last().unwrap().sql.contains("sync_leases"));
+        assert!(stmts[stmts.len() - 2].sql.contains("drift_missing"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Sentry webhook bodies as serde types. They tolerate unknown fields and
 //! treat ids as strings whether Sentry sent a string or a number.
 
-use crate::board::{Assignee, AssigneeChange, IssueSnapshot, Status};
+use crate::board::{priority_text, Assignee, AssigneeChange, IssueSnapshot, Status};
 use crate::time;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -52,8 +52,12 @@ pub struct WireIssue {
     pub level: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
-    pub substatus: Option<String>,
+    /// `None` when the key is absent, `Some(Null)` when Sentry says none.
+    #[serde(default, deserialize_with = "present")]
+    pub substatus: Option<Value>,
+    /// `high`/`medium`/`low`; anything but a non-blank string is no priority.
+    #[serde(default, deserialize_with = "opt_text")]
+    pub priority: Option<String>,
     #[serde(default)]
     pub platform: Option<String>,
     #[serde(default)]
@@ -97,7 +101,14 @@ impl WireIssue {
             culprit: self.culprit,
             permalink: self.permalink.or(self.web_url),
             level: self.level,
-            substatus: self.substatus,
+            substatus: match self.substatus {
+                None => None,
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(Some(s)),
+                Some(Value::Null) => Some(None),
+                // A number or an object is no substatus: keep the card's.
+                Some(_) => None,
+            },
+            priority: self.priority.as_deref().and_then(priority_text),
             project_id: project.id,
             project_slug: project.slug,
             project_name: project.name,
@@ -194,6 +205,30 @@ mod tests {
         let (_, a) = team.into_snapshot(None);
         let AssigneeChange::Set(Some(a)) = a else { panic!("team assignee lost: {a:?}") };
         assert_eq!((a.kind.as_str(), a.name.as_deref()), ("team", Some("backend")));
+    }
+
+    #[test]
+    fn priority_and_substatus_are_read_absent_null_or_set() {
+        let w: WireIssue =
+            serde_json::from_str(r#"{"id":"1","status":"unresolved","substatus":"escalating","priority":"high"}"#)
+                .unwrap();
+        let (s, _) = w.into_snapshot(None);
+        assert_eq!((s.substatus, s.priority.as_deref()), (Some(Some("escalating".into())), Some("high")));
+        let (s, _) = serde_json::from_str::<WireIssue>(r#"{"id":"1"}"#).unwrap().into_snapshot(None);
+        assert_eq!((s.substatus, s.priority), (None, None), "absent: the card keeps its own");
+        let (s, _) = serde_json::from_str::<WireIssue>(r#"{"id":"1","substatus":null,"priority":null}"#)
+            .unwrap()
+            .into_snapshot(None);
+        assert_eq!((s.substatus, s.priority), (Some(None), None), "null substatus clears; null priority keeps");
+        let odd = format!(r#"{{"id":"1","substatus":7,"priority":"{}"}}"#, "urgent!".repeat(20));
+        let (s, _) =
+            serde_json::from_str::<WireIssue>(&odd).expect("odd types never fail the issue").into_snapshot(None);
+        assert_eq!(s.substatus, None);
+        let p = s.priority.expect("an unknown priority is kept as text");
+        assert!(p.starts_with("urgent!") && p.chars().count() == crate::board::MAX_PRIORITY_CHARS, "{p}");
+        let (s, _) =
+            serde_json::from_str::<WireIssue>(r#"{"id":"1","priority":{"level":"high"}}"#).unwrap().into_snapshot(None);
+        assert_eq!(s.priority, None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! costs a 304), board changes and the assignee picker.
 
 use super::{d1, db, http, jobs};
+use crate::board::ItemFilter;
 use crate::error::AppError;
 use crate::etag;
 use crate::jobs::Job;
@@ -13,16 +14,24 @@ use serde_json::{json, Value};
 use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 
 /// Cards, comments and the last sync time in one D1 batch: one round trip
-/// per poll. `?org=<slug>` keeps the cards of that organization's installations.
+/// per poll. `?org=<slug>` keeps the cards of that organization's installations;
+/// `?substatus=` and `?priority=` (comma lists) keep the cards in those lanes
+/// (`board::ItemFilter`; an unknown value is a 400). The ETag is of the
+/// filtered body, so each filter revalidates on its own.
 /// The comments are only counted and fingerprinted on the cards; the board
 /// loads them per card (`comments`) when it shows them.
 pub async fn items(req: &Request, env: &Env) -> Result<Response> {
-    let org = req.url().ok().and_then(|u| u.query_pairs().find(|(k, _)| k == "org").map(|(_, v)| v.into_owned()));
-    let org = SqlValue::from(org.filter(|o| !o.trim().is_empty()));
+    let pairs: Vec<(String, String)> =
+        req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default();
+    let filter = match ItemFilter::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(f) => f,
+        Err(e) => return http::error_response(&e),
+    };
+    let params = store::list_items_params(&filter);
     let read = match db(env) {
         Ok(db) => {
             let queries: [(&str, &[SqlValue]); 3] =
-                [(store::LIST_ITEMS, &[org]), (store::LIST_COMMENTS, &[]), (store::LAST_SYNCED, &[])];
+                [(store::LIST_ITEMS, &params), (store::LIST_COMMENTS, &[]), (store::LAST_SYNCED, &[])];
             d1::rows_batch(&db, &queries).await
         }
         Err(e) => Err(e),
@@ -104,11 +113,14 @@ async fn apply_action(req: &mut Request, env: &Env, id: &str, user: Option<&str>
         WriteBackJob { card: id.to_string(), requested_at: now, installation: d1::text(&row, "installation_uuid") };
     log(
         "board_action",
-        json!({ "card": id, "status": change.status.map(|s| s.as_str()), "assign": change.assignee.is_some() }),
+        json!({
+            "card": id, "status": change.status.map(|s| s.as_str()), "substatus": change.substatus,
+            "assign": change.assignee.is_some(),
+        }),
     );
     if let Err(e) = jobs::enqueue(env, vec![Job::WriteBack(job.clone())]).await {
         let why = format!("could not queue the Sentry update: {e}");
-        let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why))]).await;
+        let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why), &job.requested_at)]).await;
         return Err(AppError::Unavailable(why));
     }
     Ok(())

@@ -42,6 +42,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         detail: detail.as_deref(),
         body_sha256: digest.as_deref(),
         latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
+        replay_of: None,
     };
     console_log!("{}", record.line());
     // An unauthenticated request leaves nothing behind but the log line.

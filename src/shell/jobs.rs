@@ -190,7 +190,7 @@ async fn settle(env: &Env, db: &D1Database, msg: &RawMessage, id: &str, job: &Jo
         writes.push(github_store::set_status(key, status, Some(error), attempt, &now()));
     }
     if let Job::WriteBack(j) = job {
-        writes.push(writeback_store::settle(j, status, error.as_deref()));
+        writes.push(writeback_store::settle(j, status, error.as_deref(), &now()));
     }
     // A re-read that can never succeed must not hold its issue's request.
     if let (Job::Reread(j), Outcome::Fail { .. }) = (job, &outcome) {
@@ -229,7 +229,7 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
         writes.extend(crate::store::sync::finish(&page.run, "failed", Some(&error), &now()));
     }
     if let Job::WriteBack(j) = job {
-        writes.push(writeback_store::settle(j, "failed", Some(&error)));
+        writes.push(writeback_store::settle(j, "failed", Some(&error), &now()));
     }
     if let Job::Reread(j) = job {
         writes.push(crate::store::rereads::forget(&j.issue));

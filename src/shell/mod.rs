@@ -10,12 +10,15 @@ mod github;
 mod github_sync;
 mod http;
 mod jobs;
+mod replay;
 mod reread;
 mod sentry;
 mod sentry_sync;
 mod tokens;
 mod ui;
+mod webhook_health;
 
+pub use replay::{body as delivery_body, replay as delivery_replay};
 pub use sentry::webhook as sentry_webhook;
 pub use ui::{alert_rule_action as sentry_alert_rule_action, issue_link as sentry_issue_link};
 pub use ui::{options as sentry_options, setup_page as sentry_setup};
@@ -27,6 +30,7 @@ pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
 pub use http::error_response;
 pub use sentry_sync::{status as sync_status, trigger_retention, trigger_sync};
+pub use webhook_health::read as webhook_health;
 
 use crate::config::Config;
 use crate::error::AppError;

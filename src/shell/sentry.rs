@@ -3,19 +3,19 @@
 //! record in one D1 batch.
 
 use super::{config, d1, db, http};
-use crate::config::MAX_BODY_BYTES;
+use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
 use crate::jobs::Job;
 use crate::log::DeliveryLog;
 use crate::plan::{Guarded, Plan, Reply, Stmt};
 use crate::sentry::hook::{self, Delivery, Step};
-use crate::store::{self, deliveries};
+use crate::store::deliveries;
 use crate::time::format_millis;
 use crate::verify::one_signature;
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
 /// What the core decided for one delivery, before it is recorded.
-struct Outcome {
+pub(super) struct Outcome {
     reply: std::result::Result<Reply, AppError>,
     verdict: &'static str,
     action: Option<String>,
@@ -27,7 +27,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn rejected(e: AppError) -> Self {
+    pub(super) fn rejected(e: AppError) -> Self {
         Outcome {
             verdict: e.code(),
             reply: Err(e),
@@ -45,26 +45,52 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     let started = Date::now().as_millis();
     let request_id = http::header(&req, "Request-ID");
     let resource = http::header(&req, "Sentry-Hook-Resource");
-    let mut outcome = accept(&mut req, env, resource.as_deref()).await.unwrap_or_else(Outcome::rejected);
-    let received_at = format_millis(started as i64);
+    let (outcome, body) = match http::read_body(&mut req, MAX_BODY_BYTES).await {
+        Ok(body) => (accept(&req, env, resource.as_deref(), &body).await.unwrap_or_else(Outcome::rejected), body),
+        Err(e) => (Outcome::rejected(e), vec![]),
+    };
+    let received = Received { started, request_id: request_id.as_deref(), resource: resource.as_deref(), body: &body };
+    finish(env, received, outcome, None).await
+}
+
+/// What arrived, as the delivery log records it.
+pub(super) struct Received<'a> {
+    pub started: u64,
+    pub request_id: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Records the delivery (keeping its body when the verdict asks for it),
+/// applies the plan and answers. Shared by the webhook and the replay of a
+/// kept delivery (`replay_of`).
+pub(super) async fn finish(
+    env: &Env,
+    r: Received<'_>,
+    mut outcome: Outcome,
+    replay_of: Option<i64>,
+) -> Result<Response> {
+    let received_at = format_millis(r.started as i64);
     let record = DeliveryLog {
         received_at: &received_at,
         source: "sentry",
-        resource: resource.as_deref().map(str::trim),
+        resource: r.resource.map(str::trim),
         action: outcome.action.as_deref(),
         verdict: outcome.verdict,
         status: outcome.reply.as_ref().map_or_else(AppError::status, |r| r.status),
-        request_id: request_id.as_deref(),
+        request_id: r.request_id,
         detail: outcome.detail.as_deref(),
         body_sha256: outcome.digest.as_deref(),
-        latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
+        latency_ms: Date::now().as_millis().saturating_sub(r.started) as u32,
+        replay_of,
     };
+    let now = Date::now().as_millis() as i64;
     if outcome.verdict == hook::QUEUED {
         let jobs = std::mem::take(&mut outcome.jobs);
-        return queue_only(env, jobs, &outcome.reply, record, request_id.as_deref()).await;
+        return queue_only(env, jobs, &outcome.reply, record, r).await;
     }
     let mut batch = std::mem::take(&mut outcome.statements);
-    batch.extend(store::record_delivery(&record));
+    batch.extend(deliveries::record_with_body(&record, r.body, now));
     let jobs = std::mem::take(&mut outcome.jobs);
     let guard = outcome.guard.take();
     let failure = match db(env) {
@@ -75,18 +101,18 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         None => console_log!("{}", record.line()),
         Some((e, db)) => {
             // The plan did not apply: answer 5xx so Sentry retries, and
-            // record the failure on its own.
+            // record the failure (and keep the body) on its own.
             let detail = format!("{e:?}");
             let failed = DeliveryLog { verdict: "store_failed", status: e.status(), detail: Some(&detail), ..record };
             console_log!("{}", failed.line());
             if let Some(db) = db {
-                let _ = d1::run(db, &store::record_delivery(&failed)).await;
+                let _ = d1::run(db, &deliveries::record_with_body(&failed, r.body, now)).await;
             }
         }
     }
     let failure = failure.map(|(e, _)| e);
     match (failure.as_ref(), &outcome.reply) {
-        (Some(e), _) | (None, Err(e)) => http::error_response(e).map(|r| with_hook_error(r, request_id.as_deref())),
+        (Some(e), _) | (None, Err(e)) => http::error_response(e).map(|resp| with_hook_error(resp, r.request_id)),
         (None, Ok(reply)) => http::json_response(reply),
     }
 }
@@ -98,7 +124,7 @@ async fn queue_only(
     jobs: Vec<Job>,
     reply: &std::result::Result<Reply, AppError>,
     record: DeliveryLog<'_>,
-    request_id: Option<&str>,
+    r: Received<'_>,
 ) -> Result<Response> {
     let Err(e) = super::jobs::enqueue(env, jobs).await else {
         console_log!("{}", record.line());
@@ -111,7 +137,11 @@ async fn queue_only(
     let detail = format!("{failed:?}");
     let line = DeliveryLog { verdict: "enqueue_failed", status: failed.status(), detail: Some(&detail), ..record };
     console_log!("{}", line.line());
-    http::error_response(&failed).map(|r| with_hook_error(r, request_id))
+    // Kept, so it can be replayed once the queue is back.
+    if let Ok(db) = db(env) {
+        let _ = d1::run(&db, &deliveries::record_with_body(&line, r.body, Date::now().as_millis() as i64)).await;
+    }
+    http::error_response(&failed).map(|resp| with_hook_error(resp, r.request_id))
 }
 
 /// Applies the plan and the delivery record in one batch, then queues the
@@ -130,17 +160,20 @@ async fn apply(
     if jobs.is_empty() {
         return Ok(());
     }
+    let rereads: Vec<Job> = jobs.iter().filter(|j| matches!(j, Job::Reread(_))).cloned().collect();
     let Err(e) = super::jobs::enqueue(env, jobs).await else { return Ok(()) };
-    if let Some(digest) = digest {
-        let _ = d1::run(db, &[store::delivery_failed(digest, "enqueue_failed", &e)]).await;
-    }
+    let _ = d1::run(db, &crate::jobs::unqueued(&rereads, digest, &e)).await;
     Err(AppError::Internal(e))
 }
 
 /// Verifies and parses, asks D1 what it knows of the delivery, then lets
 /// the core decide.
-async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::result::Result<Outcome, AppError> {
-    let body = http::read_body(req, MAX_BODY_BYTES).await?;
+async fn accept(
+    req: &Request,
+    env: &Env,
+    resource: Option<&str>,
+    body: &[u8],
+) -> std::result::Result<Outcome, AppError> {
     let signature =
         one_signature(http::header(req, "Sentry-Hook-Signature"), http::header(req, "Sentry-App-Signature"));
     let authorization = http::header(req, "Authorization");
@@ -151,10 +184,17 @@ async fn accept(req: &mut Request, env: &Env, resource: Option<&str>) -> std::re
         timestamp: None,
         authorization: authorization.as_deref(),
         request_id: request_id.as_deref(),
-        body: &body,
+        body,
     };
     let cfg = config(env);
-    let (plan, digest) = match hook::handle(&cfg, &delivery, Date::now().as_millis() as i64)? {
+    let step = hook::handle(&cfg, &delivery, Date::now().as_millis() as i64)?;
+    decide(env, &cfg, step).await
+}
+
+/// Reads what D1 knows of a parsed delivery when the core asks, and lets
+/// the core decide.
+pub(super) async fn decide(env: &Env, cfg: &Config, step: Step) -> std::result::Result<Outcome, AppError> {
+    let (plan, digest) = match step {
         Step::Ready(plan) => (plan, None),
         Step::Lookup(pending) => {
             let row = d1::first(&db(env)?, deliveries::LOOKUP, &deliveries::lookup_params(&pending.lookup)).await?;

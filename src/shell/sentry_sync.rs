@@ -152,8 +152,14 @@ pub async fn page(cfg: &Config, env: &Env, db: &D1Database, job: &PageJob) -> st
         pages += 1;
         round_trips += 1;
         let Some(next) = page.next else {
-            d1::run(db, &store::finish(&job.run, "done", None, &now())).await.map_err(storage)?;
+            // The health row rides in the finishing batch: the alarm's rise
+            // or fall is noticed without another round trip.
+            let mut finish = store::finish(&job.run, "done", None, &now());
+            finish.push(crate::store::health::health_stmt());
+            let rows = d1::run_first_rows(db, &finish).await.map_err(storage)?;
             log_pages(job, pages, round_trips + 1, true);
+            super::webhook_health::after_sync(db, rows.last().and_then(Option::as_ref), cfg.webhook_silence_minutes)
+                .await;
             return Ok(Outcome::done());
         };
         cursor = Some(next);
@@ -172,7 +178,8 @@ fn log_pages(job: &PageJob, pages: u32, round_trips: u32, finished: bool) {
     console_log!("{line}");
 }
 
-/// Fetches and writes one page: one API call, one D1 batch.
+/// Fetches and writes one page: one API call, one D1 batch (what the
+/// webhooks missed, measured first, then the cards).
 async fn fetch_page(
     cfg: &Config,
     db: &D1Database,
@@ -186,7 +193,7 @@ async fn fetch_page(
     let reply = fetch::send("list issues", &call, cfg.http_timeout_ms).await?;
     let page = sync::parse_page(&reply, job.installation.as_deref())?;
     let until = format_millis(Date::now().as_millis() as i64 + LEASE_MS);
-    d1::run(db, &sync::page_statements(&page, &job.run, &fetched_at, &until, &now())).await.map_err(storage)?;
+    d1::run(db, &sync::page_batch(&page, &job.run, &fetched_at, &until, &now())).await.map_err(storage)?;
     Ok(page)
 }
 

@@ -94,6 +94,7 @@ async fn finish(
         detail: detail.as_deref(),
         body_sha256: None,
         latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
+        replay_of: None,
     };
     console_log!("{}", record.line());
     if let Ok(db) = db(env) {

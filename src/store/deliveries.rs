@@ -15,8 +15,29 @@ pub const REJECTION_SLOTS: i32 = 50;
 pub const MAX_TEXT: usize = 200;
 
 const INSERT_DELIVERY: &str = "\
-INSERT INTO deliveries (received_at, source, resource, action, request_id, body_sha256, verdict, status, latency_ms, error)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+INSERT INTO deliveries (received_at, source, resource, action, request_id, body_sha256, verdict, status, latency_ms, error,
+    replay_of)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// The body of the delivery just inserted (same batch, so `last_insert_rowid()` is its id).
+const KEEP_BODY: &str = "\
+INSERT INTO delivery_bodies (delivery_id, body_hex, kept_until) VALUES (last_insert_rowid(), ?1, ?2)";
+
+/// The largest body kept for a replay.
+pub const MAX_KEPT_BODY: usize = 256 * 1024;
+/// How long a kept body stays.
+pub const BODY_DAYS: i64 = 7;
+
+/// Which verdicts keep the delivery's body: verified deliveries that could
+/// not be used, or whose processing failed, so they can be replayed.
+pub fn keeps_body(verdict: &str) -> bool {
+    matches!(verdict, "unusable" | "store_failed" | "enqueue_failed")
+}
+
+/// The stored delivery and its body (`?1` delivery id).
+pub const KEPT: &str = "\
+SELECT d.id, d.source, d.resource, d.action, d.request_id, b.body_hex
+FROM delivery_bodies AS b JOIN deliveries AS d ON d.id = b.delivery_id WHERE b.delivery_id = ?1";
 
 const TRIM_DELIVERIES: &str = "DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?1";
 
@@ -30,16 +51,20 @@ ON CONFLICT (slot) DO UPDATE SET seq = excluded.seq, received_at = excluded.rece
     status = excluded.status, error = excluded.error";
 
 pub const LIST_DELIVERIES: &str = "\
-SELECT id, received_at, source, resource, action, request_id, verdict, status, latency_ms, error
-FROM deliveries ORDER BY id DESC LIMIT 200";
+SELECT d.id, d.received_at, d.source, d.resource, d.action, d.request_id, d.verdict, d.status, d.latency_ms, d.error,
+    d.replay_of, EXISTS (SELECT 1 FROM delivery_bodies AS b WHERE b.delivery_id = d.id) AS body_kept
+FROM deliveries AS d ORDER BY d.id DESC LIMIT 200";
 
 pub const LIST_REJECTIONS: &str = "\
 SELECT seq, received_at, source, resource, request_id, verdict, status, error FROM rejections ORDER BY seq DESC";
 
 /// Whether a request was refused before its signature could be trusted:
-/// such a request must not grow storage or touch the replay window.
-pub fn unauthenticated(status: u16) -> bool {
-    matches!(status, 401 | 403 | 413)
+/// such a request must not grow storage or touch the replay window. A
+/// Sentry delivery is never answered 400 once verified (unusable content is
+/// 2xx), so its 400s (an unreadable body) are refusals too; GitHub's 400s
+/// come after verification.
+pub fn unauthenticated(source: &str, status: u16) -> bool {
+    matches!(status, 401 | 403 | 413) || (source == "sentry" && status == 400)
 }
 
 fn capped(v: Option<&str>) -> SqlValue {
@@ -49,27 +74,40 @@ fn capped(v: Option<&str>) -> SqlValue {
 /// Records one delivery: a verified one in the log (kept bounded), a
 /// refused one in the ring.
 pub fn record_delivery(d: &DeliveryLog) -> Vec<Stmt> {
-    if unauthenticated(d.status) {
+    record(d, None)
+}
+
+/// Like `record_delivery`, keeping `body` when the verdict asks for it
+/// (`keeps_body`) and it is small enough; `now` dates its expiry.
+pub fn record_with_body(d: &DeliveryLog, body: &[u8], now: crate::time::Millis) -> Vec<Stmt> {
+    let keep = keeps_body(d.verdict) && !unauthenticated(d.source, d.status) && body.len() <= MAX_KEPT_BODY;
+    let kept_until = crate::time::format_millis(now + BODY_DAYS * 24 * 60 * 60 * 1000);
+    record(d, keep.then(|| Stmt { sql: KEEP_BODY, params: vec![hex::encode(body).into(), kept_until.into()] }))
+}
+
+fn record(d: &DeliveryLog, body: Option<Stmt>) -> Vec<Stmt> {
+    if unauthenticated(d.source, d.status) {
         return vec![rejection(d)];
     }
-    vec![
-        Stmt {
-            sql: INSERT_DELIVERY,
-            params: vec![
-                d.received_at.into(),
-                d.source.into(),
-                capped(d.resource),
-                capped(d.action),
-                capped(d.request_id),
-                SqlValue::from(d.body_sha256.map(str::to_string)),
-                d.verdict.into(),
-                i32::from(d.status).into(),
-                i32::try_from(d.latency_ms).unwrap_or(i32::MAX).into(),
-                capped(d.detail),
-            ],
-        },
-        Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] },
-    ]
+    let mut stmts = vec![Stmt {
+        sql: INSERT_DELIVERY,
+        params: vec![
+            d.received_at.into(),
+            d.source.into(),
+            capped(d.resource),
+            capped(d.action),
+            capped(d.request_id),
+            SqlValue::from(d.body_sha256.map(str::to_string)),
+            d.verdict.into(),
+            i32::from(d.status).into(),
+            i32::try_from(d.latency_ms).unwrap_or(i32::MAX).into(),
+            capped(d.detail),
+            d.replay_of.and_then(|id| i32::try_from(id).ok()).map_or(SqlValue::Null, SqlValue::Int),
+        ],
+    }];
+    stmts.extend(body);
+    stmts.push(Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] });
+    stmts
 }
 
 fn rejection(d: &DeliveryLog) -> Stmt {

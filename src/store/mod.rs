@@ -2,7 +2,7 @@
 //! built as `Stmt`s (run by the shell on D1, and by the tests on rusqlite);
 //! reads are SQL text plus a pure mapping from result rows to API values.
 
-use crate::board::{Assignee, AssigneeChange, Comment, CommentAction, EventAlert, IssueState, MetricAlert};
+use crate::board::{Assignee, AssigneeChange, Comment, CommentAction, EventAlert, IssueState, ItemFilter, MetricAlert};
 use crate::plan::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -14,6 +14,7 @@ pub mod comments;
 pub mod deliveries;
 pub mod errors;
 pub mod github;
+pub mod health;
 pub mod history;
 pub mod installations;
 pub mod rereads;
@@ -25,13 +26,17 @@ pub mod writeback;
 /// worker learned the state (a webhook's arrival, an API read's start), so
 /// a sync page read before a webhook arrived does not undo it. Replaying the
 /// same state yields the same row. Fields a board change is still pushing
-/// to Sentry keep the board's value until the push is done.
+/// to Sentry keep the board's value until the push is done (the substatus
+/// goes with the status). A snapshot without a substatus (`?26` false)
+/// keeps the card's while the status stays, and clears it when the status
+/// changes (a substatus belongs to one status); without a priority it
+/// keeps the card's.
 const UPSERT_CARD: &str = "\
 INSERT INTO cards (id, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_id, project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
-    assignee_type, assignee_id, assignee_name, assignee_email, applied_at, created_at, updated_at)
+    assignee_type, assignee_id, assignee_name, assignee_email, applied_at, created_at, updated_at, priority)
 VALUES (?1, ?2, ?3, COALESCE(?4, ?3, 'Issue ' || ?1), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-    ?18, ?19, ?20, ?21, ?22, ?23, ?23)
+    ?18, ?19, ?20, ?21, ?22, ?23, ?23, ?25)
 ON CONFLICT (id) DO UPDATE SET
     installation_uuid = COALESCE(excluded.installation_uuid, cards.installation_uuid),
     short_id = COALESCE(excluded.short_id, cards.short_id),
@@ -41,7 +46,12 @@ ON CONFLICT (id) DO UPDATE SET
     level = COALESCE(excluded.level, cards.level),
     status = CASE WHEN cards.writeback_status = 1 AND cards.writeback_state IN ('pending', 'retrying')
         THEN cards.status ELSE excluded.status END,
-    substatus = excluded.substatus,
+    substatus = CASE WHEN cards.writeback_status = 1 AND cards.writeback_state IN ('pending', 'retrying')
+            THEN cards.substatus
+        WHEN ?26 THEN excluded.substatus
+        WHEN excluded.status = cards.status THEN cards.substatus
+        ELSE NULL END,
+    priority = COALESCE(excluded.priority, cards.priority),
     project_id = COALESCE(excluded.project_id, cards.project_id),
     project_slug = COALESCE(excluded.project_slug, cards.project_slug),
     project_name = COALESCE(excluded.project_name, cards.project_name),
@@ -55,21 +65,23 @@ ON CONFLICT (id) DO UPDATE SET
     assignee_name = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_name ELSE cards.assignee_name END,
     assignee_email = CASE WHEN ?24 AND NOT (cards.writeback_assignee = 1 AND cards.writeback_state IN ('pending', 'retrying')) THEN excluded.assignee_email ELSE cards.assignee_email END,
     applied_at = excluded.applied_at,
-    updated_at = excluded.updated_at,
-    last_source = ?25, last_action = ?26, last_actor = ?27, last_at = ?23
+    -- moved by the cards_updated_at trigger when a shown field changed
+    updated_at = cards.updated_at,
+    -- who, for the card_history triggers (migrations/0015)
+    last_source = ?27, last_action = ?28, last_actor = ?29, last_at = ?23
 WHERE excluded.applied_at >= cards.applied_at";
 
 /// `issue.created` is a birth certificate: it inserts the card if there is
 /// none, and otherwise only fills fields that are still empty. It never
 /// touches the status, the assignee or `applied_at` of a card that exists
-/// (same parameters as `UPSERT_CARD`; `?24`, the assignee flag, is only
-/// referenced so that both bind the same list).
+/// (same parameters as `UPSERT_CARD`; `?24` and `?26`, the assignee and
+/// substatus flags, are only referenced so that both bind the same list).
 const BIRTH_CARD: &str = "\
 INSERT INTO cards (id, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
     project_id, project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
-    assignee_type, assignee_id, assignee_name, assignee_email, applied_at, created_at, updated_at)
+    assignee_type, assignee_id, assignee_name, assignee_email, applied_at, created_at, updated_at, priority)
 VALUES (?1, ?2, ?3, COALESCE(?4, ?3, 'Issue ' || ?1), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-    ?18, ?19, ?20, ?21, ?22, ?23, ?23)
+    ?18, ?19, ?20, ?21, ?22, ?23, ?23, ?25)
 ON CONFLICT (id) DO UPDATE SET
     installation_uuid = COALESCE(cards.installation_uuid, excluded.installation_uuid),
     short_id = COALESCE(cards.short_id, excluded.short_id),
@@ -78,6 +90,7 @@ ON CONFLICT (id) DO UPDATE SET
     permalink = COALESCE(cards.permalink, excluded.permalink),
     level = COALESCE(cards.level, excluded.level),
     substatus = COALESCE(cards.substatus, excluded.substatus),
+    priority = COALESCE(cards.priority, excluded.priority),
     project_id = COALESCE(cards.project_id, excluded.project_id),
     project_slug = COALESCE(cards.project_slug, excluded.project_slug),
     project_name = COALESCE(cards.project_name, excluded.project_name),
@@ -86,8 +99,8 @@ ON CONFLICT (id) DO UPDATE SET
     user_count = COALESCE(cards.user_count, excluded.user_count),
     first_seen = COALESCE(cards.first_seen, excluded.first_seen),
     last_seen = COALESCE(cards.last_seen, excluded.last_seen),
-    last_source = ?25, last_action = ?26, last_actor = ?27, last_at = ?23
-WHERE ?24 = ?24";
+    last_source = ?27, last_action = ?28, last_actor = ?29, last_at = ?23
+WHERE ?24 = ?24 AND ?26 = ?26";
 
 /// Every card for the board, newest activity first: issue cards (`kind`
 /// 'issue') and alert cards (`kind` 'event_alert' | 'metric_alert') under the
@@ -97,11 +110,14 @@ WHERE ?24 = ?24";
 /// event alert fired for has a resolved card; TODO otherwise. For alerts,
 /// `culprit` is the event's culprit or the metric description, `first_seen`/
 /// `last_seen` are the first and last trigger. `?1` is an organization slug
-/// to filter by (through the card's installation), or NULL for all.
+/// to filter by (through the card's installation), or NULL for all; `?2`
+/// and `?3` are JSON arrays of the substatuses and priorities to keep, or
+/// NULL for any (`list_items_params`). Alert cards have neither, so a
+/// substatus or priority filter shows issue cards only.
 pub const LIST_ITEMS: &str = "\
 SELECT u.*, i.org_slug FROM (
 SELECT id, 'issue' AS kind, installation_uuid, short_id, title, culprit, permalink, level, status, substatus,
-    project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
+    priority, project_slug, project_name, platform, event_count, user_count, first_seen, last_seen,
     assignee_type, assignee_id, assignee_name, assignee_email, updated_at,
     writeback_state, writeback_error, writeback_at,
     CASE WHEN status = 'resolved' THEN 'DONE'
@@ -112,7 +128,7 @@ SELECT id, 'issue' AS kind, installation_uuid, short_id, title, culprit, permali
 FROM cards
 UNION ALL
 SELECT a.id, a.kind, a.installation_uuid, c.short_id, a.title, a.detail, a.permalink, a.level, a.status, NULL,
-    COALESCE(a.project, c.project_slug), c.project_name, c.platform, NULL, NULL, a.first_triggered, a.last_triggered,
+    NULL, COALESCE(a.project, c.project_slug), c.project_name, c.platform, NULL, NULL, a.first_triggered, a.last_triggered,
     NULL, NULL, NULL, NULL, a.updated_at,
     NULL, NULL, NULL,
     CASE WHEN a.kind = 'metric_alert' AND a.status = 'resolved' THEN 'DONE'
@@ -121,9 +137,17 @@ SELECT a.id, a.kind, a.installation_uuid, c.short_id, a.title, a.detail, a.perma
     0, a.issue_id, a.rule, a.trigger_count
 FROM alerts AS a LEFT JOIN cards AS c ON a.kind = 'event_alert' AND c.id = a.issue_id
 ) AS u LEFT JOIN installations AS i ON i.uuid = u.installation_uuid
-WHERE ?1 IS NULL OR i.org_slug = ?1
+WHERE (?1 IS NULL OR i.org_slug = ?1)
+    AND (?2 IS NULL OR u.substatus IN (SELECT value FROM json_each(?2)))
+    AND (?3 IS NULL OR u.priority IN (SELECT value FROM json_each(?3)))
 ORDER BY COALESCE(u.last_seen, u.updated_at) DESC, u.id
 LIMIT 2000";
+
+/// The parameters of `LIST_ITEMS` for a filter.
+pub fn list_items_params(f: &ItemFilter) -> Vec<SqlValue> {
+    let list = |l: &Option<Vec<String>>| SqlValue::from(l.as_ref().map(|v| json!(v).to_string()));
+    vec![f.org.clone().into(), list(&f.substatus), list(&f.priority)]
+}
 
 /// When the cron sync last finished a run, for the board's "last synced".
 pub const LAST_SYNCED: &str = "SELECT MAX(finished_at) AS synced_at FROM sync_runs WHERE status = 'done'";
@@ -200,9 +224,9 @@ WHERE id = ?1";
 
 /// One metric-alert card per metric alert id, updated in place in arrival
 /// order. Resolved is final: Sentry closes an incident for good (a new
-/// trigger opens a new incident, another id), so a critical or warning that
-/// arrives after the resolve is a late retry and changes nothing. A resolved
-/// delivery (no level) keeps the level shown.
+/// trigger opens a new incident, another id), so nothing that arrives after
+/// the resolve (a late critical or warning, the resolve again) changes the
+/// card. A resolved delivery (no level) keeps the level shown.
 const UPSERT_METRIC_ALERT: &str = "\
 INSERT INTO alerts (id, kind, installation_uuid, alert_id, rule, title, detail, level, status, permalink, project,
     first_triggered, last_triggered, applied_at, created_at, updated_at)
@@ -221,7 +245,7 @@ ON CONFLICT (id) DO UPDATE SET
     last_triggered = excluded.last_triggered,
     applied_at = excluded.applied_at,
     updated_at = excluded.updated_at
-WHERE excluded.applied_at >= alerts.applied_at";
+WHERE alerts.status != 'resolved' AND excluded.applied_at >= alerts.applied_at";
 
 /// The statement that records `state` for an issue, applied at `applied_at`.
 /// `applied_at` is when the state was learned (see `UPSERT_CARD`); a birth
@@ -232,7 +256,7 @@ pub fn upsert_card(state: &IssueState, applied_at: &str, now: &str) -> Stmt {
 }
 
 /// `upsert_card`, naming who made the change for the card's history
-/// (`?25`–`?27`, read by migrations/0015's trigger).
+/// (`?27`–`?29`, read by migrations/0015's triggers).
 pub fn upsert_card_by(state: &IssueState, origin: &history::Origin, applied_at: &str, now: &str) -> Stmt {
     let s = &state.snapshot;
     let (assignee_known, a) = match &state.assignee {
@@ -251,7 +275,7 @@ pub fn upsert_card_by(state: &IssueState, origin: &history::Origin, applied_at: 
             s.permalink.clone().into(),
             s.level.clone().into(),
             state.status.as_str().into(),
-            s.substatus.clone().into(),
+            s.substatus.clone().flatten().into(),
             s.project_id.clone().into(),
             s.project_slug.clone().into(),
             s.project_name.clone().into(),
@@ -267,6 +291,8 @@ pub fn upsert_card_by(state: &IssueState, origin: &history::Origin, applied_at: 
             applied_at.into(),
             now.into(),
             assignee_known.into(),
+            s.priority.clone().into(),
+            s.substatus.is_some().into(),
         ]
         .into_iter()
         .chain(origin.params())
@@ -449,6 +475,7 @@ pub fn item_from_row(row: &Map<String, Value>) -> Value {
         "level": text("level"),
         "status": text("status"),
         "substatus": text("substatus"),
+        "priority": text("priority"),
         "column": text("column_name"),
         "ignored": truthy(row.get("ignored")),
         "assignee": assignee,

@@ -52,9 +52,10 @@ pub fn finish(issue: &str, started_at: &str, now: &str) -> [Stmt; 2] {
     ]
 }
 
-/// Forgets the request of a job that failed for good, so the next delivery
-/// queues a new one instead of waiting for a job that is gone.
-const FORGET: &str = "DELETE FROM rereads WHERE issue_id = ?1";
+/// Marks the request as having no job (its job failed for good, or could
+/// not be queued), so the next request queues one at once. The row stays:
+/// a newer job that is already running still finds and ends it.
+const FORGET: &str = "UPDATE rereads SET queued_at = '' WHERE issue_id = ?1";
 
 pub fn forget(issue: &str) -> Stmt {
     Stmt { sql: FORGET, params: vec![issue.into()] }

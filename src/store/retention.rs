@@ -20,8 +20,23 @@ pub const COMMENTS_PER_CARD: i32 = 100;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Table names, in the order of `statements`.
-pub const TABLES: [&str; 8] =
-    ["error_events", "error_hourly", "error_groups", "deliveries", "github_sync", "jobs", "sync_runs", "comments"];
+pub const TABLES: [&str; 9] = [
+    "error_events",
+    "error_hourly",
+    "error_groups",
+    "deliveries",
+    "github_sync",
+    "jobs",
+    "sync_runs",
+    "comments",
+    "delivery_bodies",
+];
+
+/// Kept delivery bodies past their time (`?1`), or whose delivery-log row
+/// was trimmed.
+const PRUNE_BODIES: &str = "\
+DELETE FROM delivery_bodies WHERE delivery_id IN (SELECT b.delivery_id FROM delivery_bodies AS b
+    LEFT JOIN deliveries AS d ON d.id = b.delivery_id WHERE b.kept_until < ?1 OR d.id IS NULL LIMIT ?2)";
 
 /// Comments that are gone for good: tombstones older than `?1`, comments of
 /// an issue that has no card, and live comments past the newest `?3` of
@@ -79,5 +94,6 @@ pub fn statements(now: Millis, retention_days: u32) -> Vec<Stmt> {
             &logs,
         ),
         Stmt { sql: PRUNE_COMMENTS, params: vec![logs.as_str().into(), BATCH.into(), COMMENTS_PER_CARD.into()] },
+        bounded(PRUNE_BODIES, &format_millis(now)),
     ]
 }

@@ -35,13 +35,21 @@ pub fn start_run(run: &str, org: &str, installation: Option<&str>, trigger: &str
     }
 }
 
+/// One page written: counts (drift from the run's findings, see
+/// `store::health::RECORD_DRIFT`), and the lease moves on.
+/// The sync_drift rows of the run hold one finding per issue, so each
+/// issue counts once per kind however many pages show it.
+const PROGRESS: &str = "\
+UPDATE sync_runs SET pages = pages + 1, issues = issues + ?2, updated_at = ?3,
+    drift_missing = (SELECT COUNT(*) FROM sync_drift AS d WHERE d.run_id = ?1 AND d.missing = 1),
+    drift_status = (SELECT COUNT(*) FROM sync_drift AS d WHERE d.run_id = ?1 AND d.status = 1),
+    drift_assignee = (SELECT COUNT(*) FROM sync_drift AS d WHERE d.run_id = ?1 AND d.assignee = 1)
+WHERE id = ?1";
+
 /// One page written: counts, and the lease moves on.
 pub fn progress(run: &str, issues: i32, lease_until: &str, now: &str) -> Vec<Stmt> {
     vec![
-        Stmt {
-            sql: "UPDATE sync_runs SET pages = pages + 1, issues = issues + ?2, updated_at = ?3 WHERE id = ?1",
-            params: vec![run.into(), issues.into(), now.into()],
-        },
+        Stmt { sql: PROGRESS, params: vec![run.into(), issues.into(), now.into()] },
         Stmt {
             sql: "UPDATE sync_leases SET lease_until = ?2 WHERE run_id = ?1",
             params: vec![run.into(), lease_until.into()],
@@ -83,6 +91,7 @@ pub fn expire_stale(org: &str, now: &str) -> Stmt {
 /// The newest runs, with their duration so far.
 pub const LIST_RUNS: &str = "\
 SELECT id, org_slug AS org, trigger, status, pages, issues, errors, last_error, started_at, finished_at,
+    drift_missing, drift_status, drift_assignee,
     CAST(ROUND((julianday(COALESCE(finished_at, updated_at)) - julianday(started_at)) * 86400000) AS INTEGER)
         AS duration_ms
 FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT 50";

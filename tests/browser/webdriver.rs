@@ -245,6 +245,13 @@ impl Browser {
         self.must("GET", &format!("/element/{}/text", el.id), None).as_str().unwrap_or_default().to_string()
     }
 
+    /// The text, or `None` if the page re-rendered the element meanwhile
+    /// (a poll replaced it): for probes that look again.
+    pub fn try_text(&self, el: &Element) -> Option<String> {
+        let v = self.cmd("GET", &format!("/element/{}/text", el.id), None).ok()?;
+        Some(v.as_str().unwrap_or_default().to_string())
+    }
+
     pub fn attribute(&self, el: &Element, name: &str) -> Option<String> {
         self.must("GET", &format!("/element/{}/attribute/{name}", el.id), None).as_str().map(str::to_string)
     }

@@ -89,6 +89,7 @@ pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8]
         detail: plan.verdict.detail.as_deref(),
         body_sha256: digest.as_deref(),
         latency_ms: 1,
+        replay_of: None,
     };
     let mut batch = plan.statements.clone();
     if plan.verdict.outcome != sentry_kanban::sentry::hook::QUEUED {
@@ -102,6 +103,11 @@ pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8]
 thread_local! {
     /// The guarded jobs the batches said to queue, as the shell would.
     static GUARDED: std::cell::RefCell<Vec<sentry_kanban::jobs::Job>> = const { std::cell::RefCell::new(vec![]) };
+}
+
+/// How many guarded jobs are queued on this thread (not taken).
+pub fn queued_count() -> usize {
+    GUARDED.with(|g| g.borrow().len())
 }
 
 /// The guarded jobs queued so far on this thread, emptied.

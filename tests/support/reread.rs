@@ -5,8 +5,10 @@ use super::db;
 use super::hook::arrival;
 use rusqlite::Connection;
 use sentry_kanban::config::{Config, Internal};
+use sentry_kanban::jobs::{Job, Outcome};
 use sentry_kanban::outbound::HttpReply;
 use sentry_kanban::sentry::reread::{self, RereadJob};
+use sentry_kanban::store::rereads;
 use sentry_kanban::time::format_millis;
 
 /// A worker in internal-integration mode: its token can always re-read.
@@ -35,18 +37,18 @@ impl Answer {
     }
 }
 
-/// Runs every requested re-read at `arrival(t)`, each answered by `api(issue
-/// id)`, until none is left; returns how many API reads of an issue it made.
+/// Runs the re-read jobs the deliveries' batches queued (and the follow-ups
+/// those jobs queue), as the queue consumer would, at `arrival(t)`, each
+/// answered by `api(issue id)`; returns how many API reads of an issue it
+/// made. A request whose job was never queued is left in `rereads`.
 pub fn serve(conn: &Connection, t: i64, mut api: impl FnMut(&str) -> Answer) -> usize {
+    let mut queue: Vec<RereadJob> = take_reread_jobs();
     let mut reads = 0;
-    loop {
-        let rows = db::rows(conn, "SELECT issue_id, installation_uuid, comments FROM rereads ORDER BY issue_id");
-        let Some(row) = rows.first() else { return reads };
-        let issue = row["issue_id"].as_str().expect("issue id").to_string();
-        let job =
-            RereadJob { issue: issue.clone(), installation: row["installation_uuid"].as_str().map(str::to_string) };
+    while let Some(job) = queue.pop() {
+        let pending = db::query(conn, rereads::PENDING, &[job.issue.as_str().into()]);
+        let Some(row) = pending.first() else { continue };
         let started = format_millis(arrival(t));
-        let answer = api(&issue);
+        let answer = api(&job.issue);
         reads += 1;
         let reply = match &answer.issue {
             Some(body) => HttpReply { status: 200, body: body.clone(), ..Default::default() },
@@ -56,13 +58,30 @@ pub fn serve(conn: &Connection, t: i64, mut api: impl FnMut(&str) -> Answer) -> 
         let comments = match (row["comments"].as_i64() == Some(1), &state) {
             (true, Some(_)) => {
                 let reply = HttpReply { status: 200, body: answer.comments.clone(), ..Default::default() };
-                Some(reread::parse_comments(&reply, &issue, &started).expect("notes parse"))
+                Some(reread::parse_comments(&reply, &job.issue, &started).expect("notes parse"))
             }
             _ => None,
         };
-        db::run(conn, &reread::statements(state.as_ref(), comments.as_deref(), &job, &started, &started));
+        let stmts = reread::statements(state.as_ref(), comments.as_deref(), &job, &started, &started);
+        let changed = db::run_counted(conn, &stmts);
+        if let Outcome::Done { follow_up } = reread::outcome(&changed, &job) {
+            queue.extend(follow_up.into_iter().filter_map(reread_job));
+        }
+        queue.extend(take_reread_jobs());
         assert!(reads < 1000, "re-reads never end");
     }
+    reads
+}
+
+fn reread_job(job: Job) -> Option<RereadJob> {
+    match job {
+        Job::Reread(j) => Some(j),
+        _ => None,
+    }
+}
+
+fn take_reread_jobs() -> Vec<RereadJob> {
+    super::hook::take_queued().into_iter().filter_map(reread_job).collect()
 }
 
 /// The re-reads waiting, by issue.
