@@ -14,7 +14,10 @@ CREATE TABLE IF NOT EXISTS rereads (
     installation_uuid TEXT,
     comments          INTEGER NOT NULL DEFAULT 0,
     requested_at      TEXT NOT NULL,
-    queued_at         TEXT NOT NULL
+    queued_at         TEXT NOT NULL,
+    -- Which request queued that job (a token of the delivery, or 'job …'
+    -- for a job's own follow-up): only that request is told to queue it.
+    queued_by         TEXT NOT NULL DEFAULT ''
 );
 
 -- Requests refused before their signature could be trusted (bad or missing

@@ -11,7 +11,13 @@ use support::db::{fresh_db, rows, try_run_first_rows};
 const T: i64 = 1_800_000_000_000;
 
 fn request(conn: &rusqlite::Connection, issue: &str, comments: bool, at: i64) -> bool {
-    let first = try_run_first_rows(conn, &[rereads::request(issue, Some("u1"), comments, at)]).unwrap();
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let token = format!("delivery-{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    request_as(conn, issue, comments, at, &token)
+}
+
+fn request_as(conn: &rusqlite::Connection, issue: &str, comments: bool, at: i64, token: &str) -> bool {
+    let first = try_run_first_rows(conn, &[rereads::request(issue, Some("u1"), comments, at, token)]).unwrap();
     first[0].as_ref().and_then(|r| r["queue_job"].as_i64()) == Some(1)
 }
 
@@ -56,4 +62,18 @@ fn a_failed_job_frees_its_issue() {
     assert!(request(&conn, "1", false, T));
     support::db::run(&conn, &[rereads::forget("1")]);
     assert!(request(&conn, "1", false, T + 1), "not blocked by a job that is gone");
+}
+
+/// Two deliveries in the same millisecond: only the first queues a job.
+#[test]
+fn the_same_millisecond_queues_one_job() {
+    let conn = fresh_db();
+    assert!(request_as(&conn, "1", false, T, "a"));
+    assert!(!request_as(&conn, "1", false, T, "b"), "the clock is not the token");
+    // A job's follow-up (queued at T + 50) is not mistaken for a delivery either.
+    let job = RereadJob { issue: "1".into(), installation: None };
+    assert!(!request_as(&conn, "1", false, T + 50, "c"));
+    let stmts = reread::statements(None, None, &job, &format_millis(T + 40), &format_millis(T + 50));
+    support::db::run_counted(&conn, &stmts);
+    assert!(!request_as(&conn, "1", false, T + 50, "d"), "a request in the follow-up's millisecond joins it");
 }

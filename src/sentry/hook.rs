@@ -314,7 +314,9 @@ fn decide_comment(
 /// remains.
 fn with_reread(mut plan: Plan, lookup: &Lookup, prior: &Prior, comments: bool, why: &str, now: Millis) -> Plan {
     let Some(issue) = lookup.issue_id.as_deref().filter(|_| prior.has_token) else { return plan };
-    plan.statements.push(store::rereads::request(issue, lookup.installation.as_deref(), comments, now));
+    // The delivery's own token: only an exact replay shares it, and those stop earlier.
+    let token = format!("{}:{}", lookup.request_id.as_deref().unwrap_or(""), lookup.body_sha256);
+    plan.statements.push(store::rereads::request(issue, lookup.installation.as_deref(), comments, now, &token));
     let job = Job::Reread(RereadJob { issue: issue.to_string(), installation: lookup.installation.clone() });
     plan.guard = Some(Guarded { stmt: plan.statements.len() - 1, job });
     plan.verdict.detail = Some(format!("{why}: re-read from the API"));

@@ -5,22 +5,25 @@ use crate::plan::Stmt;
 use crate::sentry::reread::STALE_MS;
 use crate::time::{format_millis, Millis};
 
-/// Asks for a re-read at `?4`. A request already there only moves forward
-/// (and keeps asking for comments once any delivery asked for them). The
-/// row comes back with `queue_job` true only for the request that must
-/// queue the job: the first one, or the first after a job was lost
-/// (queued before `?5` and never finished).
+/// Asks for a re-read at `?4` on behalf of the delivery `?6` (a token of its
+/// own). A request already there only moves forward (and keeps asking for
+/// comments once any delivery asked for them). The row comes back with
+/// `queue_job` true only for the one request that must queue the job: the
+/// first, or the first after a job was lost (queued before `?5` and never
+/// finished). The token, not the clock, says which: two deliveries in the
+/// same millisecond must not both queue one.
 const REQUEST: &str = "\
-INSERT INTO rereads (issue_id, installation_uuid, comments, requested_at, queued_at)
-VALUES (?1, ?2, ?3, ?4, ?4)
+INSERT INTO rereads (issue_id, installation_uuid, comments, requested_at, queued_at, queued_by)
+VALUES (?1, ?2, ?3, ?4, ?4, ?6)
 ON CONFLICT (issue_id) DO UPDATE SET
     installation_uuid = COALESCE(excluded.installation_uuid, rereads.installation_uuid),
     comments = MAX(rereads.comments, excluded.comments),
     requested_at = MAX(rereads.requested_at, excluded.requested_at),
+    queued_by = CASE WHEN rereads.queued_at < ?5 THEN excluded.queued_by ELSE rereads.queued_by END,
     queued_at = CASE WHEN rereads.queued_at < ?5 THEN excluded.queued_at ELSE rereads.queued_at END
-RETURNING queued_at = ?4 AS queue_job";
+RETURNING queued_by = ?6 AS queue_job";
 
-pub fn request(issue: &str, installation: Option<&str>, comments: bool, now: Millis) -> Stmt {
+pub fn request(issue: &str, installation: Option<&str>, comments: bool, now: Millis, token: &str) -> Stmt {
     Stmt {
         sql: REQUEST,
         params: vec![
@@ -29,6 +32,7 @@ pub fn request(issue: &str, installation: Option<&str>, comments: bool, now: Mil
             comments.into(),
             format_millis(now).into(),
             format_millis(now - STALE_MS).into(),
+            token.into(),
         ],
     }
 }
@@ -38,7 +42,8 @@ pub const PENDING: &str = "SELECT comments, requested_at FROM rereads WHERE issu
 
 /// A request made after the job started reading (`?2`): the job reads once
 /// more, and the row says when that job was queued (`?3`).
-const AGAIN: &str = "UPDATE rereads SET queued_at = ?3 WHERE issue_id = ?1 AND requested_at > ?2";
+const AGAIN: &str =
+    "UPDATE rereads SET queued_at = ?3, queued_by = 'job ' || ?3 WHERE issue_id = ?1 AND requested_at > ?2";
 
 /// Ends the request the job answered.
 const FINISH: &str = "DELETE FROM rereads WHERE issue_id = ?1 AND requested_at <= ?2";
