@@ -65,6 +65,8 @@ pub fn try_run_first_rows(conn: &Connection, stmts: &[Stmt]) -> rusqlite::Result
     Ok(out)
 }
 
+/// One row typed the way D1 returns rows: INTEGER and REAL → number, TEXT →
+/// string, NULL → null.
 fn row_json(row: &rusqlite::Row, names: &[String]) -> Map<String, Value> {
     let mut obj = Map::new();
     for (i, name) in names.iter().enumerate() {
@@ -104,18 +106,7 @@ pub fn query(conn: &Connection, sql: &str, params: &[SqlValue]) -> Vec<Map<Strin
     let mut out = Vec::new();
     let mut rows = stmt.query(rusqlite::params_from_iter(bound)).expect("query");
     while let Some(row) = rows.next().expect("next row") {
-        let mut obj = Map::new();
-        for (i, name) in names.iter().enumerate() {
-            let v = match row.get_ref(i).expect("column") {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(n) => Value::from(n),
-                ValueRef::Real(f) => Value::from(f),
-                ValueRef::Text(t) => Value::String(String::from_utf8(t.to_vec()).expect("utf-8 text")),
-                ValueRef::Blob(_) => panic!("column {name} is a BLOB; D1 would return an array"),
-            };
-            obj.insert(name.clone(), v);
-        }
-        out.push(obj);
+        out.push(row_json(row, &names));
     }
     out
 }
