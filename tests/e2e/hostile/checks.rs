@@ -1,10 +1,10 @@
 //! What an accepted (or ignored) case must have written, or must not have:
 //! the `Check`s of the table.
 
+use super::bodies::{issue, SQL_1, SQL_2};
+use super::harness::{assert_nothing_written, github_events, new_deliveries, state, team_posts, Check};
+use super::request::sentry;
 use crate::app::App;
-use crate::bodies::{issue, SQL_1, SQL_2};
-use crate::harness::{assert_nothing_written, github_events, new_deliveries, state, team_posts, Check};
-use crate::request::sentry;
 use serde_json::Value;
 use std::time::Duration;
 
