@@ -20,6 +20,7 @@ pub mod prior;
 pub mod routes;
 pub mod schedule;
 pub mod sentry;
+pub mod settle;
 pub mod sql;
 pub mod store;
 pub mod time;
