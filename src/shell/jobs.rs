@@ -4,15 +4,17 @@
 //! retries arrive from the dead-letter queue and leave a visible error.
 
 use super::d1::text;
+use super::env::{config, db};
+use super::queue::enqueue;
 use super::tokens::{access_token, storage};
-use super::{config, d1, db, fetch, github_sync, sentry_sync};
+use super::{d1, fetch, github_sync, sentry_sync};
 use crate::config::Config;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, CallError};
-use crate::plan::Stmt;
 use crate::sentry::errors::ErrorRecord;
 use crate::sentry::installation::{self as install, Activation};
 use crate::sentry::{members, token};
+use crate::sql::Stmt;
 use crate::store::errors as errors_store;
 use crate::store::github as github_store;
 use crate::store::installations as store;
@@ -21,12 +23,7 @@ use crate::time::format_millis;
 use crate::writeback::{self, Push, WriteBackJob};
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
-use worker::{
-    console_log, BatchMessageBuilder, D1Database, Date, Env, MessageBatch, MessageBuilder, MessageExt,
-    QueueRetryOptionsBuilder, RawMessage,
-};
-
-const JOBS: &str = "JOBS";
+use worker::{console_log, D1Database, Date, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
 pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
     let dead = batch.queue().ends_with("-dlq");
@@ -242,23 +239,6 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
 
 fn retry(msg: &RawMessage, delay_secs: u32) {
     msg.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_secs).build());
-}
-
-/// One job, delivered no sooner than `delay_secs` from now.
-pub async fn enqueue_after(env: &Env, job: Job, delay_secs: u32) -> Result<(), String> {
-    let queue = env.queue(JOBS).map_err(|e| format!("queue binding {JOBS}: {e}"))?;
-    let delay = delay_secs.min(crate::jobs::MAX_QUEUE_DELAY_SECS);
-    queue.send(MessageBuilder::new(job).delay_seconds(delay).build()).await.map_err(|e| format!("queue send: {e}"))
-}
-
-/// Jobs in one batch, each delayed as its kind asks (`Job::delay_secs`).
-pub async fn enqueue(env: &Env, jobs: Vec<Job>) -> Result<(), String> {
-    let queue = env.queue(JOBS).map_err(|e| format!("queue binding {JOBS}: {e}"))?;
-    let batch = jobs.into_iter().fold(BatchMessageBuilder::new(), |b, job| {
-        let delay = job.delay_secs();
-        b.message(MessageBuilder::new(job).delay_seconds(delay).build())
-    });
-    queue.send_batch(batch.build()).await.map_err(|e| format!("queue send: {e}"))
 }
 
 // ---- The jobs -----------------------------------------------------------------
