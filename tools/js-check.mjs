@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
+import { spawnSync } from "node:child_process";
 
 const root = path.resolve(process.argv[2] || "public");
 const files = fs.readdirSync(root, { recursive: true })
@@ -18,16 +19,24 @@ let failures = 0;
 
 function fail(file, err) {
   failures++;
-  // A SyntaxError's stack starts "<file>:<line>", the source line and a caret.
-  const where = String(err.stack || err).split("\n").slice(0, 5).join("\n");
-  console.error(`${path.relative(process.cwd(), file)}: ${where.startsWith(file) ? "" : err.message}\n${where}\n`);
+  console.error(`${path.relative(process.cwd(), file)}: ${err.message}\n`);
+}
+
+// A parse error's line and caret: vm does not always put them in the
+// stack, `node --check` of the source as a module does.
+function where(file, source) {
+  const check = spawnSync(process.execPath, ["--check", "--input-type=module"], { input: source, encoding: "utf8" });
+  const lines = check.stderr.split("\n").slice(0, 4).join("\n");
+  return lines.replaceAll("[stdin]", path.relative(process.cwd(), file));
 }
 
 for (const file of files) {
+  const source = fs.readFileSync(file, "utf8");
   try {
-    modules.set(file, new vm.SourceTextModule(fs.readFileSync(file, "utf8"), { identifier: file }));
+    modules.set(file, new vm.SourceTextModule(source, { identifier: file }));
   } catch (err) {
     fail(file, err);
+    console.error(where(file, source) + "\n");
   }
 }
 
@@ -39,14 +48,15 @@ function resolve(specifier, from) {
   return null;
 }
 
-for (const [file, mod] of modules) {
+// Linking after a parse error would only report its importers again.
+for (const [file, mod] of failures ? [] : modules) {
   // Linking a module links what it imports; each is linked once.
   if (mod.status !== "unlinked") continue;
   try {
     await mod.link((specifier, referencing) => {
       const target = resolve(specifier, referencing.identifier);
       const found = target && modules.get(target);
-      if (!found) throw new Error(`${referencing.identifier}: cannot import "${specifier}" (no such module in ${root})`);
+      if (!found) throw new Error(`cannot import "${specifier}": no such module in ${path.relative(process.cwd(), root) || "."}`);
       return found;
     });
   } catch (err) {
@@ -58,5 +68,5 @@ if (!files.length) {
   console.error(`no .js file under ${root}`);
   process.exit(1);
 }
-console.log(`${files.length} modules parsed and linked, ${failures} failed`);
+console.log(`${files.length} modules parsed and linked: ${failures} failed`);
 process.exit(failures ? 1 : 0);
