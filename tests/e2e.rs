@@ -226,11 +226,21 @@ fn quoted_after(text: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-/// The site paths `source` (served at `path`) imports: `from "./x.js"` and
-/// `from "../x.js"` as the browser resolves them.
+/// The site paths `source` (served at `path`) imports: the `from "./x.js"`
+/// or `from "../x.js"` of each `import` or `export {…}`/`export *` statement
+/// (one that starts a line, up to its `;`), as the browser resolves them.
 fn imports(path: &str, source: &str) -> Vec<String> {
-    quoted_after(source, " from \"")
-        .into_iter()
+    let statements = source.lines().scan(String::new(), |open, line| {
+        let starts = ["import ", "export {", "export *"].iter().any(|s| line.starts_with(s));
+        if open.is_empty() && !starts {
+            return Some(None);
+        }
+        open.push_str(line);
+        Some(line.trim_end().ends_with(';').then(|| std::mem::take(open)))
+    });
+    statements
+        .flatten()
+        .flat_map(|statement| quoted_after(&statement, " from \""))
         .map(|spec| {
             let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
             parts.pop();
