@@ -17,12 +17,12 @@ test:
 
 # The lint gate (CI runs it before `make test`): rustfmt, clippy -D warnings
 # (native all targets and the wasm32 lib), public/ JS parsed and linked as ES
-# modules (tools/js-check.mjs), bash -n.
+# modules (tools/js-check.mjs), bash -n, no import cycle, README size.
 .PHONY: check
 check:
 	@bash tools/check.sh
 
-# Import cycles between src/ files (informational, not part of `make check`).
+# Import cycles between src/ files, drawn (`make check` fails on any).
 .PHONY: cycles
 cycles:
 	@python3 tools/cycles.py
@@ -42,7 +42,7 @@ bench-errors: tools
 bench-sync: tools
 	@bash tools/bench.sh sync
 
-# Every figure in one run, written to BENCHMARKS.md (sizes: see README).
+# Every figure in one run, written to BENCHMARKS.md (sizes: docs/operations.md).
 bench-report: tools
 	@bash tools/bench.sh report
 

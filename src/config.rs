@@ -75,7 +75,7 @@ impl AccessConfig {
         let Some(host) = authority_host(authority) else { return refuse("is not a plain host name") };
         match scheme.as_str() {
             "https" => {}
-            "http" if crate::auth::is_loopback(host) => {}
+            "http" if crate::loopback::is_loopback(host) => {}
             "http" => return refuse("uses http://; the team's signing keys must come over https://"),
             _ => return refuse("is not an https:// address"),
         }
