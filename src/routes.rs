@@ -344,6 +344,9 @@ mod tests {
             ("POST", "/api/logout"),
             ("GET", "/login"),
             ("GET", "/app.css"),
+            ("GET", "/board.js"),
+            ("GET", "/board/state.js"),
+            ("GET", "/lib/api.js"),
             ("GET", "/sentry/setup"),
             ("POST", "/api/cron/sentry-sync"),
         ] {
