@@ -5,7 +5,7 @@
 
 use super::d1::text;
 use super::tokens::{access_token, storage};
-use super::{config, d1, db, fetch, github_sync, sentry_sync};
+use super::{config, d1, db, fetch, github_reconcile, github_sync, sentry_sync};
 use crate::config::Config;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, CallError};
@@ -158,6 +158,7 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) 
         Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
         Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt).await,
         Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
+        Job::GithubReconcile(j) => github_reconcile::step(cfg, env, db, j).await,
         Job::SyncPage(j) => sentry_sync::page(cfg, env, db, j).await,
         Job::WriteBack(j) => write_back(cfg, db, j).await,
         Job::Reread(j) => super::reread::run(cfg, db, j).await,
@@ -227,6 +228,9 @@ async fn bury(db: &D1Database, id: &str, job: &Job) {
     }
     if let Job::SyncPage(page) = job {
         writes.extend(crate::store::sync::finish(&page.run, "failed", Some(&error), &now()));
+    }
+    if let Job::GithubReconcile(r) = job {
+        writes.push(crate::store::reconcile::finish(&r.run, "failed", &r.counts, Some(&error), &now()));
     }
     if let Job::WriteBack(j) = job {
         writes.push(writeback_store::settle(j, "failed", Some(&error), &now()));

@@ -7,6 +7,7 @@ mod d1;
 mod errors;
 mod fetch;
 mod github;
+mod github_reconcile;
 mod github_sync;
 mod http;
 mod jobs;
@@ -28,6 +29,7 @@ pub use board::history as item_history;
 pub use board::{action as item_action, assignees as item_assignees, comments as item_comments, items};
 pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
+pub use github_reconcile::trigger as trigger_github_reconcile;
 pub use http::error_response;
 pub use sentry_sync::{status as sync_status, trigger_retention, trigger_sync};
 pub use webhook_health::read as webhook_health;
@@ -152,6 +154,9 @@ pub async fn queue(batch: MessageBatch<serde_json::Value>, env: &Env) {
     jobs::consume(batch, env).await;
 }
 
+/// Each schedule's work; the GitHub reconcile starts on its own cron (the
+/// daily one by default), beside whatever else runs on it.
 pub async fn scheduled(cron: &str, env: &Env) {
     sentry_sync::scheduled(cron, env).await;
+    github_reconcile::scheduled(cron, env).await;
 }

@@ -71,7 +71,7 @@ async fn respond(body: impl std::future::Future<Output = std::result::Result<Val
     http::json_or_error(body.await)
 }
 
-fn authorized(req: &Request, env: &Env) -> std::result::Result<Config, AppError> {
+pub(super) fn authorized(req: &Request, env: &Env) -> std::result::Result<Config, AppError> {
     let cfg = config(env);
     let secret = cfg.cron_secret.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
     check_bearer(secret, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)?;
