@@ -3,6 +3,7 @@
 //! GitHub login becomes a Sentry organization member, and the reconcile
 //! that corrects what lost webhooks left wrong.
 
+pub mod fixes;
 pub mod hook;
 pub mod listing;
 pub mod reconcile;

@@ -10,11 +10,12 @@
 //! GitHub members, and corrects the difference. A team mapped to a Sentry
 //! team the worker does not own is skipped: never listed, never touched.
 
-use super::hook::SyncRecord;
+use super::fixes::Fixer;
+pub use super::fixes::{dry_run, dry_run_param, Correction, Counts, Kind};
 use super::listing::{self, Listed};
-use super::sync::{MappedTeam, MemberAction, MembershipJob, TeamAction, TeamJob};
+use super::sync::MappedTeam;
 use crate::config::{GithubConfig, RetryPolicy};
-use crate::jobs::{retry_delay, Job};
+use crate::jobs::retry_delay;
 use crate::outbound::{CallError, HttpCall, HttpReply};
 use serde::{Deserialize, Serialize};
 
@@ -22,42 +23,6 @@ use serde::{Deserialize, Serialize};
 pub const CALLS_PER_MESSAGE: u32 = 20;
 /// Attempts at one page (failures in a row) before the run fails.
 pub const MAX_ATTEMPTS: u32 = 6;
-
-/// What a run found, by kind (`github.drift` in `/api/webhook-health`).
-/// Each counts a correction recorded (and, unless a dry run, queued).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Teams compared: mapped to a Sentry team the worker manages, or to none.
-    pub teams: u32,
-    pub teams_missing: u32,
-    pub teams_renamed: u32,
-    pub members_missing: u32,
-    pub members_extra: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Listed on GitHub, no Sentry team mapped: its `team.created` never came.
-    TeamMissing,
-    /// Its slug on GitHub is not the one mapped: its `team.edited` never came.
-    TeamRenamed,
-    /// On the GitHub team, never added by the worker.
-    MemberMissing,
-    /// Added by the worker, no longer on the GitHub team.
-    MemberExtra,
-}
-
-impl Counts {
-    fn add(&mut self, kind: Kind) {
-        let n = match kind {
-            Kind::TeamMissing => &mut self.teams_missing,
-            Kind::TeamRenamed => &mut self.teams_renamed,
-            Kind::MemberMissing => &mut self.members_missing,
-            Kind::MemberExtra => &mut self.members_extra,
-        };
-        *n += 1;
-    }
-}
 
 /// A team under reconcile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,17 +112,6 @@ pub enum Input {
     /// membership or team event newer than the listing, or one still under
     /// way, is left to that event: not recorded, not queued).
     Queued(Vec<bool>),
-}
-
-/// One difference and how it is corrected: a `github_sync` row (as a
-/// webhook's event is recorded) and, unless a dry run, its job.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Correction {
-    pub kind: Kind,
-    pub record: SyncRecord,
-    pub job: Option<Job>,
-    /// Events for the same team (and login) received since then win.
-    pub since: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -315,11 +269,11 @@ impl ReconcileJob {
                 Plan::Current => None,
                 // No Sentry team yet: nobody was put on it.
                 Plan::Missing => {
-                    fixes.push(self.team_fix(Kind::TeamMissing, &team, None, at));
+                    fixes.push(self.fixer().team(Kind::TeamMissing, &team.id, &team.slug, None, at));
                     Some(vec![])
                 }
                 Plan::Renamed(from) => {
-                    fixes.push(self.team_fix(Kind::TeamRenamed, &team, Some(&from), at));
+                    fixes.push(self.fixer().team(Kind::TeamRenamed, &team.id, &team.slug, Some(&from), at));
                     None
                 }
             };
@@ -349,7 +303,7 @@ impl ReconcileJob {
         for login in page.items {
             match unseen.iter().position(|u| u.eq_ignore_ascii_case(&login)) {
                 Some(i) => drop(unseen.swap_remove(i)),
-                None => fixes.push(self.member_fix(Kind::MemberMissing, &team, &login, &since)),
+                None => fixes.push(self.fixer().member(Kind::MemberMissing, &team.id, &team.slug, &login, &since)),
             }
         }
         match page.next {
@@ -357,7 +311,10 @@ impl ReconcileJob {
                 (team.url, team.unseen) = (Some(next), Some(unseen));
                 self.teams.insert(0, team);
             }
-            None => fixes.extend(unseen.iter().map(|login| self.member_fix(Kind::MemberExtra, &team, login, &since))),
+            None => {
+                let fixer = self.fixer();
+                fixes.extend(unseen.iter().map(|l| fixer.member(Kind::MemberExtra, &team.id, &team.slug, l, &since)));
+            }
         }
         self.queue(fixes, cx)
     }
@@ -370,104 +327,9 @@ impl ReconcileJob {
         Action::Queue(fixes)
     }
 
-    fn status(&self) -> &'static str {
-        if self.dry_run {
-            "dry_run"
-        } else {
-            "queued"
-        }
+    fn fixer(&self) -> Fixer<'_> {
+        Fixer { run: &self.run, org: &self.org, dry_run: self.dry_run }
     }
-
-    fn detail(&self, found: String, fix: &str) -> String {
-        match self.dry_run {
-            true => format!("reconcile {} (dry run): {found}; would {fix}", self.run),
-            false => format!("reconcile {}: {found}; {fix}", self.run),
-        }
-    }
-
-    fn team_fix(&self, kind: Kind, team: &Listed, from: Option<&str>, since: &str) -> Correction {
-        let (id, slug) = (team.id.clone(), team.slug.clone());
-        let (action, detail) = match from {
-            None => {
-                (TeamAction::Created, self.detail(format!("GitHub team {slug} ({id}) has no Sentry team"), "create it"))
-            }
-            Some(from) => (
-                TeamAction::Edited,
-                self.detail(format!("GitHub team {id} is now {slug}, mapped as {from}"), "rename it"),
-            ),
-        };
-        let delivery = format!("reconcile:{}:{id}", self.run);
-        let job = TeamJob { delivery, body_sha256: String::new(), action, team_id: id, slug: Some(slug) };
-        let record = SyncRecord {
-            delivery: job.delivery.clone(),
-            body_sha256: String::new(),
-            event: "team",
-            action: if from.is_none() { "created" } else { "edited" }.into(),
-            team_id: Some(job.team_id.clone()),
-            team_slug: job.slug.clone(),
-            login: None,
-            org: Some(self.org.clone()),
-            status: self.status(),
-            detail: Some(detail),
-        };
-        let job = (!self.dry_run).then_some(Job::GithubTeam(job));
-        Correction { kind, record, job, since: since.into() }
-    }
-
-    fn member_fix(&self, kind: Kind, team: &TeamWork, login: &str, since: &str) -> Correction {
-        let (action, verb, detail) = match kind {
-            Kind::MemberExtra => (
-                MemberAction::Removed,
-                "removed",
-                self.detail(format!("{login} is no longer on GitHub team {}", team.slug), "remove them"),
-            ),
-            _ => (
-                MemberAction::Added,
-                "added",
-                self.detail(format!("{login} is on GitHub team {} but was never added", team.slug), "add them"),
-            ),
-        };
-        let delivery = format!("reconcile:{}:{}:{}", self.run, team.id, login.to_ascii_lowercase());
-        let record = SyncRecord {
-            delivery: delivery.clone(),
-            body_sha256: String::new(),
-            event: "membership",
-            action: verb.into(),
-            team_id: Some(team.id.clone()),
-            team_slug: Some(team.slug.clone()),
-            login: Some(login.into()),
-            org: Some(self.org.clone()),
-            status: self.status(),
-            detail: Some(detail),
-        };
-        let job = MembershipJob {
-            delivery,
-            body_sha256: String::new(),
-            action,
-            team_id: team.id.clone(),
-            team_slug: Some(team.slug.clone()),
-            login: login.into(),
-            org: Some(self.org.clone()),
-        };
-        let job = (!self.dry_run).then_some(Job::GithubMembership(job));
-        Correction { kind, record, job, since: since.into() }
-    }
-}
-
-/// Whether a run only reports: asked for (`?dry_run=1` on the manual
-/// trigger), `GITHUB_RECONCILE_DRY_RUN`, or the team sync itself in dry-run
-/// mode (`GITHUB_SYNC_DRY_RUN`: its jobs would only describe their calls).
-pub fn dry_run(asked: bool, github: &GithubConfig) -> bool {
-    asked || github.reconcile_dry_run || github.dry_run
-}
-
-/// `?dry_run=1` (or `true`, `yes`) on the manual trigger.
-pub fn dry_run_param(query: Option<&str>) -> bool {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .any(|(k, v)| k == "dry_run" && matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! page, as the shell drives them.
 
 use super::*;
-use crate::github::sync::Ownership;
+use crate::github::sync::{MemberAction, Ownership, TeamAction};
+use crate::jobs::Job;
 use std::collections::HashMap;
 
 const API: &str = "https://api.github.com";
