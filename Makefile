@@ -16,12 +16,13 @@ test:
 	@bash tools/test.sh
 
 # The lint gate (CI runs it before `make test`): rustfmt, clippy -D warnings
-# (native all targets and the wasm32 lib), node --check, bash -n.
+# (native all targets and the wasm32 lib), node --check, bash -n, no import
+# cycle, README size.
 .PHONY: check
 check:
 	@bash tools/check.sh
 
-# Import cycles between src/ files (informational, not part of `make check`).
+# Import cycles between src/ files, drawn (`make check` fails on any).
 .PHONY: cycles
 cycles:
 	@python3 tools/cycles.py
@@ -41,7 +42,7 @@ bench-errors: tools
 bench-sync: tools
 	@bash tools/bench.sh sync
 
-# Every figure in one run, written to BENCHMARKS.md (sizes: see README).
+# Every figure in one run, written to BENCHMARKS.md (sizes: docs/operations.md).
 bench-report: tools
 	@bash tools/bench.sh report
 

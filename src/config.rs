@@ -75,7 +75,7 @@ impl AccessConfig {
         let Some(host) = authority_host(authority) else { return refuse("is not a plain host name") };
         match scheme.as_str() {
             "https" => {}
-            "http" if crate::auth::is_loopback(host) => {}
+            "http" if crate::loopback::is_loopback(host) => {}
             "http" => return refuse("uses http://; the team's signing keys must come over https://"),
             _ => return refuse("is not an https:// address"),
         }
@@ -127,7 +127,7 @@ pub struct GithubConfig {
 }
 
 /// The daily cron of wrangler.toml (retention runs on it too).
-pub const DEFAULT_RECONCILE_CRON: &str = "17 3 * * *";
+pub const DEFAULT_RECONCILE_CRON: &str = crate::schedule::RETENTION_CRON;
 
 impl GithubConfig {
     /// Whether the scheduled event of `cron` starts a reconcile.

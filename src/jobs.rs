@@ -2,7 +2,7 @@
 //! Every Sentry API call runs here, off the webhook's ack path.
 
 use crate::config::RetryPolicy;
-use crate::github::reconcile::ReconcileJob;
+use crate::github::progress::ReconcileJob;
 use crate::github::sync::{MembershipJob, TeamJob};
 use crate::outbound::CallError;
 use crate::sentry::errors::ErrorRecord;
@@ -98,8 +98,8 @@ impl Job {
 /// `digest`, could not be queued: the delivery is marked failed (so
 /// Sentry's retry is applied again) and a re-read request is left without
 /// a job (so the next request queues one).
-pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::plan::Stmt> {
-    let mut stmts: Vec<crate::plan::Stmt> = jobs
+pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::sql::Stmt> {
+    let mut stmts: Vec<crate::sql::Stmt> = jobs
         .iter()
         .filter_map(|j| match j {
             Job::Reread(r) => Some(crate::store::rereads::forget(&r.issue)),
@@ -138,6 +138,15 @@ impl Outcome {
     }
 }
 
+/// A finished re-read: done, or the same job once more when a delivery
+/// asked for it while it was reading.
+pub fn after_reread(changed: &[usize], job: &RereadJob) -> Outcome {
+    match crate::sentry::reread::read_again(changed) {
+        true => Outcome::Done { follow_up: vec![Job::Reread(job.clone())] },
+        false => Outcome::done(),
+    }
+}
+
 /// Cloudflare Queues accepts retry delays up to 12 hours.
 pub const MAX_QUEUE_DELAY_SECS: u32 = 12 * 60 * 60;
 
@@ -152,6 +161,14 @@ pub fn retry_delay(policy: RetryPolicy, attempt: u32, retry_after: Option<u32>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_made_while_reading_reads_once_more() {
+        let job = RereadJob { issue: "42".into(), installation: None };
+        assert_eq!(after_reread(&[1, 1, 0, 1], &job), Outcome::done());
+        assert_eq!(after_reread(&[1, 1, 1, 0], &job), Outcome::Done { follow_up: vec![Job::Reread(job.clone())] });
+        assert_eq!(after_reread(&[], &job), Outcome::done());
+    }
 
     #[test]
     fn messages_are_tagged_json_without_secrets() {

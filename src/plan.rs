@@ -1,52 +1,8 @@
 //! What a handler decided, as data: SQL to run in one batch, jobs to queue,
 //! and the HTTP answer. The shell carries it out; tests inspect it.
 
+use crate::sql::Stmt;
 use serde::Serialize;
-
-/// A bound SQL parameter. Ids travel as `Text`: D1 cannot carry 64-bit ints.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    Null,
-    Int(i32),
-    Text(String),
-}
-
-impl From<&str> for SqlValue {
-    fn from(s: &str) -> Self {
-        SqlValue::Text(s.to_string())
-    }
-}
-
-impl From<String> for SqlValue {
-    fn from(s: String) -> Self {
-        SqlValue::Text(s)
-    }
-}
-
-impl From<Option<String>> for SqlValue {
-    fn from(s: Option<String>) -> Self {
-        s.map_or(SqlValue::Null, SqlValue::Text)
-    }
-}
-
-impl From<bool> for SqlValue {
-    fn from(b: bool) -> Self {
-        SqlValue::Int(i32::from(b))
-    }
-}
-
-impl From<i32> for SqlValue {
-    fn from(i: i32) -> Self {
-        SqlValue::Int(i)
-    }
-}
-
-/// One statement with numbered (`?1`, `?2`, …) parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stmt {
-    pub sql: &'static str,
-    pub params: Vec<SqlValue>,
-}
 
 /// The HTTP answer a handler wants sent.
 #[derive(Debug, Clone, PartialEq)]

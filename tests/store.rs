@@ -6,9 +6,10 @@
 mod support;
 
 use rusqlite::Connection;
-use sentry_kanban::plan::{Plan, Stmt};
+use sentry_kanban::plan::Plan;
 use sentry_kanban::prior::Prior;
 use sentry_kanban::sentry::hook::{decide, handle, Delivery, Step};
+use sentry_kanban::sql::Stmt;
 use sentry_kanban::verify::sign_hex;
 use serde_json::{json, Value};
 use support::db::{self, card, card_count, fresh_db, items};

@@ -8,8 +8,8 @@ mod support;
 
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
-use sentry_kanban::plan::{SqlValue, Stmt};
 use sentry_kanban::sentry::errors::{condense_body, ErrorRecord};
+use sentry_kanban::sql::{SqlValue, Stmt};
 use sentry_kanban::store::errors::{self as errors, Filter};
 use sentry_kanban::store::installations::dead_job;
 use sentry_kanban::time::{format_millis, Millis};

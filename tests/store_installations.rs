@@ -7,8 +7,8 @@ mod support;
 
 use rusqlite::Connection;
 use sentry_kanban::log::DeliveryLog;
-use sentry_kanban::plan::{SqlValue, Stmt};
 use sentry_kanban::sentry::token::Token;
+use sentry_kanban::sql::{SqlValue, Stmt};
 use sentry_kanban::store::{self, installations as inst};
 use serde_json::{json, Map, Value};
 use support::db::{card, fresh_db, items, query, rows, run};

@@ -3,8 +3,9 @@
 
 mod support;
 
-use sentry_kanban::sentry::reread::{self, RereadJob, STALE_MS};
+use sentry_kanban::sentry::reread::{self, RereadJob};
 use sentry_kanban::store::rereads;
+use sentry_kanban::store::rereads::STALE_MS;
 use sentry_kanban::time::format_millis;
 use support::db::{fresh_db, rows, try_run_first_rows};
 
@@ -42,7 +43,7 @@ fn a_job_ends_the_request_or_reads_once_more() {
     // Started reading at T + 10; nothing came in meanwhile: done.
     let stmts = reread::statements(None, None, &job, &format_millis(T + 10), &format_millis(T + 20));
     let changed = support::db::run_counted(&conn, &stmts);
-    assert_eq!(reread::outcome(&changed, &job), sentry_kanban::jobs::Outcome::done());
+    assert_eq!(sentry_kanban::jobs::after_reread(&changed, &job), sentry_kanban::jobs::Outcome::done());
     assert!(rows(&conn, "SELECT * FROM rereads").is_empty());
     assert!(request(&conn, "1", false, T + 30), "the next request queues a new job");
 
@@ -50,7 +51,7 @@ fn a_job_ends_the_request_or_reads_once_more() {
     assert!(!request(&conn, "1", false, T + 50));
     let stmts = reread::statements(None, None, &job, &format_millis(T + 40), &format_millis(T + 60));
     let changed = support::db::run_counted(&conn, &stmts);
-    let again = reread::outcome(&changed, &job);
+    let again = sentry_kanban::jobs::after_reread(&changed, &job);
     assert_eq!(again, sentry_kanban::jobs::Outcome::Done { follow_up: vec![sentry_kanban::jobs::Job::Reread(job)] });
     assert_eq!(rows(&conn, "SELECT queued_at FROM rereads")[0]["queued_at"], format_millis(T + 60));
     assert!(!request(&conn, "1", false, T + 70), "the follow-up is the job in flight");

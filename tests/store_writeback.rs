@@ -6,7 +6,7 @@ mod support;
 
 use rusqlite::Connection;
 use sentry_kanban::board::{Assignee, Status};
-use sentry_kanban::plan::{SqlValue, Stmt};
+use sentry_kanban::sql::{SqlValue, Stmt};
 use sentry_kanban::store::writeback as wb;
 use sentry_kanban::writeback::{self as core, Change, Push, WriteBackJob};
 use support::db::{self, card, fresh_db};

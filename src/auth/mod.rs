@@ -15,6 +15,7 @@ pub mod session;
 pub mod throttle;
 
 use crate::config::Config;
+use crate::loopback::{is_loopback, is_loopback_ip};
 
 /// How this worker authenticates viewers, for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,16 +97,6 @@ pub fn forwarded(get: impl Fn(&str) -> Option<String>) -> bool {
     })
 }
 
-/// 127/8 or ::1, also written as an IPv4-mapped address (`::ffff:127.0.0.1`,
-/// what a dual-stack socket reports for a local IPv4 client).
-fn is_loopback_ip(ip: &str) -> bool {
-    match ip.trim().parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-        Ok(v4) => v4.is_loopback(),
-        Err(_) => false,
-    }
-}
-
 /// What the page is told about how to configure an unprotected deployment.
 pub const HOW_TO_CONFIGURE: &str = "This worker has no access control configured, so it serves no data \
 (without one, only a direct request to localhost is let in, never one through a tunnel or proxy). \
@@ -120,15 +111,6 @@ pub fn notice_html(message: &str) -> String {
         "<!doctype html><meta charset=utf-8><title>sentry-kanban</title><link rel=stylesheet href=/app.css>\
          <main class=notice><h1>sentry-kanban</h1><p>{escaped}</p></main>"
     )
-}
-
-/// `wrangler dev` answers on loopback; a deployed worker is never reached
-/// under these names, since Cloudflare routes by host. A tunnel can send
-/// such a `Host` (ngrok `--host-header=rewrite`): `forwarded` catches that.
-pub fn is_loopback(host: &str) -> bool {
-    let h = host.trim().trim_end_matches('.').to_ascii_lowercase();
-    let ipv4_loopback = h.starts_with("127.") && h.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    h == "localhost" || h.ends_with(".localhost") || h == "::1" || h == "[::1]" || ipv4_loopback
 }
 
 /// A write from a browser must come from the board's own origin: `Origin`

@@ -3,46 +3,10 @@
 //! unless a dry run, carried out by that webhook's own queue job.
 
 use super::hook::SyncRecord;
+use super::progress::Kind;
 use super::sync::{MemberAction, MembershipJob, TeamAction, TeamJob};
 use crate::config::GithubConfig;
 use crate::jobs::Job;
-use serde::{Deserialize, Serialize};
-
-/// What a run found, by kind (`github.drift` in `/api/webhook-health`).
-/// Each counts a correction recorded (and, unless a dry run, queued).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Teams compared: mapped to a Sentry team the worker manages, or to none.
-    pub teams: u32,
-    pub teams_missing: u32,
-    pub teams_renamed: u32,
-    pub members_missing: u32,
-    pub members_extra: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Listed on GitHub, no Sentry team mapped: its `team.created` never came.
-    TeamMissing,
-    /// Its slug on GitHub is not the one mapped: its `team.edited` never came.
-    TeamRenamed,
-    /// On the GitHub team, never added by the worker.
-    MemberMissing,
-    /// Added by the worker, no longer on the GitHub team.
-    MemberExtra,
-}
-
-impl Counts {
-    pub fn add(&mut self, kind: Kind) {
-        let n = match kind {
-            Kind::TeamMissing => &mut self.teams_missing,
-            Kind::TeamRenamed => &mut self.teams_renamed,
-            Kind::MemberMissing => &mut self.members_missing,
-            Kind::MemberExtra => &mut self.members_extra,
-        };
-        *n += 1;
-    }
-}
 
 /// One difference and how it is corrected: a `github_sync` row (as a
 /// webhook's event is recorded) and, unless a dry run, its job.

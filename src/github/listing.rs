@@ -4,7 +4,6 @@
 
 use super::wire::is_name;
 use crate::config::GithubConfig;
-use crate::jobs::MAX_QUEUE_DELAY_SECS;
 use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
 use crate::sentry::wire::{opt_id, opt_text};
 use serde::de::DeserializeOwned;
@@ -121,7 +120,7 @@ fn window_wait(reply: &HttpReply) -> u32 {
     }
     let reset = reply.rate_reset.as_deref().and_then(|r| r.trim().parse::<f64>().ok()).map_or(0, |r| r as i64);
     let wait = reset.saturating_sub(reply.received_secs).max(1);
-    u32::try_from(wait).unwrap_or(u32::MAX).min(MAX_QUEUE_DELAY_SECS)
+    u32::try_from(wait).unwrap_or(u32::MAX)
 }
 
 /// The `rel="next"` URL of a GitHub `Link` header

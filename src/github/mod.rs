@@ -6,6 +6,7 @@
 pub mod fixes;
 pub mod hook;
 pub mod listing;
+pub mod progress;
 pub mod reconcile;
 pub mod sync;
 pub mod users;

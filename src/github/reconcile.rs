@@ -11,83 +11,19 @@
 //! team the worker does not own is skipped: never listed, never touched.
 
 use super::fixes::Fixer;
-pub use super::fixes::{dry_run, dry_run_param, Correction, Counts, Kind};
+pub use super::fixes::{dry_run, dry_run_param, Correction};
 use super::listing::{self, Listed};
+use super::progress::Step;
+pub use super::progress::{Counts, Kind, ReconcileJob, TeamWork};
 use super::sync::MappedTeam;
 use crate::config::{GithubConfig, RetryPolicy};
 use crate::jobs::retry_delay;
 use crate::outbound::{CallError, HttpCall, HttpReply};
-use serde::{Deserialize, Serialize};
 
 /// GitHub calls per queue message before the run hands over to the next.
 pub const CALLS_PER_MESSAGE: u32 = 20;
 /// Attempts at one page (failures in a row) before the run fails.
 pub const MAX_ATTEMPTS: u32 = 6;
-
-/// A team under reconcile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TeamWork {
-    pub id: String,
-    pub slug: String,
-    /// The next members page (`None`: the first).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Logins the worker put on the Sentry team that no page listed yet
-    /// (`None`: not read yet). What is left after the last page is extra.
-    #[serde(default)]
-    pub unseen: Option<Vec<String>>,
-    /// When the first members page was asked for: a membership event
-    /// received since then is newer than the listing, and wins.
-    #[serde(default)]
-    pub since: Option<String>,
-}
-
-/// A run's progress, carried from queue message to queue message. No
-/// secret: the token comes from the config each time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReconcileJob {
-    pub run: String,
-    /// The GitHub organization's login.
-    pub org: String,
-    /// Only report: corrections are recorded as `dry_run`, nothing queued.
-    #[serde(default)]
-    pub dry_run: bool,
-    /// The next teams page (`None`: the first, unless `listed_all`).
-    #[serde(default)]
-    pub teams_url: Option<String>,
-    #[serde(default)]
-    pub listed_all: bool,
-    /// Teams of the pages read so far still to reconcile; the first is under way.
-    #[serde(default)]
-    pub teams: Vec<TeamWork>,
-    #[serde(default)]
-    pub counts: Counts,
-    /// Failed attempts at the current page.
-    #[serde(default)]
-    pub attempt: u32,
-    /// Within one message: what the last action waits for, calls made, and
-    /// a wait the rate limit asks for before the next call.
-    #[serde(skip)]
-    step: Step,
-    #[serde(skip)]
-    calls: u32,
-    #[serde(skip)]
-    wait_secs: u32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-enum Step {
-    #[default]
-    Idle,
-    TeamsPage,
-    MembersPage,
-    Map {
-        listed: Vec<Listed>,
-        at: String,
-    },
-    Recorded,
-    Queued(Vec<Kind>),
-}
 
 /// A Sentry team the map has for a GitHub team.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,22 +97,6 @@ fn plan(team: &Listed, entry: Option<&MapEntry>, links: &[String]) -> Plan {
 }
 
 impl ReconcileJob {
-    pub fn new(run: &str, org: &str, dry_run: bool) -> Self {
-        ReconcileJob {
-            run: run.into(),
-            org: org.into(),
-            dry_run,
-            teams_url: None,
-            listed_all: false,
-            teams: vec![],
-            counts: Counts::default(),
-            attempt: 0,
-            step: Step::Idle,
-            calls: 0,
-            wait_secs: 0,
-        }
-    }
-
     pub fn next(&mut self, input: Input, cx: &Context) -> Action {
         match (std::mem::take(&mut self.step), input) {
             (Step::Idle, Input::Begin) => self.advance(cx),

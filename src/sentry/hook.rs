@@ -13,8 +13,9 @@ use crate::board::{issue_state, AssigneeChange, Comment, CommentAction, IssueAct
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
 use crate::jobs::Job;
-use crate::plan::{Guarded, Plan, Reply, Stmt, Verdict};
+use crate::plan::{Guarded, Plan, Reply, Verdict};
 use crate::prior::{Lookup, Prior};
+use crate::sql::Stmt;
 use crate::store;
 use crate::time::{format_millis, Millis};
 use crate::verify;
@@ -403,7 +404,7 @@ fn header_text(s: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::plan::SqlValue;
+    use crate::sql::SqlValue;
     use crate::verify::{sign_hex, Rejection};
 
     const SECRET: &str = "test-secret";

@@ -12,3 +12,6 @@ pub mod sync;
 pub mod token;
 pub mod ui;
 pub mod wire;
+
+#[cfg(test)]
+mod tests;

@@ -11,17 +11,13 @@
 use super::wire::{value_to_id, WireIssue};
 use crate::board::{Comment, IssueState};
 use crate::config::Config;
-use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
-use crate::plan::Stmt;
+use crate::sql::Stmt;
 use crate::store;
 use crate::time;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A job queued longer ago than this and still not done is taken as lost
-/// (its message died): the next request queues another.
-pub const STALE_MS: i64 = 10 * 60 * 1000;
 /// Every re-read waits this long in the queue, so a burst of deliveries for
 /// one issue is answered by one read.
 pub const DELAY_SECS: u32 = 2;
@@ -144,13 +140,10 @@ pub fn statements(
 }
 
 /// After the batch of `statements` ran (`changed`: rows changed by each):
-/// done, or once more if a delivery asked for a re-read after this one
-/// started reading.
-pub fn outcome(changed: &[usize], job: &RereadJob) -> Outcome {
-    match changed.len().checked_sub(2).and_then(|i| changed.get(i)) {
-        Some(n) if *n > 0 => Outcome::Done { follow_up: vec![Job::Reread(job.clone())] },
-        _ => Outcome::done(),
-    }
+/// whether to read once more, because a delivery asked for a re-read after
+/// this one started reading (the row `finish` keeps then changed).
+pub fn read_again(changed: &[usize]) -> bool {
+    matches!(changed.len().checked_sub(2).and_then(|i| changed.get(i)), Some(n) if *n > 0)
 }
 
 #[cfg(test)]
@@ -164,10 +157,9 @@ mod tests {
 
     #[test]
     fn a_request_made_while_reading_reads_once_more() {
-        let job = RereadJob { issue: "42".into(), installation: None };
-        assert_eq!(outcome(&[1, 1, 0, 1], &job), Outcome::done());
-        assert_eq!(outcome(&[1, 1, 1, 0], &job), Outcome::Done { follow_up: vec![Job::Reread(job.clone())] });
-        assert_eq!(outcome(&[], &job), Outcome::done());
+        assert!(!read_again(&[1, 1, 0, 1]));
+        assert!(read_again(&[1, 1, 1, 0]));
+        assert!(!read_again(&[]));
     }
 
     #[test]

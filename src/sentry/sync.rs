@@ -8,7 +8,7 @@ use super::wire::WireIssue;
 use crate::board::IssueState;
 use crate::config::Config;
 use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
-use crate::plan::Stmt;
+use crate::sql::Stmt;
 use crate::store;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

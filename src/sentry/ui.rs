@@ -280,7 +280,7 @@ mod tests {
         let req = parse_issue_link(CREATE.as_bytes()).unwrap();
         let plan = plan_issue_link(LinkAction::Create, &req, false, "https://board.example/", "now").unwrap();
         assert_eq!(plan.statements.len(), 2);
-        assert_eq!(plan.statements[0].params[2], crate::plan::SqlValue::Text("Fix it".into()));
+        assert_eq!(plan.statements[0].params[2], crate::sql::SqlValue::Text("Fix it".into()));
         assert_eq!(
             plan.reply.body,
             json!({"webUrl": "https://board.example/#card-1", "project": "board", "identifier": "1"})

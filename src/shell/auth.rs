@@ -2,7 +2,8 @@
 //! Cloudflare Access tokens checked with WebCrypto. The rules are in
 //! `crate::auth`; this file only gathers the request's facts.
 
-use super::{config, d1, db, fetch, http};
+use super::env::{config, db};
+use super::{d1, fetch, http};
 use crate::auth::{self, jwt, keys, session, throttle, Mode};
 use crate::config::{AccessConfig, Config};
 use crate::error::AppError;

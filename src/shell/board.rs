@@ -1,12 +1,13 @@
 //! The board's own API: the cards (with an ETag, so an unchanged board
 //! costs a 304), board changes and the assignee picker.
 
-use super::{d1, db, http, jobs};
+use super::env::db;
+use super::{d1, http, queue};
 use crate::board::ItemFilter;
 use crate::error::AppError;
 use crate::etag;
 use crate::jobs::Job;
-use crate::plan::SqlValue;
+use crate::sql::SqlValue;
 use crate::store::{self, writeback as wb};
 use crate::time::format_millis;
 use crate::writeback::{self, WriteBackJob};
@@ -118,7 +119,7 @@ async fn apply_action(req: &mut Request, env: &Env, id: &str, user: Option<&str>
             "assign": change.assignee.is_some(),
         }),
     );
-    if let Err(e) = jobs::enqueue(env, vec![Job::WriteBack(job.clone())]).await {
+    if let Err(e) = queue::enqueue(env, vec![Job::WriteBack(job.clone())]).await {
         let why = format!("could not queue the Sentry update: {e}");
         let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why), &job.requested_at)]).await;
         return Err(AppError::Unavailable(why));

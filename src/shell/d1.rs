@@ -1,7 +1,7 @@
 //! Runs planned statements on D1.
 
 use crate::error::AppError;
-use crate::plan::{SqlValue, Stmt};
+use crate::sql::{SqlValue, Stmt};
 use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsValue;
 use worker::D1Database;
@@ -86,4 +86,4 @@ fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("D1: {e}"))
 }
 
-pub use crate::store::row_text as text;
+pub use crate::sql::row_text as text;

@@ -1,7 +1,8 @@
 //! The error-log API: groups with trends, one group with its events and
 //! series, and totals (including dead-lettered events).
 
-use super::{d1, db, http};
+use super::env::db;
+use super::{d1, http};
 use crate::error::AppError;
 use crate::store::errors::{self as store, Filter};
 use serde_json::{json, Value};

@@ -1,7 +1,9 @@
 //! The GitHub endpoints: the webhook (verify, record under the delivery id,
 //! queue), the sync status, and the login → member mapping API.
 
-use super::{config, d1, db, http, jobs::enqueue};
+use super::env::{config, db};
+use super::queue::enqueue;
+use super::{d1, http};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::AppError;
 use crate::github::hook::{self, Delivery, Handled};
@@ -101,7 +103,7 @@ async fn accept(
 
 /// `GET /api/github/sync`: one D1 batch (with the newest reconcile runs).
 pub async fn sync_status(env: &Env) -> Result<Response> {
-    let queries: [(&str, &[crate::plan::SqlValue]); 5] = [
+    let queries: [(&str, &[crate::sql::SqlValue]); 5] = [
         (sync_store::LIST_EVENTS, &[]),
         (sync_store::LIST_UNMAPPED, &[]),
         (sync_store::LIST_TEAMS, &[]),

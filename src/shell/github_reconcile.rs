@@ -3,16 +3,16 @@
 //! message at a time. What to do is decided by `crate::github::reconcile`;
 //! this file fetches, reads, records and queues what it is told to.
 
-use super::jobs::{enqueue, enqueue_after};
-use super::sentry_sync::authorized;
+use super::env::{cron_caller, db};
+use super::queue::{enqueue, enqueue_after};
 use super::tokens::storage;
-use super::{config, d1, db, fetch, http};
+use super::{d1, fetch, http};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::github::reconcile::{self, Action, Context, Input, ReconcileJob};
 use crate::jobs::{Job, Outcome};
 use crate::outbound::CallError;
-use crate::plan::Stmt;
+use crate::sql::Stmt;
 use crate::store::reconcile as store;
 use crate::time::format_millis;
 use serde_json::{json, Value};
@@ -21,17 +21,13 @@ use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 /// Cloudflare Queues takes at most 100 messages per batch.
 const QUEUE_BATCH: usize = 100;
 
-/// The scheduled event: a run starts on the cron `GITHUB_RECONCILE_CRON`
-/// names (the daily one by default), when a GitHub token is set.
-pub async fn scheduled(cron: &str, env: &Env) {
-    let cfg = config(env);
-    if !cfg.github.reconciles_on(cron) {
-        return;
-    }
+/// The scheduled event of the cron `GITHUB_RECONCILE_CRON` names (the daily
+/// one by default): a run starts when a GitHub token is set.
+pub async fn scheduled(cron: &str, cfg: &Config, env: &Env) {
     let line = if cfg.github.token.is_none() {
         json!({ "event": "github_reconcile_skipped", "cron": cron, "why": "GITHUB_TOKEN is not set" })
     } else {
-        match async { start(&cfg, env, &db(env)?, "cron", false).await }.await {
+        match async { start(cfg, env, &db(env)?, "cron", false).await }.await {
             Ok(v) => json!({ "event": "github_reconcile_scheduled", "cron": cron, "result": v }),
             Err(e) => json!({ "event": "github_reconcile_not_started", "cron": cron, "error": format!("{e:?}") }),
         }
@@ -42,7 +38,7 @@ pub async fn scheduled(cron: &str, env: &Env) {
 /// `GET|POST /api/cron/github-reconcile` (`?dry_run=1`: only report).
 pub async fn trigger(req: Request, env: &Env) -> Result<Response> {
     let result = async {
-        let cfg = authorized(&req, env)?;
+        let cfg = cron_caller(&req, env)?;
         let url = req.url().map_err(|e| AppError::BadRequest(e.to_string()))?;
         start(&cfg, env, &db(env)?, "manual", reconcile::dry_run_param(url.query())).await
     };

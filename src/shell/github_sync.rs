@@ -10,7 +10,7 @@ use crate::github::sync::{self, MappedTeam, MembershipJob, Target, TeamJob, Team
 use crate::github::users::{self, Lookup};
 use crate::jobs::Outcome;
 use crate::outbound::{CallError, HttpCall, HttpReply};
-use crate::plan::Stmt;
+use crate::sql::Stmt;
 use crate::store::github as store;
 use crate::time::format_millis;
 use worker::{D1Database, Date};

@@ -3,7 +3,9 @@
 
 mod auth;
 mod board;
+mod cron;
 mod d1;
+mod env;
 mod errors;
 mod fetch;
 mod github;
@@ -11,8 +13,10 @@ mod github_reconcile;
 mod github_sync;
 mod http;
 mod jobs;
+mod queue;
 mod replay;
 mod reread;
+mod retention;
 mod sentry;
 mod sentry_sync;
 mod tokens;
@@ -31,28 +35,17 @@ pub use errors::{group as error_group, list as errors, stats as error_stats};
 pub use github::{list_users as github_users, sync_status as github_sync, webhook as github_webhook};
 pub use github_reconcile::trigger as trigger_github_reconcile;
 pub use http::error_response;
-pub use sentry_sync::{status as sync_status, trigger_retention, trigger_sync};
+pub use retention::trigger as trigger_retention;
+pub use sentry_sync::{status as sync_status, trigger_sync};
 pub use webhook_health::read as webhook_health;
 
-use crate::config::Config;
 use crate::error::AppError;
 use crate::store;
+use env::db;
 use worker::{console_log, Env, MessageBatch, Request, Response, Result};
-
-const DB: &str = "DB";
 
 pub fn install_panic_hook() {
     console_error_panic_hook::set_once();
-}
-
-pub(crate) fn config(env: &Env) -> Config {
-    Config::from_lookup(|name| {
-        env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
-    })
-}
-
-pub(crate) fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError> {
-    env.d1(DB).map_err(|e| AppError::Internal(format!("D1 binding {DB}: {e}")))
 }
 
 /// Installations and their visible state; tokens are never listed.
@@ -74,7 +67,7 @@ async fn list(env: &Env, key: &str, sql: &str) -> Result<Response> {
 
 /// Verified deliveries, and the ring of requests refused before verification.
 pub async fn deliveries(env: &Env) -> Result<Response> {
-    let queries: [(&str, &[crate::plan::SqlValue]); 2] =
+    let queries: [(&str, &[crate::sql::SqlValue]); 2] =
         [(store::LIST_DELIVERIES, &[]), (store::deliveries::LIST_REJECTIONS, &[])];
     let read = match db(env) {
         Ok(db) => d1::rows_batch(&db, &queries).await,
@@ -154,9 +147,6 @@ pub async fn queue(batch: MessageBatch<serde_json::Value>, env: &Env) {
     jobs::consume(batch, env).await;
 }
 
-/// Each schedule's work; the GitHub reconcile starts on its own cron (the
-/// daily one by default), beside whatever else runs on it.
 pub async fn scheduled(cron: &str, env: &Env) {
-    sentry_sync::scheduled(cron, env).await;
-    github_reconcile::scheduled(cron, env).await;
+    cron::scheduled(cron, env).await;
 }

@@ -5,8 +5,9 @@
 //! `replay_of` set.
 
 use super::d1::{self, text};
+use super::env::{config, db};
+use super::http;
 use super::sentry::{decide, finish, Outcome, Received};
-use super::{config, db, http};
 use crate::error::AppError;
 use crate::sentry::hook::{self, Delivery};
 use crate::store::deliveries;

@@ -39,7 +39,7 @@ pub async fn run(cfg: &Config, db: &D1Database, job: &RereadJob) -> Result<Outco
     };
     let stmts = reread::statements(state.as_ref(), notes.as_deref(), job, &started_at, &now());
     let changed = d1::run_counted(db, &stmts).await.map_err(storage)?;
-    Ok(reread::outcome(&changed, job))
+    Ok(crate::jobs::after_reread(&changed, job))
 }
 
 async fn target(cfg: &Config, db: &D1Database, job: &RereadJob) -> Result<Target, CallError> {

@@ -2,13 +2,15 @@
 //! of the delivery when the core asks, then apply the plan and the delivery
 //! record in one D1 batch.
 
-use super::{config, d1, db, http};
+use super::env::{config, db};
+use super::{d1, http};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
 use crate::jobs::Job;
 use crate::log::DeliveryLog;
-use crate::plan::{Guarded, Plan, Reply, Stmt};
+use crate::plan::{Guarded, Plan, Reply};
 use crate::sentry::hook::{self, Delivery, Step};
+use crate::sql::Stmt;
 use crate::store::deliveries;
 use crate::time::format_millis;
 use crate::verify::one_signature;
@@ -126,7 +128,7 @@ async fn queue_only(
     record: DeliveryLog<'_>,
     r: Received<'_>,
 ) -> Result<Response> {
-    let Err(e) = super::jobs::enqueue(env, jobs).await else {
+    let Err(e) = super::queue::enqueue(env, jobs).await else {
         console_log!("{}", record.line());
         return match reply {
             Ok(reply) => http::json_response(reply),
@@ -161,7 +163,7 @@ async fn apply(
         return Ok(());
     }
     let rereads: Vec<Job> = jobs.iter().filter(|j| matches!(j, Job::Reread(_))).cloned().collect();
-    let Err(e) = super::jobs::enqueue(env, jobs).await else { return Ok(()) };
+    let Err(e) = super::queue::enqueue(env, jobs).await else { return Ok(()) };
     let _ = d1::run(db, &crate::jobs::unqueued(&rereads, digest, &e)).await;
     Err(AppError::Internal(e))
 }

@@ -2,62 +2,26 @@
 //! (`Authorization: Bearer $CRON_SECRET`), the run status, and the page job.
 
 use super::d1;
-use super::jobs::{enqueue, enqueue_after};
+use super::env::{cron_caller, db};
+use super::queue::{enqueue, enqueue_after};
 use super::tokens::{access_token, storage};
-use super::{config, db, fetch, http};
+use super::{fetch, http};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::jobs::{retry_delay, Job, Outcome};
 use crate::outbound::CallError;
 use crate::sentry::sync::{self, PageJob, LEASE_MS, MAX_PAGE_ATTEMPTS, PAGES_PER_MESSAGE};
-use crate::store::{retention, sync as store};
+use crate::store::sync as store;
 use crate::time::format_millis;
-use crate::verify::{check_bearer, Rejection};
 use serde_json::{json, Value};
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
-
-/// The daily cron in wrangler.toml; every other schedule runs the sync.
-pub const RETENTION_CRON: &str = "17 3 * * *";
-/// Bounded-delete rounds per retention run.
-const RETENTION_ROUNDS: usize = 10;
-
-pub async fn scheduled(cron: &str, env: &Env) {
-    let cfg = config(env);
-    let result = match db(env) {
-        Ok(db) if cron.trim() == RETENTION_CRON => retention_run(&cfg, &db).await,
-        Ok(db) => sync_and_sweep(&cfg, env, &db).await,
-        Err(e) => Err(e),
-    };
-    let line = match result {
-        Ok(v) => json!({ "event": "scheduled", "cron": cron, "result": v }),
-        Err(e) => json!({ "event": "scheduled_failed", "cron": cron, "error": format!("{e:?}") }),
-    };
-    console_log!("{line}");
-}
-
-/// The five-minute cron: a sync run per organization, and the GitHub events
-/// whose job was lost queued again. Neither waits on the other's failure.
-async fn sync_and_sweep(cfg: &Config, env: &Env, db: &D1Database) -> std::result::Result<Value, AppError> {
-    let runs = start_runs(cfg, env, db, "cron").await;
-    let requeued = super::github::requeue_stuck(env, db).await;
-    Ok(json!({ "runs": runs?, "github_requeued": requeued? }))
-}
 
 /// `GET|POST /api/cron/sentry-sync`: starts a run per organization.
 pub async fn trigger_sync(req: Request, env: &Env) -> Result<Response> {
     respond(async {
-        let cfg = authorized(&req, env)?;
+        let cfg = cron_caller(&req, env)?;
         let runs = start_runs(&cfg, env, &db(env)?, "manual").await?;
         Ok(json!({ "runs": runs }))
-    })
-    .await
-}
-
-/// `GET|POST /api/cron/retention`: the daily clean-up, now.
-pub async fn trigger_retention(req: Request, env: &Env) -> Result<Response> {
-    respond(async {
-        let cfg = authorized(&req, env)?;
-        retention_run(&cfg, &db(env)?).await
     })
     .await
 }
@@ -71,16 +35,9 @@ async fn respond(body: impl std::future::Future<Output = std::result::Result<Val
     http::json_or_error(body.await)
 }
 
-pub(super) fn authorized(req: &Request, env: &Env) -> std::result::Result<Config, AppError> {
-    let cfg = config(env);
-    let secret = cfg.cron_secret.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
-    check_bearer(secret, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)?;
-    Ok(cfg)
-}
-
 /// Starts a run for every organization whose lease is free; an organization
 /// with a run in progress is reported, not started twice.
-async fn start_runs(
+pub(crate) async fn start_runs(
     cfg: &Config,
     env: &Env,
     db: &D1Database,
@@ -109,23 +66,6 @@ async fn start_runs(
         runs.push(json!({ "org": org, "started": true, "run": run }));
     }
     Ok(runs)
-}
-
-async fn retention_run(cfg: &Config, db: &D1Database) -> std::result::Result<Value, AppError> {
-    let mut totals = [0usize; retention::TABLES.len()];
-    let mut complete = false;
-    for _ in 0..RETENTION_ROUNDS {
-        let stmts = retention::statements(Date::now().as_millis() as i64, cfg.retention_days);
-        let counts = d1::run_counted(db, &stmts).await?;
-        totals.iter_mut().zip(&counts).for_each(|(t, c)| *t += c);
-        if counts.iter().all(|&c| c < retention::BATCH as usize) {
-            complete = true;
-            break;
-        }
-    }
-    let deleted: serde_json::Map<String, Value> =
-        retention::TABLES.iter().zip(totals).map(|(t, n)| (t.to_string(), json!(n))).collect();
-    Ok(json!({ "deleted": deleted, "complete": complete, "retention_days": cfg.retention_days }))
 }
 
 /// One message of a run: up to `PAGES_PER_MESSAGE` pages, each written in

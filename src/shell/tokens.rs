@@ -5,8 +5,8 @@ use super::d1::{self, text};
 use super::fetch;
 use crate::config::Config;
 use crate::outbound::CallError;
-use crate::plan::SqlValue;
 use crate::sentry::token::{self, Decision, Stored, REFRESH_LEASE_MS};
+use crate::sql::SqlValue;
 use crate::store::installations as store;
 use crate::time::format_millis;
 use worker::{D1Database, Date, Delay};
@@ -101,8 +101,8 @@ async fn save_rotated(db: &D1Database, installation: &str, fresh: &token::Token)
     }
 }
 
-fn release(installation: &str) -> crate::plan::Stmt {
-    crate::plan::Stmt { sql: store::RELEASE_REFRESH, params: vec![installation.into()] }
+fn release(installation: &str) -> crate::sql::Stmt {
+    crate::sql::Stmt { sql: store::RELEASE_REFRESH, params: vec![installation.into()] }
 }
 
 /// D1 trouble is transient as far as a job is concerned.

@@ -1,12 +1,14 @@
 //! Sentry's UI-component requests and its post-install redirect page.
 
-use super::{config, d1, db, http};
+use super::env::{config, db};
+use super::{d1, http};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::AppError;
 use crate::log::DeliveryLog;
-use crate::plan::{Reply, SqlValue};
+use crate::plan::Reply;
 use crate::sentry::setup::{self, SetupQuery};
 use crate::sentry::ui::{self, LinkAction, Options};
+use crate::sql::SqlValue;
 use crate::store::{self, installations as inst};
 use crate::time::format_millis;
 use worker::{console_log, Date, Env, Request, Response, Result, Url};

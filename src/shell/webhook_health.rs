@@ -3,7 +3,8 @@
 //! `crate::health`. A rise or fall is noticed here and at the end of every
 //! sync run, never on the webhook ack path (that would add a read to it).
 
-use super::{config, d1, db, http};
+use super::env::{config, db};
+use super::{d1, http};
 use crate::error::AppError;
 use crate::health::{self, Facts, SourceHealth};
 use crate::store::health as store;

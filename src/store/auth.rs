@@ -1,7 +1,7 @@
 //! The login's state in D1: the session version and the failed-login
 //! counters (see migrations/0011_auth_hardening.sql).
 
-use crate::plan::Stmt;
+use crate::sql::Stmt;
 
 /// The current session version (`v`); the migration creates the row.
 pub const SESSION_VERSION: &str = "SELECT session_version AS v FROM auth_state WHERE id = 1";

@@ -1,7 +1,7 @@
 //! SQL for comments written from the API's answer (the re-read). Webhook
 //! writes are `store::comment`.
 
-use crate::plan::Stmt;
+use crate::sql::Stmt;
 
 /// Comments of issue `?1` that Sentry no longer lists (`?2`, a JSON array of
 /// ids) become tombstones, unless a delivery applied after the list was

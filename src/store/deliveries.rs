@@ -3,8 +3,8 @@
 
 use crate::board::{CardFacts, Status};
 use crate::log::DeliveryLog;
-use crate::plan::{SqlValue, Stmt};
 use crate::prior::{Lookup, Prior};
+use crate::sql::{SqlValue, Stmt};
 use serde_json::{Map, Value};
 
 /// How many verified deliveries are kept; older rows are trimmed on every insert.
@@ -166,7 +166,7 @@ pub fn lookup_params(l: &Lookup) -> Vec<SqlValue> {
 pub fn prior_from_row(row: Option<&Map<String, Value>>, internal: bool) -> Prior {
     let Some(row) = row else { return Prior { has_token: internal, ..Prior::default() } };
     let flag = |k: &str| row.get(k).and_then(Value::as_f64).is_some_and(|n| n != 0.0);
-    let text = |k: &str| super::row_text(row, k);
+    let text = |k: &str| crate::sql::row_text(row, k);
     let card = text("card_status").and_then(|s| Status::parse(&s)).map(|status| CardFacts {
         status,
         assignee: match (text("assignee_id"), text("assignee_name")) {

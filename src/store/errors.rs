@@ -1,8 +1,8 @@
 //! SQL for the error log (schema: migrations/0005_error_log.sql).
 
-use super::row_text as text;
-use crate::plan::{SqlValue, Stmt};
 use crate::sentry::errors::ErrorRecord;
+use crate::sql::row_text as text;
+use crate::sql::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 

@@ -8,8 +8,8 @@ use crate::github::hook::SyncRecord;
 use crate::github::sync::{MappedTeam, MemberAction, MembershipJob, Ownership, TeamAction, TeamJob};
 use crate::github::users::Mapping;
 use crate::jobs::Job;
-use crate::plan::{SqlValue, Stmt};
-use crate::store::row_text as text;
+use crate::sql::row_text as text;
+use crate::sql::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 
 type Row = Map<String, Value>;

@@ -5,8 +5,8 @@
 
 use crate::board::{AssigneeChange, IssueState};
 use crate::health::{Drift, Facts, GithubDrift};
-use crate::plan::Stmt;
-use crate::store::row_text as text;
+use crate::sql::row_text as text;
+use crate::sql::Stmt;
 use serde_json::{Map, Value};
 
 /// The newest delivery of a source that the source itself sent: every row

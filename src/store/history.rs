@@ -5,7 +5,7 @@
 //! the card's `last_*` columns, bound as the last parameters of the card
 //! upsert and of the board change.
 
-use crate::plan::SqlValue;
+use crate::sql::SqlValue;
 use crate::writeback::Change;
 use serde_json::{json, Map, Value};
 

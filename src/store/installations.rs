@@ -1,7 +1,7 @@
 //! SQL for installations, their tokens and members, issue links and queue
 //! jobs (schema: migrations/0004_installations.sql).
 
-use crate::plan::{SqlValue, Stmt};
+use crate::sql::{SqlValue, Stmt};
 
 /// What installation.created tells us.
 #[derive(Debug, Clone, PartialEq, Default)]

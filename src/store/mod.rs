@@ -3,7 +3,7 @@
 //! reads are SQL text plus a pure mapping from result rows to API values.
 
 use crate::board::{Assignee, AssigneeChange, Comment, CommentAction, EventAlert, IssueState, ItemFilter, MetricAlert};
-use crate::plan::{SqlValue, Stmt};
+use crate::sql::{id_text, SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -431,20 +431,6 @@ fn comments_version(comments: &[Value]) -> Value {
     }
     let text = Value::Array(comments.to_vec()).to_string();
     json!(crate::verify::body_digest(text.as_bytes())[..16].to_string())
-}
-
-fn id_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// A column of a result row as text, whether D1 (or rusqlite) returned a
-/// string or a number.
-pub fn row_text(row: &Map<String, Value>, key: &str) -> Option<String> {
-    row.get(key).and_then(id_text)
 }
 
 /// Maps one `LIST_ITEMS` row (as D1 or rusqlite returns it) to an API item.

@@ -5,9 +5,9 @@
 
 use crate::github::reconcile::{Correction, Counts, MapEntry};
 use crate::github::sync::{MemberAction, MembershipJob};
-use crate::plan::{SqlValue, Stmt};
+use crate::sql::row_text as text;
+use crate::sql::{SqlValue, Stmt};
 use crate::store::github::mapped_team;
-use crate::store::row_text as text;
 use serde_json::{Map, Value};
 
 type Row = Map<String, Value>;

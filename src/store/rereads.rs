@@ -1,9 +1,12 @@
 //! SQL for the authoritative re-reads (schema: migrations/0009_delivery_semantics.sql).
 //! A row stands for the one re-read job in flight for an issue.
 
-use crate::plan::Stmt;
-use crate::sentry::reread::STALE_MS;
+use crate::sql::Stmt;
 use crate::time::{format_millis, Millis};
+
+/// A job queued longer ago than this and still not done is taken as lost
+/// (its message died): the next request queues another.
+pub const STALE_MS: i64 = 10 * 60 * 1000;
 
 /// Asks for a re-read at `?4` on behalf of the delivery `?6` (a token of its
 /// own). A request already there only moves forward (and keeps asking for

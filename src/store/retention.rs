@@ -3,7 +3,7 @@
 //! hit its bound (up to a fixed number of rounds), so one run stays inside
 //! the CPU budget and the next run picks up what is left.
 
-use crate::plan::Stmt;
+use crate::sql::Stmt;
 use crate::time::{format_millis, Millis};
 
 pub const BATCH: i32 = 1000;

@@ -2,8 +2,8 @@
 //! migrations/0007_sentry_sync.sql).
 
 use crate::config::Config;
-use crate::plan::{SqlValue, Stmt};
-use crate::store::row_text as text;
+use crate::sql::row_text as text;
+use crate::sql::{SqlValue, Stmt};
 use serde_json::{Map, Value};
 
 /// Takes the organization's lease for run `?2` until `?3`, unless another

@@ -1,9 +1,9 @@
 //! SQL for board changes and their push to Sentry (schema:
 //! migrations/0008_writeback.sql).
 
-use crate::plan::{SqlValue, Stmt};
+use crate::sql::row_text as text;
+use crate::sql::{SqlValue, Stmt};
 use crate::store::history;
-use crate::store::row_text as text;
 use crate::writeback::{Change, Pending, WriteBackJob};
 use serde_json::{Map, Value};
 

@@ -7,7 +7,7 @@
 
 use rusqlite::types::{Value as SqlParam, ValueRef};
 use rusqlite::Connection;
-use sentry_kanban::plan::{SqlValue, Stmt};
+use sentry_kanban::sql::{SqlValue, Stmt};
 use sentry_kanban::store;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};

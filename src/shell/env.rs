@@ -1,0 +1,28 @@
+//! The worker's bindings and configuration, read from `Env`.
+
+use super::http;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::verify::{check_bearer, Rejection};
+use worker::{Env, Request};
+
+const DB: &str = "DB";
+
+pub(crate) fn config(env: &Env) -> Config {
+    Config::from_lookup(|name| {
+        env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+    })
+}
+
+pub(crate) fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError> {
+    env.d1(DB).map_err(|e| AppError::Internal(format!("D1 binding {DB}: {e}")))
+}
+
+/// The configuration, for a request that carries the cron secret (the
+/// manual triggers of the cron's tasks).
+pub(crate) fn cron_caller(req: &Request, env: &Env) -> Result<Config, AppError> {
+    let cfg = config(env);
+    let secret = cfg.cron_secret.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
+    check_bearer(secret, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)?;
+    Ok(cfg)
+}
