@@ -16,7 +16,8 @@ test:
 	@bash tools/test.sh
 
 # The lint gate (CI runs it before `make test`): rustfmt, clippy -D warnings
-# (native all targets and the wasm32 lib), node --check, bash -n.
+# (native all targets and the wasm32 lib), public/ JS parsed and linked as ES
+# modules (tools/js-check.mjs), bash -n, no import cycle, README size.
 .PHONY: check
 check:
 	@bash tools/check.sh
@@ -41,7 +42,7 @@ bench-errors: tools
 bench-sync: tools
 	@bash tools/bench.sh sync
 
-# Every figure in one run, written to BENCHMARKS.md (sizes: see README).
+# Every figure in one run, written to BENCHMARKS.md (sizes: docs/operations.md).
 bench-report: tools
 	@bash tools/bench.sh report
 

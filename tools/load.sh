@@ -3,7 +3,7 @@
 # signed webhooks of every kind at SK_LOAD_C (default 16) threads to
 # `wrangler dev` and checks that every accepted one is in D1 exactly once,
 # the queue drains and the dead-letter queue stays empty (tests/e2e_load.rs;
-# `make test` runs the same test with 2,000).
+# `make test` runs the same test with the same default).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"

@@ -9,6 +9,7 @@ pub mod members;
 pub mod reread;
 pub mod setup;
 pub mod sync;
+pub mod sync_run;
 pub mod token;
 pub mod ui;
 pub mod wire;

@@ -7,16 +7,16 @@ use super::d1::text;
 use super::env::{config, db};
 use super::queue::enqueue;
 use super::tokens::{access_token, storage};
-use super::{d1, fetch, github_sync, sentry_sync};
+use super::{d1, fetch, github_reconcile, github_sync, sentry_sync};
 use crate::config::Config;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, CallError};
 use crate::sentry::errors::ErrorRecord;
 use crate::sentry::installation::{self as install, Activation};
 use crate::sentry::{members, token};
+use crate::settle;
 use crate::sql::Stmt;
 use crate::store::errors as errors_store;
-use crate::store::github as github_store;
 use crate::store::installations as store;
 use crate::store::writeback as writeback_store;
 use crate::time::format_millis;
@@ -45,11 +45,8 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
             Ok(Job::ErrorEvent(record)) => events.push((msg, *record)),
             Ok(job) => jobs.push((msg, job)),
             Err(why) => {
-                // Nothing can ever run it; record and drop it rather than loop.
-                let id = msg.id();
-                log("job_unreadable", json!({ "id": id, "error": why }));
-                let _ = d1::run(&db, &[store::dead_job(&id, "unreadable", "", &why, &now())]).await;
-                msg.ack();
+                log("job_unreadable", json!({ "id": msg.id(), "error": why }));
+                apply(&db, &msg, settle::unreadable(&msg.id(), &why, &now())).await;
             }
         }
     }
@@ -111,15 +108,24 @@ async fn ingest_errors(cfg: &Config, db: &D1Database, events: &[(RawMessage, Err
 /// shown on the installation), then acknowledged.
 async fn bury_all(db: &D1Database, events: &[(RawMessage, ErrorRecord)], jobs: &[(RawMessage, Job)]) {
     for (msg, record) in events {
-        let installation = record.installation.as_deref().unwrap_or("");
-        let why = format!("error event {} for issue {} was not stored", record.event_id, record.issue_id);
-        let _ = d1::run(db, &[store::dead_job(&msg.id(), "error_event", installation, &why, &now())]).await;
-        log("job_dead", json!({ "id": msg.id(), "kind": "error_event", "error": why }));
-        msg.ack();
+        let s = settle::bury_event(record, &msg.id(), &now());
+        log("job_dead", json!({ "id": msg.id(), "kind": "error_event", "error": s.error }));
+        apply(db, msg, s).await;
     }
     for (msg, job) in jobs {
-        bury(db, &msg.id(), job).await;
-        msg.ack();
+        let params = [msg.id().into(), job.kind().into(), job.installation().into()];
+        let last = d1::first(db, store::LAST_JOB, &params).await.ok().flatten();
+        let last = settle::LastAttempt {
+            id: last.as_ref().and_then(|r| text(r, "id")),
+            attempts: last.as_ref().and_then(|r| r.get("attempts")).and_then(Value::as_f64).unwrap_or(0.0) as u32,
+            error: last.as_ref().and_then(|r| text(r, "last_error")),
+        };
+        let s = settle::bury(job, &msg.id(), &last, &now());
+        log(
+            "job_dead",
+            json!({ "id": msg.id(), "kind": job.kind(), "installation": job.installation(), "error": s.error }),
+        );
+        apply(db, msg, s).await;
     }
 }
 
@@ -134,7 +140,7 @@ async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job:
         }
     };
     let outcome = run(cfg, env, db, job, attempt).await;
-    settle(env, db, msg, &id, job, attempt, outcome).await;
+    finish(env, db, msg, job, attempt, outcome).await;
 }
 
 fn parse(msg: &RawMessage) -> Result<Job, String> {
@@ -155,6 +161,7 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) 
         Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
         Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt).await,
         Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
+        Job::GithubReconcile(j) => github_reconcile::step(cfg, env, db, j).await,
         Job::SyncPage(j) => sentry_sync::page(cfg, env, db, j).await,
         Job::WriteBack(j) => write_back(cfg, db, j).await,
         Job::Reread(j) => super::reread::run(cfg, db, j).await,
@@ -164,77 +171,31 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) 
     result.unwrap_or_else(|e| Outcome::from_error(e, cfg.retry, attempt))
 }
 
-async fn settle(env: &Env, db: &D1Database, msg: &RawMessage, id: &str, job: &Job, attempt: u32, outcome: Outcome) {
+async fn finish(env: &Env, db: &D1Database, msg: &RawMessage, job: &Job, attempt: u32, outcome: Outcome) {
     let outcome = match outcome {
         Outcome::Done { follow_up } if !follow_up.is_empty() => match enqueue(env, follow_up).await {
             Ok(()) => Outcome::done(),
-            Err(e) => Outcome::Retry { delay_secs: 1, error: e },
+            Err(e) => settle::follow_up_unqueued(e.to_string()),
         },
         other => other,
     };
-    let inst = job.installation();
-    let (status, error) = match &outcome {
-        Outcome::Done { .. } => ("done", None),
-        Outcome::Retry { error, .. } => {
-            ("retrying", Some(format!("{} attempt {attempt} failed, retrying: {error}", job.kind())))
-        }
-        Outcome::Fail { error } => ("failed", Some(format!("{} failed: {error}", job.kind()))),
-    };
-    let mut writes = store::finish_job(id, status, error.as_deref(), &now());
-    writes.push(store::set_error(inst, error.as_deref(), &now()));
-    // A finished sync job wrote its own status; a failing one is shown here.
-    if let (Some(key), Some(error)) = (job.github_key(), error.as_deref()) {
-        writes.push(github_store::set_status(key, status, Some(error), attempt, &now()));
-    }
-    if let Job::WriteBack(j) = job {
-        writes.push(writeback_store::settle(j, status, error.as_deref(), &now()));
-    }
-    // A re-read that can never succeed must not hold its issue's request.
-    if let (Job::Reread(j), Outcome::Fail { .. }) = (job, &outcome) {
-        writes.push(crate::store::rereads::forget(&j.issue));
-    }
-    if let Err(e) = d1::run(db, &writes).await {
-        log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
-    }
-    log(
-        "job",
-        json!({ "id": id, "kind": job.kind(), "installation": inst, "attempt": attempt, "status": status, "error": error }),
-    );
-    match outcome {
-        Outcome::Retry { delay_secs, .. } => retry(msg, delay_secs),
-        _ => msg.ack(),
-    }
+    let s = settle::settle(job, &msg.id(), attempt, &outcome, &now());
+    let line = json!({ "id": msg.id(), "kind": job.kind(), "installation": job.installation(), "attempt": attempt,
+        "status": s.status.as_str(), "error": s.error });
+    apply(db, msg, s).await;
+    log("job", line);
 }
 
-/// A message that used up its retries: the job is marked dead and the
-/// installation shows why, until a later job for it succeeds.
-async fn bury(db: &D1Database, id: &str, job: &Job) {
-    let params = [id.into(), job.kind().into(), job.installation().into()];
-    let last = d1::first(db, store::LAST_JOB, &params).await.ok().flatten();
-    let record_id = last.as_ref().and_then(|r| text(r, "id")).unwrap_or_else(|| id.to_string());
-    let attempts = last.as_ref().and_then(|r| r.get("attempts")).and_then(Value::as_f64).unwrap_or(0.0) as u32;
-    let cause = last.as_ref().and_then(|r| text(r, "last_error")).unwrap_or_else(|| "unknown error".into());
-    let error = format!("{} gave up after {attempts} attempts: {cause}", job.kind());
-    let mut writes = vec![
-        store::dead_job(&record_id, job.kind(), job.installation(), &error, &now()),
-        store::set_error(job.installation(), Some(&error), &now()),
-    ];
-    if let Some(key) = job.github_key() {
-        writes.push(github_store::set_status(key, "dead", Some(&error), attempts, &now()));
+/// Writes the records, then tells the queue: a message is acknowledged
+/// only after what it leaves behind is recorded (or the write failed).
+async fn apply(db: &D1Database, msg: &RawMessage, s: settle::Settlement) {
+    if let Err(e) = d1::run(db, &s.writes).await {
+        log("job_record_failed", json!({ "id": msg.id(), "error": format!("{e:?}") }));
     }
-    if let Job::SyncPage(page) = job {
-        writes.extend(crate::store::sync::finish(&page.run, "failed", Some(&error), &now()));
+    match s.ack {
+        settle::Ack::Retry { delay_secs } => retry(msg, delay_secs),
+        settle::Ack::Ack => msg.ack(),
     }
-    if let Job::WriteBack(j) = job {
-        writes.push(writeback_store::settle(j, "failed", Some(&error), &now()));
-    }
-    if let Job::Reread(j) = job {
-        writes.push(crate::store::rereads::forget(&j.issue));
-    }
-    if let Err(e) = d1::run(db, &writes).await {
-        log("job_record_failed", json!({ "id": id, "error": format!("{e:?}") }));
-    }
-    log("job_dead", json!({ "id": id, "kind": job.kind(), "installation": job.installation(), "error": error }));
 }
 
 fn retry(msg: &RawMessage, delay_secs: u32) {

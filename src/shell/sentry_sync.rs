@@ -8,9 +8,10 @@ use super::tokens::{access_token, storage};
 use super::{fetch, http};
 use crate::config::Config;
 use crate::error::AppError;
-use crate::jobs::{retry_delay, Job, Outcome};
+use crate::jobs::{Job, Outcome};
 use crate::outbound::CallError;
-use crate::sentry::sync::{self, PageJob, LEASE_MS, MAX_PAGE_ATTEMPTS, PAGES_PER_MESSAGE};
+use crate::sentry::sync::{self, PageJob, LEASE_MS};
+use crate::sentry::sync_run::{Step, SyncRun};
 use crate::store::sync as store;
 use crate::time::format_millis;
 use serde_json::{json, Value};
@@ -68,52 +69,42 @@ pub(crate) async fn start_runs(
     Ok(runs)
 }
 
-/// One message of a run: up to `PAGES_PER_MESSAGE` pages, each written in
-/// one D1 batch, then the next message (delayed when Sentry's rate-limit
-/// window is used up, or after a failed page).
+/// One message of a run, as `SyncRun` steps it.
 pub async fn page(cfg: &Config, env: &Env, db: &D1Database, job: &PageJob) -> std::result::Result<Outcome, CallError> {
     let held = [job.org.as_str().into(), job.run.as_str().into()];
-    if !d1::exists(db, store::HOLDS_LEASE, &held).await.map_err(storage)? {
-        // The lease ran out and another run took over; this one stops.
-        return Ok(Outcome::done());
-    }
-    let bearer = match bearer(cfg, db, job).await {
-        Ok(b) => b,
-        Err(e) => return page_failed(cfg, env, db, job, job.cursor.clone(), e).await,
-    };
-    let mut cursor = job.cursor.clone();
-    // D1 round trips of this message: the lease check, then one per page.
-    let (mut pages, mut round_trips) = (0u32, 1u32);
-    for _ in 0..PAGES_PER_MESSAGE {
-        let page = match fetch_page(cfg, db, job, cursor.as_deref(), &bearer).await {
-            Ok(page) => page,
-            Err(e) => return page_failed(cfg, env, db, job, cursor, e).await,
+    let mut run = SyncRun::new(job, cfg.retry);
+    let mut step = run.start(d1::exists(db, store::HOLDS_LEASE, &held).await.map_err(storage)?);
+    let mut token = None;
+    loop {
+        step = match step {
+            Step::Stop => return Ok(Outcome::done()),
+            Step::Fetch { cursor } => match fetch_page(cfg, db, job, cursor.as_deref(), &mut token).await {
+                Ok(page) => run.written(page.next, page.wait_secs, &now()),
+                Err(e) => run.failed(e, &now()),
+            },
+            Step::Finished { writes } => {
+                let rows = d1::run_first_rows(db, &writes).await.map_err(storage)?;
+                log_pages(job, &run, true);
+                let health = rows.last().and_then(Option::as_ref);
+                super::webhook_health::after_sync(db, health, cfg.webhook_silence_minutes).await;
+                return Ok(Outcome::done());
+            }
+            Step::Continue { record, next, delay_secs } => {
+                let _ = d1::run(db, &record).await;
+                log_pages(job, &run, false);
+                return continue_run(env, next, delay_secs).await;
+            }
+            Step::Failed { record, writes } => {
+                let _ = d1::run(db, &record).await;
+                d1::run(db, &writes).await.map_err(storage)?;
+                return Ok(Outcome::done());
+            }
         };
-        pages += 1;
-        round_trips += 1;
-        let Some(next) = page.next else {
-            // The health row rides in the finishing batch: the alarm's rise
-            // or fall is noticed without another round trip.
-            let mut finish = store::finish(&job.run, "done", None, &now());
-            finish.push(crate::store::health::health_stmt());
-            let rows = d1::run_first_rows(db, &finish).await.map_err(storage)?;
-            log_pages(job, pages, round_trips + 1, true);
-            super::webhook_health::after_sync(db, rows.last().and_then(Option::as_ref), cfg.webhook_silence_minutes)
-                .await;
-            return Ok(Outcome::done());
-        };
-        cursor = Some(next);
-        if page.wait_secs > 0 {
-            log_pages(job, pages, round_trips, false);
-            return continue_run(env, job, cursor, 0, page.wait_secs).await;
-        }
     }
-    log_pages(job, pages, round_trips, false);
-    continue_run(env, job, cursor, 0, 0).await
 }
 
-fn log_pages(job: &PageJob, pages: u32, round_trips: u32, finished: bool) {
-    let line = json!({ "event": "sync_pages", "run": job.run, "pages": pages, "d1_round_trips": round_trips,
+fn log_pages(job: &PageJob, run: &SyncRun, finished: bool) {
+    let line = json!({ "event": "sync_pages", "run": job.run, "pages": run.pages, "d1_round_trips": run.round_trips,
         "finished": finished });
     console_log!("{line}");
 }
@@ -125,9 +116,12 @@ async fn fetch_page(
     db: &D1Database,
     job: &PageJob,
     cursor: Option<&str>,
-    bearer: &str,
+    token: &mut Option<String>,
 ) -> std::result::Result<sync::Page, CallError> {
-    let call = sync::page_call(cfg, &job.org, cursor, Some(bearer));
+    if token.is_none() {
+        *token = Some(bearer(cfg, db, job).await?);
+    }
+    let call = sync::page_call(cfg, &job.org, cursor, token.as_deref());
     // The page is Sentry's state no earlier than when it was asked for.
     let fetched_at = now();
     let reply = fetch::send("list issues", &call, cfg.http_timeout_ms).await?;
@@ -145,38 +139,7 @@ async fn bearer(cfg: &Config, db: &D1Database, job: &PageJob) -> std::result::Re
     }
 }
 
-/// A page failed: tried again later from the same cursor, or, after
-/// `MAX_PAGE_ATTEMPTS` (or at once for a permanent error), the run fails.
-async fn page_failed(
-    cfg: &Config,
-    env: &Env,
-    db: &D1Database,
-    job: &PageJob,
-    cursor: Option<String>,
-    e: CallError,
-) -> std::result::Result<Outcome, CallError> {
-    let attempt = if cursor == job.cursor { job.attempt + 1 } else { 1 };
-    let _ = d1::run(db, &[store::page_failed(&job.run, e.detail(), &now())]).await;
-    match e {
-        CallError::Retryable { after, .. } if attempt < MAX_PAGE_ATTEMPTS => {
-            continue_run(env, job, cursor, attempt, retry_delay(cfg.retry, attempt, after)).await
-        }
-        e => {
-            let why = format!("gave up after {attempt} attempts: {}", e.detail());
-            d1::run(db, &store::finish(&job.run, "failed", Some(&why), &now())).await.map_err(storage)?;
-            Ok(Outcome::done())
-        }
-    }
-}
-
-async fn continue_run(
-    env: &Env,
-    job: &PageJob,
-    cursor: Option<String>,
-    attempt: u32,
-    delay_secs: u32,
-) -> std::result::Result<Outcome, CallError> {
-    let next = PageJob { cursor, attempt, ..job.clone() };
+async fn continue_run(env: &Env, next: PageJob, delay_secs: u32) -> std::result::Result<Outcome, CallError> {
     enqueue_after(env, Job::SyncPage(next), delay_secs)
         .await
         .map_err(|e| CallError::Retryable { after: None, detail: e })?;

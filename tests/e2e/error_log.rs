@@ -178,12 +178,16 @@ fn the_error_log_page_is_served() {
     assert_eq!(page.status, 200);
     let old_link = a.request("GET", "/errors.html", &[], b"");
     assert_eq!((old_link.status, App::header(&old_link, "Location")), (307, Some("/errors")));
-    assert!(page.body.contains(r#"<script src="/errors.js""#) && page.body.contains(r#"id="groups""#), "{}", page.body);
+    assert!(
+        page.body.contains(r#"<script type="module" src="/errors.js""#) && page.body.contains(r#"id="groups""#),
+        "{}",
+        page.body
+    );
     let script = a.request("GET", "/errors.js", &[], b"");
     assert_eq!(script.status, 200);
     assert!(script.body.contains("/api/errors"));
-    let shared = a.request("GET", "/dom.js", &[], b"");
-    assert!(shared.status == 200 && shared.body.contains("window.SK"), "{}", shared.body);
+    let shared = a.request("GET", "/lib/dom.js", &[], b"");
+    assert!(shared.status == 200 && shared.body.contains("export function el("), "{}", shared.body);
     let stats = a.request("GET", "/api/errors/stats", &[], b"");
     assert_eq!(stats.status, 200);
     for key in ["groups", "events", "distinct_events", "dead_letters"] {

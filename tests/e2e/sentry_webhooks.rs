@@ -7,6 +7,7 @@ use crate::app;
 use crate::scenario::Scenario;
 use app::{App, SECRET};
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// This module's worker, default settings (its scenario group).
 fn app() -> &'static App {
@@ -222,6 +223,87 @@ fn the_board_page_is_served() {
     let r = app().request("GET", "/", &[], b"");
     assert_eq!(r.status, 200);
     assert!(r.body.contains("sentry-kanban"), "{}", &r.body[..r.body.len().min(300)]);
+}
+
+/// Each quoted value that follows `marker` in `text` (up to its closing quote).
+fn quoted_after(text: &str, marker: &str) -> Vec<String> {
+    text.match_indices(marker)
+        .filter_map(|(at, _)| {
+            let rest = &text[at + marker.len()..];
+            rest.find('"').map(|end| rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// The site paths `source` (served at `path`) imports: the `from "./x.js"`
+/// or `from "../x.js"` of each `import` or `export {…}`/`export *` statement
+/// (one that starts a line, up to its `;`), as the browser resolves them.
+fn imports(path: &str, source: &str) -> Vec<String> {
+    let statements = source.lines().scan(String::new(), |open, line| {
+        let starts = ["import ", "export {", "export *"].iter().any(|s| line.starts_with(s));
+        if open.is_empty() && !starts {
+            return Some(None);
+        }
+        open.push_str(line);
+        Some(line.trim_end().ends_with(';').then(|| std::mem::take(open)))
+    });
+    statements
+        .flatten()
+        .flat_map(|statement| quoted_after(&statement, " from \""))
+        .map(|spec| {
+            let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+            parts.pop();
+            for seg in spec.split('/') {
+                match seg {
+                    "." => {}
+                    ".." => {
+                        parts.pop();
+                    }
+                    s => parts.push(s),
+                }
+            }
+            format!("/{}", parts.join("/"))
+        })
+        .collect()
+}
+
+/// The pages' scripts are ES modules: each is served as JavaScript (a module
+/// of another type is refused by the browser), from this origin under the
+/// pages' unchanged CSP, and each page preloads every module its scripts
+/// import, so all of them arrive in one round trip.
+#[test]
+fn every_page_module_is_served_as_javascript_and_preloaded_by_its_page() {
+    for page in ["/", "/errors", "/deliveries", "/login"] {
+        let html = app().request("GET", page, &[], b"");
+        assert_eq!(html.status, 200, "{page}");
+        let csp = App::header(&html, "Content-Security-Policy").unwrap_or_default();
+        assert_eq!(csp, sentry_kanban::routes::CSP, "{page}");
+        assert!(!html.body.contains("<script src=") && !html.body.contains("<script>"), "{page}: a classic script");
+        let scripts: BTreeSet<String> =
+            quoted_after(&html.body, r#"<script type="module" src=""#).into_iter().collect();
+        assert!(!scripts.is_empty(), "{page} loads no module");
+        let preloaded: BTreeSet<String> =
+            quoted_after(&html.body, r#"<link rel="modulepreload" href=""#).into_iter().collect();
+
+        let mut loaded = BTreeSet::new();
+        let mut todo: Vec<String> = scripts.iter().cloned().collect();
+        while let Some(path) = todo.pop() {
+            if !loaded.insert(path.clone()) {
+                continue;
+            }
+            let js = app().request("GET", &path, &[], b"");
+            assert_eq!(js.status, 200, "{page} imports {path}");
+            let ct = App::header(&js, "Content-Type").unwrap_or_default();
+            assert!(ct.starts_with("application/javascript") || ct.starts_with("text/javascript"), "{path}: {ct}");
+            assert_eq!(App::header(&js, "X-Content-Type-Options"), Some("nosniff"), "{path}");
+            todo.extend(imports(&path, &js.body));
+        }
+        let imported: BTreeSet<String> = loaded.difference(&scripts).cloned().collect();
+        assert_eq!(preloaded, imported, "{page}: its modulepreload links are not what its scripts import");
+    }
+    // The shared module every page's scripts go through for the API.
+    let shared = app().request("GET", "/lib/api.js", &[], b"");
+    assert!(shared.body.contains("export function api("), "{}", shared.body);
 }
 
 #[test]

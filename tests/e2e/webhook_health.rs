@@ -56,7 +56,14 @@ fn the_silence_alarm_rises_without_deliveries_falls_on_one_and_a_contradicted_re
     // Nothing known yet: no delivery, no sync, no alarm.
     let h = health(&app);
     assert_eq!(h["sentry"], json!({"last_verified_at": null, "alarm": false, "reason": null}), "{h}");
-    assert_eq!(h["github"], json!({"last_verified_at": null, "alarm": false, "reason": null}), "{h}");
+    // Changed (issue 20 part 6): `github` also carries the reconcile's drift.
+    let no_reconcile = json!({"last_reconcile_at": null, "dry_run": false, "teams_missing": 0, "teams_renamed": 0,
+        "members_missing": 0, "members_extra": 0});
+    assert_eq!(
+        h["github"],
+        json!({"last_verified_at": null, "alarm": false, "reason": null, "drift": no_reconcile}),
+        "{h}"
+    );
     assert_eq!(h["drift"], json!({"last_sync_at": null, "missing": 0, "status": 0, "assignee": 0}), "{h}");
 
     // A sync finds two issues (first seen weeks ago) that no webhook reported.

@@ -1,0 +1,208 @@
+//! What becomes of a queue message after an attempt, or when it arrives
+//! dead-lettered: the records to write (the job's row, the installation's
+//! error, the row of what the job stood for) and whether the queue is told
+//! to acknowledge it or deliver it again. The shell runs the answer.
+
+use crate::jobs::{Job, Outcome};
+use crate::sentry::errors::ErrorRecord;
+use crate::sql::Stmt;
+use crate::store::{github, installations as jobs_store, reconcile, rereads, sync, writeback};
+
+/// A job's row in `jobs`, as the jobs page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Done,
+    Retrying,
+    Failed,
+    Dead,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Done => "done",
+            JobStatus::Retrying => "retrying",
+            JobStatus::Failed => "failed",
+            JobStatus::Dead => "dead",
+        }
+    }
+}
+
+/// What the queue is told about the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    Ack,
+    Retry { delay_secs: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    pub status: JobStatus,
+    /// In words, for the jobs page and the installation; `None` when done.
+    pub error: Option<String>,
+    pub writes: Vec<Stmt>,
+    pub ack: Ack,
+}
+
+/// A done job whose follow-up jobs could not be queued is tried again soon:
+/// acknowledging it would lose them.
+pub fn follow_up_unqueued(error: String) -> Outcome {
+    Outcome::Retry { delay_secs: 1, error }
+}
+
+/// After attempt `attempt` of message `id` ended in `outcome` (its
+/// follow-ups already queued).
+pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, now: &str) -> Settlement {
+    let kind = job.kind();
+    let (status, error, ack) = match outcome {
+        Outcome::Done { .. } => (JobStatus::Done, None, Ack::Ack),
+        Outcome::Retry { delay_secs, error } => (
+            JobStatus::Retrying,
+            Some(format!("{kind} attempt {attempt} failed, retrying: {error}")),
+            Ack::Retry { delay_secs: *delay_secs },
+        ),
+        Outcome::Fail { error } => (JobStatus::Failed, Some(format!("{kind} failed: {error}")), Ack::Ack),
+    };
+    let mut writes = jobs_store::finish_job(id, status.as_str(), error.as_deref(), now);
+    writes.push(jobs_store::set_error(job.installation(), error.as_deref(), now));
+    // A finished sync job wrote its own status; a failing one is shown here.
+    if let (Some(key), Some(error)) = (job.github_key(), error.as_deref()) {
+        writes.push(github::set_status(key, status.as_str(), Some(error), attempt, now));
+    }
+    if let Job::WriteBack(j) = job {
+        writes.push(writeback::settle(j, status.as_str(), error.as_deref(), now));
+    }
+    // A re-read that can never succeed must not hold its issue's request.
+    if let (Job::Reread(j), JobStatus::Failed) = (job, status) {
+        writes.push(rereads::forget(&j.issue));
+    }
+    Settlement { status, error, writes, ack }
+}
+
+/// The newest record of a dead-lettered job (`jobs_store::LAST_JOB`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LastAttempt {
+    pub id: Option<String>,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// A message that used up its retries: the job is marked dead, and what it
+/// stood for (a GitHub event, a sync or reconcile run, a write-back, a
+/// re-read request) says so, so nothing waits on it forever. The installation shows why,
+/// until a later job for it succeeds.
+pub fn bury(job: &Job, id: &str, last: &LastAttempt, now: &str) -> Settlement {
+    let record_id = last.id.as_deref().unwrap_or(id);
+    let cause = last.error.as_deref().unwrap_or("unknown error");
+    let error = format!("{} gave up after {} attempts: {cause}", job.kind(), last.attempts);
+    let mut writes = vec![
+        jobs_store::dead_job(record_id, job.kind(), job.installation(), &error, now),
+        jobs_store::set_error(job.installation(), Some(&error), now),
+    ];
+    if let Some(key) = job.github_key() {
+        writes.push(github::set_status(key, JobStatus::Dead.as_str(), Some(&error), last.attempts, now));
+    }
+    match job {
+        Job::SyncPage(page) => writes.extend(sync::finish(&page.run, "failed", Some(&error), now)),
+        Job::WriteBack(j) => writes.push(writeback::settle(j, "failed", Some(&error), now)),
+        Job::Reread(j) => writes.push(rereads::forget(&j.issue)),
+        Job::GithubReconcile(r) => writes.push(reconcile::finish(&r.run, "failed", &r.counts, Some(&error), now)),
+        _ => {}
+    }
+    Settlement { status: JobStatus::Dead, error: Some(error), writes, ack: Ack::Ack }
+}
+
+/// A dead-lettered error event: counted as lost (on `/api/errors/stats`).
+pub fn bury_event(record: &ErrorRecord, id: &str, now: &str) -> Settlement {
+    let installation = record.installation.as_deref().unwrap_or("");
+    let error = format!("error event {} for issue {} was not stored", record.event_id, record.issue_id);
+    let writes = vec![jobs_store::dead_job(id, "error_event", installation, &error, now)];
+    Settlement { status: JobStatus::Dead, error: Some(error), writes, ack: Ack::Ack }
+}
+
+/// A message that is not a job: nothing can ever run it, so it is recorded
+/// and dropped rather than delivered again and again.
+pub fn unreadable(id: &str, why: &str, now: &str) -> Settlement {
+    let writes = vec![jobs_store::dead_job(id, "unreadable", "", why, now)];
+    Settlement { status: JobStatus::Dead, error: Some(why.to_string()), writes, ack: Ack::Ack }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sentry::reread::RereadJob;
+    use crate::sentry::sync::PageJob;
+
+    const NOW: &str = "2026-12-02T12:00:00.000Z";
+
+    fn reread() -> Job {
+        Job::Reread(RereadJob { issue: "42".into(), installation: Some("u1".into()) })
+    }
+
+    fn sqls(s: &Settlement) -> Vec<&'static str> {
+        s.writes.iter().map(|w| w.sql).collect()
+    }
+
+    #[test]
+    fn a_done_job_is_acknowledged_and_clears_the_installations_error() {
+        let s = settle(&reread(), "m1", 1, &Outcome::done(), NOW);
+        assert_eq!((s.status, s.error.as_deref(), s.ack), (JobStatus::Done, None, Ack::Ack));
+        assert!(sqls(&s).contains(&jobs_store::set_error("u1", None, NOW).sql));
+        assert!(!sqls(&s).contains(&rereads::forget("42").sql), "a done re-read finished its own row");
+    }
+
+    #[test]
+    fn a_retry_is_delivered_again_after_its_delay_and_says_which_attempt() {
+        let outcome = Outcome::Retry { delay_secs: 30, error: "HTTP 502".into() };
+        let s = settle(&reread(), "m1", 3, &outcome, NOW);
+        assert_eq!(s.status, JobStatus::Retrying);
+        assert_eq!(s.ack, Ack::Retry { delay_secs: 30 });
+        assert_eq!(s.error.as_deref(), Some("reread attempt 3 failed, retrying: HTTP 502"));
+        assert_eq!(s.writes[0].params[1], "retrying".into());
+    }
+
+    #[test]
+    fn a_failed_reread_lets_go_of_its_issue() {
+        let s = settle(&reread(), "m1", 1, &Outcome::Fail { error: "HTTP 404".into() }, NOW);
+        assert_eq!((s.status, s.ack), (JobStatus::Failed, Ack::Ack));
+        assert_eq!(s.error.as_deref(), Some("reread failed: HTTP 404"));
+        assert!(sqls(&s).contains(&rereads::forget("42").sql));
+    }
+
+    #[test]
+    fn a_dead_sync_page_fails_its_run_with_the_last_cause() {
+        let job =
+            Job::SyncPage(PageJob { run: "r1".into(), org: "o".into(), installation: None, cursor: None, attempt: 0 });
+        let last = LastAttempt { id: Some("m0".into()), attempts: 5, error: Some("HTTP 500".into()) };
+        let s = bury(&job, "m9", &last, NOW);
+        assert_eq!((s.status, s.ack), (JobStatus::Dead, Ack::Ack));
+        assert_eq!(s.error.as_deref(), Some("sync_page gave up after 5 attempts: HTTP 500"));
+        assert_eq!(s.writes[0].params[0], "m0".into(), "the record of the first delivery is the one marked");
+        let finish = sync::finish("r1", "failed", s.error.as_deref(), NOW);
+        assert!(finish.iter().all(|f| s.writes.contains(f)));
+    }
+
+    #[test]
+    fn a_dead_reconcile_message_fails_its_run_with_what_it_had_found() {
+        let mut run = crate::github::reconcile::ReconcileJob::new("r2", "acme", false);
+        run.counts.members_missing = 3;
+        let last = LastAttempt { id: Some("m0".into()), attempts: 5, error: Some("D1 down".into()) };
+        let s = bury(&Job::GithubReconcile(run.clone()), "m9", &last, NOW);
+        assert_eq!(s.error.as_deref(), Some("github_reconcile gave up after 5 attempts: D1 down"));
+        assert!(s.writes.contains(&reconcile::finish("r2", "failed", &run.counts, s.error.as_deref(), NOW)));
+    }
+
+    #[test]
+    fn a_dead_job_without_a_record_still_says_why() {
+        let s = bury(&reread(), "m9", &LastAttempt::default(), NOW);
+        assert_eq!(s.error.as_deref(), Some("reread gave up after 0 attempts: unknown error"));
+        assert_eq!(s.writes[0].params[0], "m9".into());
+        assert!(sqls(&s).contains(&rereads::forget("42").sql));
+    }
+
+    #[test]
+    fn statuses_are_the_jobs_pages_words() {
+        let all = [JobStatus::Done, JobStatus::Retrying, JobStatus::Failed, JobStatus::Dead];
+        assert_eq!(all.map(JobStatus::as_str), ["done", "retrying", "failed", "dead"]);
+    }
+}
