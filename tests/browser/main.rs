@@ -13,5 +13,6 @@ mod mock;
 mod scenario;
 mod webdriver;
 
+mod delivery_replay;
 mod health_banner;
 mod pages;

@@ -23,6 +23,7 @@ mod cron_sync;
 mod delivery;
 mod error_log;
 mod faults;
+mod github_reconcile;
 mod github_teams;
 mod history;
 mod hostile;

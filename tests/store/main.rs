@@ -13,6 +13,7 @@ mod delivery_bodies;
 mod delivery_semantics;
 mod error_log;
 mod github;
+mod github_reconcile;
 mod history;
 mod installations;
 mod lanes;

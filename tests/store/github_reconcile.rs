@@ -5,8 +5,7 @@
 //! job leaves recorded, the map read, the runs and their lease, and the
 //! newest finished run's findings in the health row.
 
-#[path = "support/db.rs"]
-mod db;
+use crate::support::db;
 
 use rusqlite::Connection;
 use sentry_kanban::github::hook::SyncRecord;

@@ -5,12 +5,8 @@
 //! entry, marked as the replay of the first. A delivery that was applied
 //! keeps nothing and offers nothing.
 
-#[path = "e2e/app.rs"]
-mod app;
-#[path = "e2e/mock.rs"]
-mod mock;
-#[path = "browser/webdriver.rs"]
-mod webdriver;
+use crate::app;
+use crate::webdriver;
 
 use app::{fresh_request_id, spawn_app, App, SECRET};
 use serde_json::{json, Value};

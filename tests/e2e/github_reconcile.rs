@@ -6,18 +6,16 @@
 //! test lists its own teams; a reconcile lists every team, so they take
 //! turns.
 
-#[path = "e2e/app.rs"]
-mod app;
-#[path = "e2e/github.rs"]
-mod github;
-#[path = "e2e/mock.rs"]
-mod mock;
+use crate::app;
+use crate::github;
+use crate::mock;
 
+use crate::scenario::Scenario;
 use app::{spawn_app, App, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN};
 use github::{membership_body, team_body};
 use mock::{Call, Canned};
 use serde_json::{json, Value};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 const ADMIN: &str = "e2e-admin-token";
@@ -25,8 +23,7 @@ const CRON: &str = "e2e-cron-secret";
 const ORG: &str = "Octocoders";
 
 fn app() -> &'static App {
-    static APP: OnceLock<App> = OnceLock::new();
-    APP.get_or_init(|| {
+    static APP: Scenario = Scenario::new(module_path!(), || {
         spawn_app(&[
             ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
             ("SENTRY_ORG_SLUG", INTERNAL_ORG),
@@ -35,7 +32,8 @@ fn app() -> &'static App {
             ("ADMIN_TOKEN", ADMIN),
             ("CRON_SECRET", CRON),
         ])
-    })
+    });
+    APP.app()
 }
 
 /// One test at a time: each one's listing is all of GitHub.
