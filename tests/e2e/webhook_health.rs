@@ -115,6 +115,10 @@ fn the_silence_alarm_rises_without_deliveries_falls_on_one_and_a_contradicted_re
     let reason = h["sentry"]["reason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("Sentry has 1 change since "), "{reason}");
     assert!(reason.contains("the last verified Sentry delivery was at"), "{reason}");
+    // wrangler's log reaches the test after the answer that raised it.
+    app.wait_for("the second rise's log line", Duration::from_secs(20), || {
+        (app.log_text().matches("webhook_alarm_raised").count() >= 2).then_some(())
+    });
     assert_eq!(app.log_text().matches("webhook_alarm_raised").count(), 2, "{}", app.log_text());
 
     // A further sync that finds nothing new leaves the run's drift at zero
