@@ -181,6 +181,7 @@ fn error_log(conn: &Connection) -> Vec<Vec<Map<String, Value>>> {
         rows(conn, "SELECT * FROM error_events ORDER BY event_id"),
         rows(conn, "SELECT * FROM error_groups ORDER BY issue_id"),
         rows(conn, "SELECT * FROM error_hourly ORDER BY issue_id, hour"),
+        rows(conn, "SELECT * FROM error_seen ORDER BY day, event_id"),
     ]
 }
 
@@ -717,6 +718,7 @@ fn group_recent_events_and_hourly_series() {
     assert_eq!(events[0]["environment"], "production");
     assert_eq!(events[0]["release"], "web@1.0.0");
     assert_eq!(query(&conn, errors::RECENT_EVENTS, &text_params(&["71"])).len(), 1);
+    assert_eq!(scalar(&conn, "SELECT COUNT(*) FROM error_events WHERE issue_id = '70'"), 50, "only the sample is kept");
 
     // 60 events 17 minutes apart span 2026-02-16T00 .. T16.
     let since = "2026-02-16T05";
@@ -926,7 +928,7 @@ fn a_failed_batch_leaves_no_trace() {
     let mut stmts = errors::ingest(&batch, &now());
     stmts.push(bad_statement());
     assert!(try_run(&conn, &stmts).is_err());
-    for table in ["error_events", "error_groups", "error_hourly"] {
+    for table in ["error_events", "error_groups", "error_hourly", "error_seen"] {
         assert_eq!(scalar(&conn, &format!("SELECT COUNT(*) FROM {table}")), 0, "{table}");
     }
 
