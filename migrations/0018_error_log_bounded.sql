@@ -20,8 +20,13 @@ INSERT INTO error_seen (day, event_id)
 SELECT COALESCE(CAST(julianday(substr(time, 1, 10)) - 2440587.5 AS INTEGER), 0), event_id FROM error_events WHERE true
 ON CONFLICT DO NOTHING;
 
--- Then each group keeps its newest 50 (store::errors::TRIM_SAMPLES' order).
+-- Then each group keeps its newest 50 (store::errors::RECENT_EVENTS' order).
 DELETE FROM error_events WHERE event_id IN (SELECT event_id FROM (
         SELECT event_id, ROW_NUMBER() OVER (PARTITION BY issue_id ORDER BY time DESC, event_id) AS n
         FROM error_events)
     WHERE n > 50);
+
+-- The sample in RECENT_EVENTS' order, covering: a trim (TRIM_SAMPLE) skips the
+-- newest 50 entries and deletes the rest without a sort.
+DROP INDEX IF EXISTS error_events_by_issue;
+CREATE INDEX IF NOT EXISTS error_events_newest ON error_events (issue_id, time DESC, event_id);

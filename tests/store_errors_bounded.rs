@@ -127,7 +127,7 @@ fn a_redelivered_event_counts_once_after_it_left_the_sample() {
     let before = (count(&conn, "5"), hourly_sum(&conn, "5"), recent(&conn, "5"));
 
     // Redelivered alone, twice in a batch, among new events, and under a merged issue's id.
-    ingest(&conn, &[oldest.clone()]);
+    ingest(&conn, std::slice::from_ref(&oldest));
     ingest(&conn, &[oldest.clone(), oldest.clone()]);
     assert_eq!((count(&conn, "5"), hourly_sum(&conn, "5"), recent(&conn, "5")), before);
     let fresh = rec("5-new", "5", &format_millis(NOW_MS - MINUTE));
