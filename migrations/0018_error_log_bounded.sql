@@ -26,7 +26,7 @@ DELETE FROM error_events WHERE event_id IN (SELECT event_id FROM (
         FROM error_events)
     WHERE n > 50);
 
--- The sample in RECENT_EVENTS' order, covering: a trim (TRIM_SAMPLE) skips the
--- newest 50 entries and deletes the rest without a sort.
+-- The sample in RECENT_EVENTS' order, covering: a trim (TRIM_SAMPLES) finds a
+-- group's 50th newest event and the older ones without a sort.
 DROP INDEX IF EXISTS error_events_by_issue;
 CREATE INDEX IF NOT EXISTS error_events_newest ON error_events (issue_id, time DESC, event_id);

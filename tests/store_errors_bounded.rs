@@ -118,6 +118,20 @@ fn one_batch_larger_than_the_sample_keeps_its_newest() {
 }
 
 #[test]
+fn events_of_the_same_time_are_kept_in_the_api_order() {
+    let conn = fresh_db();
+    let t = format_millis(NOW_MS - DAY);
+    let mut batch: Vec<ErrorRecord> = (0..N + 7).map(|i| rec(&format!("same-{i:03}"), "10", &t)).collect();
+    batch.reverse();
+    let (first, second) = batch.split_at(N - 3);
+    ingest(&conn, first);
+    ingest(&conn, second);
+    let want: Vec<String> = (0..N).map(|i| format!("same-{i:03}")).collect();
+    assert_eq!(recent(&conn, "10"), want, "the same time: by id, as RECENT_EVENTS orders them");
+    assert_eq!((sampled(&conn, "10"), count(&conn, "10")), (N as i64, (N + 7) as i64));
+}
+
+#[test]
 fn a_redelivered_event_counts_once_after_it_left_the_sample() {
     let conn = fresh_db();
     let all = events("5", N + 10, NOW_MS - DAY);

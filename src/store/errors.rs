@@ -69,19 +69,29 @@ SELECT COALESCE(CAST(julianday(substr(time, 1, 10)) - 2440587.5 AS INTEGER), 0),
 FROM error_events WHERE counted = 0
 ON CONFLICT DO NOTHING";
 
-/// A group's events past its newest `?2` (in `RECENT_EVENTS` order) go;
-/// they are counted already. The index on (issue_id, time DESC, event_id)
-/// hands them over after skipping the sample, so a trim reads one sample.
-const TRIM_SAMPLE: &str = "\
-DELETE FROM error_events WHERE event_id IN (SELECT event_id FROM error_events WHERE issue_id = ?1
-    ORDER BY time DESC, event_id LIMIT -1 OFFSET ?2)";
+/// Of each group with new events, the events after its `?1`-th newest (in
+/// `RECENT_EVENTS` order: time descending, then id) go; they are counted
+/// already. One statement for the batch: per group two probes of the index
+/// on (issue_id, time DESC, event_id) find that event, and a range of the
+/// same index hands over the older ones, so a trim reads about one sample.
+const TRIM_SAMPLES: &str = "\
+DELETE FROM error_events WHERE event_id IN (
+    SELECT e.event_id FROM (
+        SELECT g.issue_id,
+            (SELECT time FROM error_events WHERE issue_id = g.issue_id
+                ORDER BY time DESC, event_id LIMIT 1 OFFSET ?1 - 1) AS t,
+            (SELECT event_id FROM error_events WHERE issue_id = g.issue_id
+                ORDER BY time DESC, event_id LIMIT 1 OFFSET ?1 - 1) AS id
+        FROM (SELECT DISTINCT issue_id FROM error_events WHERE counted = 0) AS g) AS last
+    JOIN error_events AS e ON e.issue_id = last.issue_id AND e.time <= last.t
+        AND (e.time < last.t OR e.event_id > last.id))";
 
 const MARK_COUNTED: &str = "UPDATE error_events SET counted = 1 WHERE counted = 0";
 
 /// The statements that write a batch of events, for one D1 batch (one
 /// round trip, one transaction): each new event, then per group its new
-/// events, the hourly buckets, the new events' keys, per group its sample
-/// trimmed, and the rest marked counted. A redelivered event is not inserted again,
+/// events, the hourly buckets, the new events' keys, the samples trimmed,
+/// and the rest marked counted. A redelivered event is not inserted again,
 /// so it adds to no count.
 pub fn ingest(records: &[ErrorRecord], now: &str) -> Vec<Stmt> {
     let mut stmts: Vec<Stmt> = records.iter().map(insert_event).collect();
@@ -94,12 +104,10 @@ pub fn ingest(records: &[ErrorRecord], now: &str) -> Vec<Stmt> {
     }
     let mut groups: Vec<&ErrorRecord> = newest.into_values().collect();
     groups.sort_by(|a, b| a.issue_id.cmp(&b.issue_id));
-    stmts.extend(groups.iter().map(|r| upsert_group(r, now)));
+    stmts.extend(groups.into_iter().map(|r| upsert_group(r, now)));
     stmts.push(Stmt { sql: ADD_HOURLY, params: vec![] });
     stmts.push(Stmt { sql: ADD_SEEN, params: vec![] });
-    let trim =
-        |r: &&ErrorRecord| Stmt { sql: TRIM_SAMPLE, params: vec![r.issue_id.as_str().into(), SAMPLE_PER_GROUP.into()] };
-    stmts.extend(groups.iter().map(trim));
+    stmts.push(Stmt { sql: TRIM_SAMPLES, params: vec![SAMPLE_PER_GROUP.into()] });
     stmts.push(Stmt { sql: MARK_COUNTED, params: vec![] });
     stmts
 }
@@ -285,15 +293,13 @@ mod tests {
     fn a_batch_is_events_then_one_upsert_per_group_then_buckets() {
         let batch = [rec("e1", "2", "t1"), rec("e2", "1", "t1"), rec("e3", "2", "t3"), rec("e4", "2", "t2")];
         let stmts = ingest(&batch, "now");
-        assert_eq!(stmts.len(), 4 + 2 + 2 + 2 + 1);
+        assert_eq!(stmts.len(), 4 + 2 + 4);
         assert_eq!(stmts[4].params[0], SqlValue::Text("1".into()));
         assert_eq!(stmts[5].params[2], SqlValue::Text("t-e3".into()), "the group takes the newest event's title");
         assert_eq!(stmts[6].sql, ADD_HOURLY);
         assert_eq!(stmts[7].sql, ADD_SEEN);
-        for (stmt, issue) in stmts[8..10].iter().zip(["1", "2"]) {
-            assert_eq!((stmt.sql, &stmt.params[..]), (TRIM_SAMPLE, &[issue.into(), SAMPLE_PER_GROUP.into()][..]));
-        }
-        assert_eq!(stmts[10].sql, MARK_COUNTED);
+        assert_eq!((stmts[8].sql, &stmts[8].params[..]), (TRIM_SAMPLES, &[SAMPLE_PER_GROUP.into()][..]));
+        assert_eq!(stmts[9].sql, MARK_COUNTED);
     }
 
     #[test]
