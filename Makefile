@@ -16,8 +16,8 @@ test:
 	@bash tools/test.sh
 
 # The lint gate (CI runs it before `make test`): rustfmt, clippy -D warnings
-# (native all targets and the wasm32 lib), node --check, bash -n, no import
-# cycle, README size.
+# (native all targets and the wasm32 lib), public/ JS parsed and linked as ES
+# modules (tools/js-check.mjs), bash -n, no import cycle, README size.
 .PHONY: check
 check:
 	@bash tools/check.sh

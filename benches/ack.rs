@@ -11,7 +11,7 @@ use support::{app, bodies, env_usize, load};
 fn main() {
     let n = env_usize("BENCH_N", 2000);
     let c = env_usize("BENCH_C", 16).max(1);
-    let app = app::app();
+    let app = &app::spawn_default();
     // Warm the isolate so the first request's start-up is not in the figures.
     app.send_sentry("issue", &bodies::sentry_issue(n + 1));
 

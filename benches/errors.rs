@@ -19,7 +19,7 @@ fn main() {
     native::sentry("error event", "error", &bodies::big_error_event(600), iters).print();
     let n = env_usize("BENCH_ERRORS_N", 2000);
     let c = env_usize("BENCH_C", 16).max(1);
-    let queued = app::app();
+    let queued = &app::spawn_default();
     let direct = app::spawn_app(&[("ERROR_LOG_MODE", "direct")]);
     errors::warm(queued);
     errors::warm(&direct);

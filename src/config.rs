@@ -116,6 +116,28 @@ pub struct GithubConfig {
     /// `GITHUB_VERIFIED_DOMAINS="acme.com,acme.io"`: when set, only
     /// organization-verified emails under these domains map a login.
     pub verified_domains: Vec<String>,
+    /// `GITHUB_ORG`: the organization whose teams the reconcile lists (else
+    /// the one named by the newest recorded webhook).
+    pub org: Option<String>,
+    /// `GITHUB_RECONCILE_DRY_RUN=true`: the reconcile only reports.
+    pub reconcile_dry_run: bool,
+    /// `GITHUB_RECONCILE_CRON`: the cron expression that starts the
+    /// reconcile (default: the daily one); `off` never does.
+    pub reconcile_cron: String,
+}
+
+/// The daily cron of wrangler.toml (retention runs on it too).
+pub const DEFAULT_RECONCILE_CRON: &str = crate::schedule::RETENTION_CRON;
+
+impl GithubConfig {
+    /// Whether the scheduled event of `cron` starts a reconcile.
+    pub fn reconciles_on(&self, cron: &str) -> bool {
+        !self.reconcile_cron.is_empty() && self.reconcile_cron == cron.trim()
+    }
+}
+
+fn truthy(v: &str) -> bool {
+    matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
 }
 
 /// A comma-separated list, trimmed, lowercased, empty items dropped.
@@ -186,14 +208,20 @@ impl Config {
                     .unwrap_or_else(|| DEFAULT_GITHUB_API_BASE.to_string())
                     .trim_end_matches('/')
                     .to_string(),
-                dry_run: non_empty("GITHUB_SYNC_DRY_RUN")
-                    .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")),
+                dry_run: non_empty("GITHUB_SYNC_DRY_RUN").is_some_and(|v| truthy(&v)),
                 requeue_after_secs: number("GITHUB_REQUEUE_AFTER_SECONDS", DEFAULT_REQUEUE_AFTER_SECS).max(1),
                 link_teams: list(non_empty("GITHUB_LINK_TEAMS")),
                 verified_domains: list(non_empty("GITHUB_VERIFIED_DOMAINS"))
                     .into_iter()
                     .map(|d| d.trim_start_matches('@').to_string())
                     .collect(),
+                org: non_empty("GITHUB_ORG"),
+                reconcile_dry_run: non_empty("GITHUB_RECONCILE_DRY_RUN").is_some_and(|v| truthy(&v)),
+                reconcile_cron: match non_empty("GITHUB_RECONCILE_CRON") {
+                    Some(off) if off.eq_ignore_ascii_case("off") => String::new(),
+                    Some(cron) => cron.split_whitespace().collect::<Vec<_>>().join(" "),
+                    None => DEFAULT_RECONCILE_CRON.to_string(),
+                },
             },
             sentry_org: non_empty("SENTRY_ORG_SLUG"),
             admin_token: non_empty("ADMIN_TOKEN"),
@@ -248,6 +276,9 @@ impl std::fmt::Debug for Config {
             .field("github_dry_run", &self.github.dry_run)
             .field("github_link_teams", &self.github.link_teams)
             .field("github_verified_domains", &self.github.verified_domains)
+            .field("github_org", &self.github.org)
+            .field("github_reconcile_dry_run", &self.github.reconcile_dry_run)
+            .field("github_reconcile_cron", &self.github.reconcile_cron)
             .field("sentry_org", &self.sentry_org)
             .field("admin_token", &set(&self.admin_token))
             .field("cron_secret", &set(&self.cron_secret))
@@ -332,6 +363,24 @@ mod tests {
         assert_eq!(new.github.secret.as_deref(), Some("v-GITHUB_WEBHOOK_SECRET"));
         assert_eq!(new.github.token.as_deref(), Some("v-GITHUB_TOKEN"));
         assert!(!new.github.dry_run, "only true/1/yes turn dry run on");
+    }
+
+    #[test]
+    fn the_reconcile_runs_daily_unless_told_otherwise() {
+        let none = Config::from_lookup(|_| None);
+        assert!(none.github.reconciles_on("17 3 * * *") && !none.github.reconciles_on("*/5 * * * *"));
+        assert!(!none.github.reconcile_dry_run && none.github.org.is_none());
+        let set = Config::from_lookup(|k| match k {
+            "GITHUB_RECONCILE_CRON" => Some(" 5  4 * * 1 ".into()),
+            "GITHUB_RECONCILE_DRY_RUN" => Some("yes".into()),
+            "GITHUB_ORG" => Some("acme".into()),
+            _ => None,
+        });
+        assert!(set.github.reconciles_on("5 4 * * 1") && !set.github.reconciles_on("17 3 * * *"));
+        assert!(set.github.reconcile_dry_run);
+        assert_eq!(set.github.org.as_deref(), Some("acme"));
+        let off = Config::from_lookup(|k| (k == "GITHUB_RECONCILE_CRON").then(|| "OFF".to_string()));
+        assert!(!off.github.reconciles_on("17 3 * * *") && !off.github.reconciles_on(""));
     }
 
     fn team(domain: &str) -> Result<String, String> {

@@ -22,6 +22,8 @@ pub struct Facts {
     pub unreported_since: Option<String>,
     /// The newest finished run and its drift counts.
     pub drift: Drift,
+    /// The newest finished GitHub reconcile and what it found.
+    pub github_drift: GithubDrift,
     /// The Sentry alarm state last logged (`None`: never).
     pub logged_alarm: Option<bool>,
 }
@@ -35,6 +37,26 @@ pub struct Drift {
     pub assignee: u32,
 }
 
+/// What the newest finished GitHub reconcile found the webhooks had missed
+/// (and, unless `dry_run`, queued jobs to correct).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct GithubDrift {
+    pub last_reconcile_at: Option<String>,
+    pub dry_run: bool,
+    pub teams_missing: u32,
+    pub teams_renamed: u32,
+    pub members_missing: u32,
+    pub members_extra: u32,
+}
+
+/// `github` in `/api/webhook-health`: the webhook's health and the drift.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GithubHealth {
+    #[serde(flatten)]
+    pub webhook: SourceHealth,
+    pub drift: GithubDrift,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceHealth {
     pub last_verified_at: Option<String>,
@@ -46,7 +68,7 @@ pub struct SourceHealth {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Health {
     pub sentry: SourceHealth,
-    pub github: SourceHealth,
+    pub github: GithubHealth,
     pub drift: Drift,
 }
 
@@ -88,12 +110,13 @@ fn minute(t: Millis) -> String {
     format!("{} {} UTC", &s[..10], &s[11..16])
 }
 
-/// The whole answer. GitHub has no sync to compare with, so nothing can
-/// show that its webhooks missed something: its alarm stays down.
+/// The whole answer. What the GitHub webhooks missed, the reconcile finds
+/// and corrects itself (`github.drift`); its alarm stays down.
 pub fn health(facts: &Facts, now: Millis, silence_minutes: u32) -> Health {
+    let webhook = SourceHealth { last_verified_at: facts.github_verified_at.clone(), alarm: false, reason: None };
     Health {
         sentry: sentry(facts, now, silence_minutes),
-        github: SourceHealth { last_verified_at: facts.github_verified_at.clone(), alarm: false, reason: None },
+        github: GithubHealth { webhook, drift: facts.github_drift.clone() },
         drift: facts.drift.clone(),
     }
 }
@@ -179,11 +202,31 @@ mod tests {
             ..facts(None, 9, Some(60))
         };
         let h = health(&f, NOW, 30);
-        assert_eq!(h.github, SourceHealth { last_verified_at: Some(ago(5)), alarm: false, reason: None });
+        assert_eq!(h.github.webhook, SourceHealth { last_verified_at: Some(ago(5)), alarm: false, reason: None });
         assert!(h.sentry.alarm);
         let json = serde_json::to_value(&h).unwrap();
         assert_eq!(json["drift"], serde_json::json!({"last_sync_at": null, "missing": 4, "status": 0, "assignee": 0}));
         assert_eq!(json["github"]["reason"], serde_json::Value::Null);
+        assert_eq!(json["github"]["last_verified_at"], serde_json::json!(ago(5)));
+    }
+
+    #[test]
+    fn the_github_drift_is_the_newest_reconciles_findings() {
+        let found = GithubDrift {
+            last_reconcile_at: Some(ago(60)),
+            dry_run: true,
+            members_missing: 2,
+            members_extra: 1,
+            ..GithubDrift::default()
+        };
+        let f = Facts { github_drift: found, ..Facts::default() };
+        let json = serde_json::to_value(health(&f, NOW, 30)).unwrap();
+        assert_eq!(
+            json["github"]["drift"],
+            serde_json::json!({"last_reconcile_at": ago(60), "dry_run": true, "teams_missing": 0,
+                "teams_renamed": 0, "members_missing": 2, "members_extra": 1})
+        );
+        assert_eq!(json["github"]["alarm"], false, "the reconcile corrects it: nothing to raise");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Every Sentry API call runs here, off the webhook's ack path.
 
 use crate::config::RetryPolicy;
+use crate::github::progress::ReconcileJob;
 use crate::github::sync::{MembershipJob, TeamJob};
 use crate::outbound::CallError;
 use crate::sentry::errors::ErrorRecord;
@@ -29,6 +30,9 @@ pub enum Job {
     GithubTeam(TeamJob),
     /// A GitHub team membership added or removed: mirror it in Sentry.
     GithubMembership(MembershipJob),
+    /// Part of a reconcile run: list GitHub's teams and members, from where
+    /// the run got to, and queue the corrections.
+    GithubReconcile(ReconcileJob),
     /// Pages of a cron sync run, from a cursor.
     SyncPage(PageJob),
     /// A change made on the board: push the card's pending fields to Sentry.
@@ -47,6 +51,7 @@ impl Job {
             Job::ErrorEvent(_) => "error_event",
             Job::GithubTeam(_) => "github_team",
             Job::GithubMembership(_) => "github_membership",
+            Job::GithubReconcile(_) => "github_reconcile",
             Job::SyncPage(_) => "sync_page",
             Job::WriteBack(_) => "write_back",
             Job::Reread(_) => "reread",
@@ -59,7 +64,7 @@ impl Job {
             | Job::VerifyInstallation { installation }
             | Job::SyncMembers { installation } => installation,
             Job::ErrorEvent(r) => r.installation.as_deref().unwrap_or(""),
-            Job::GithubTeam(_) | Job::GithubMembership(_) => "",
+            Job::GithubTeam(_) | Job::GithubMembership(_) | Job::GithubReconcile(_) => "",
             Job::SyncPage(j) => j.installation.as_deref().unwrap_or(""),
             Job::WriteBack(j) => j.installation.as_deref().unwrap_or(""),
             Job::Reread(j) => j.installation.as_deref().unwrap_or(""),

@@ -70,6 +70,7 @@ mod entry {
             Route::GithubTeamLink => shell::github_team_link(req, &env, &path).await,
             Route::CronSentrySync => shell::trigger_sync(req, &env).await,
             Route::CronRetention => shell::trigger_retention(req, &env).await,
+            Route::CronGithubReconcile => shell::trigger_github_reconcile(req, &env).await,
             Route::SyncStatus => shell::sync_status(&env).await,
             Route::Items => shell::items(&req, &env).await,
             Route::WebhookHealth => shell::webhook_health(&env).await,

@@ -21,9 +21,11 @@ pub enum Route {
     /// `PUT /api/github/teams/{github_team_id}/link` (bearer `ADMIN_TOKEN`):
     /// link the pre-existing Sentry team a GitHub team ran into (409).
     GithubTeamLink,
-    /// Manual triggers of the cron sync and of retention (bearer `CRON_SECRET`).
+    /// Manual triggers of the cron sync, of retention and of the GitHub
+    /// reconcile (bearer `CRON_SECRET`).
     CronSentrySync,
     CronRetention,
+    CronGithubReconcile,
     /// The cron sync's recent runs.
     SyncStatus,
     Items,
@@ -136,6 +138,7 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
         _ if github_team_link(trimmed).is_some() => (Route::GithubTeamLink, &["PUT"]),
         "/api/cron/sentry-sync" => (Route::CronSentrySync, &["GET", "POST"]),
         "/api/cron/retention" => (Route::CronRetention, &["GET", "POST"]),
+        "/api/cron/github-reconcile" => (Route::CronGithubReconcile, &["GET", "POST"]),
         "/api/sync/status" => (Route::SyncStatus, &["GET", "HEAD"]),
         "/api/items" => (Route::Items, &["GET", "HEAD"]),
         "/api/webhook-health" => (Route::WebhookHealth, &["GET", "HEAD"]),
@@ -296,6 +299,9 @@ mod tests {
         assert_eq!(route("GET", "/api/cron/sentry-sync"), Ok(Route::CronSentrySync));
         assert_eq!(route("POST", "/api/cron/sentry-sync/"), Ok(Route::CronSentrySync));
         assert_eq!(route("POST", "/api/cron/retention"), Ok(Route::CronRetention));
+        assert_eq!(route("POST", "/api/cron/github-reconcile/"), Ok(Route::CronGithubReconcile));
+        assert_eq!(route("GET", "/api/cron/github-reconcile"), Ok(Route::CronGithubReconcile));
+        assert_eq!(Route::CronGithubReconcile.gate(), Gate::Public, "bearer-protected by CRON_SECRET");
         assert_eq!(route("GET", "/api/sync/status"), Ok(Route::SyncStatus));
         assert_eq!(route("POST", "/api/sync/status"), Err(AppError::MethodNotAllowed));
     }
@@ -344,6 +350,9 @@ mod tests {
             ("POST", "/api/logout"),
             ("GET", "/login"),
             ("GET", "/app.css"),
+            ("GET", "/board.js"),
+            ("GET", "/board/state.js"),
+            ("GET", "/lib/api.js"),
             ("GET", "/sentry/setup"),
             ("POST", "/api/cron/sentry-sync"),
         ] {

@@ -6,7 +6,7 @@
 use crate::jobs::{Job, Outcome};
 use crate::sentry::errors::ErrorRecord;
 use crate::sql::Stmt;
-use crate::store::{github, installations as jobs_store, rereads, sync, writeback};
+use crate::store::{github, installations as jobs_store, reconcile, rereads, sync, writeback};
 
 /// A job's row in `jobs`, as the jobs page shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +88,8 @@ pub struct LastAttempt {
 }
 
 /// A message that used up its retries: the job is marked dead, and what it
-/// stood for (a GitHub event, a sync run, a write-back, a re-read request)
-/// says so, so nothing waits on it forever. The installation shows why,
+/// stood for (a GitHub event, a sync or reconcile run, a write-back, a
+/// re-read request) says so, so nothing waits on it forever. The installation shows why,
 /// until a later job for it succeeds.
 pub fn bury(job: &Job, id: &str, last: &LastAttempt, now: &str) -> Settlement {
     let record_id = last.id.as_deref().unwrap_or(id);
@@ -106,6 +106,7 @@ pub fn bury(job: &Job, id: &str, last: &LastAttempt, now: &str) -> Settlement {
         Job::SyncPage(page) => writes.extend(sync::finish(&page.run, "failed", Some(&error), now)),
         Job::WriteBack(j) => writes.push(writeback::settle(j, "failed", Some(&error), now)),
         Job::Reread(j) => writes.push(rereads::forget(&j.issue)),
+        Job::GithubReconcile(r) => writes.push(reconcile::finish(&r.run, "failed", &r.counts, Some(&error), now)),
         _ => {}
     }
     Settlement { status: JobStatus::Dead, error: Some(error), writes, ack: Ack::Ack }
@@ -179,6 +180,16 @@ mod tests {
         assert_eq!(s.writes[0].params[0], "m0".into(), "the record of the first delivery is the one marked");
         let finish = sync::finish("r1", "failed", s.error.as_deref(), NOW);
         assert!(finish.iter().all(|f| s.writes.contains(f)));
+    }
+
+    #[test]
+    fn a_dead_reconcile_message_fails_its_run_with_what_it_had_found() {
+        let mut run = crate::github::reconcile::ReconcileJob::new("r2", "acme", false);
+        run.counts.members_missing = 3;
+        let last = LastAttempt { id: Some("m0".into()), attempts: 5, error: Some("D1 down".into()) };
+        let s = bury(&Job::GithubReconcile(run.clone()), "m9", &last, NOW);
+        assert_eq!(s.error.as_deref(), Some("github_reconcile gave up after 5 attempts: D1 down"));
+        assert!(s.writes.contains(&reconcile::finish("r2", "failed", &run.counts, s.error.as_deref(), NOW)));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the browser tests (tests/browser.rs) drive: headless Chromium
+# Installs what the browser tests (tests/browser/pages.rs) drive: headless Chromium
 # and its WebDriver, from Debian's own packages (nothing else is downloaded).
 # Idempotent: does nothing when both binaries are already there.
 set -euo pipefail

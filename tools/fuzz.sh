@@ -18,7 +18,7 @@
 # fuzz/artifacts/<target>/ (git-ignored) and the run stops non-zero; replay
 # it with `tools/fuzz.sh <target> <file>`, shrink it with
 # `RUSTC_BOOTSTRAP=1 .tools/cargo/bin/cargo-fuzz fuzz tmin -s none <target> <file>`,
-# and pin it in tests/hostile.rs.
+# and pin it in tests/core/hostile_webhooks.rs.
 # Runs under nice (FUZZ_NICE, default 19): the machine is shared.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

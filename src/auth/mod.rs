@@ -15,7 +15,9 @@ pub mod session;
 pub mod throttle;
 
 use crate::config::Config;
+use crate::error::AppError;
 use crate::loopback::{is_loopback, is_loopback_ip};
+use crate::routes::{Gate, Route};
 
 /// How this worker authenticates viewers, for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +97,51 @@ pub fn forwarded(get: impl Fn(&str) -> Option<String>) -> bool {
         Some(ip) if *h == "CF-Connecting-IP" => !is_loopback_ip(&ip),
         Some(_) => true,
     })
+}
+
+/// What the gate does with a request before any credential is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admission {
+    Pass,
+    Refuse(AppError),
+    /// Unusable access settings: a 503 whose log line says why.
+    Misconfigured,
+    /// Look for a session cookie, then an Access token.
+    SignIn,
+}
+
+/// Writes must come from the board's own origin in every mode, the open one
+/// included (a page on another site must not drive a local board).
+pub fn admit(gate: Gate, same_origin: bool, mode: Mode) -> Admission {
+    match (gate, mode) {
+        (Gate::Public, _) => Admission::Pass,
+        (Gate::ViewerWrite, _) if !same_origin => {
+            Admission::Refuse(AppError::Forbidden("cross-origin write refused".into()))
+        }
+        (_, Mode::Open) => Admission::Pass,
+        (_, Mode::Unconfigured) => Admission::Refuse(AppError::Unavailable(HOW_TO_CONFIGURE.into())),
+        (_, Mode::Misconfigured) => Admission::Misconfigured,
+        (_, Mode::Protected { .. }) => Admission::SignIn,
+    }
+}
+
+/// How a refusal is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalPage {
+    /// The API's JSON error.
+    Json,
+    /// A page without a session, with a token login: to the login form.
+    LoginForm,
+    /// A short HTML page that says what went wrong.
+    Notice,
+}
+
+pub fn refusal_page(route: Route, token_login: bool, e: &AppError) -> RefusalPage {
+    match (route, e) {
+        (Route::Page, AppError::Unauthenticated) if token_login => RefusalPage::LoginForm,
+        (Route::Page, _) => RefusalPage::Notice,
+        _ => RefusalPage::Json,
+    }
 }
 
 /// What the page is told about how to configure an unprotected deployment.
@@ -179,6 +226,30 @@ pub fn percent_decode(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn writes_need_the_boards_origin_even_when_open() {
+        let open = Mode::Open;
+        assert_eq!(admit(Gate::Public, false, Mode::Unconfigured), Admission::Pass);
+        assert!(matches!(admit(Gate::ViewerWrite, false, open), Admission::Refuse(AppError::Forbidden(_))));
+        assert_eq!(admit(Gate::ViewerWrite, true, open), Admission::Pass);
+        assert_eq!(admit(Gate::Viewer, false, open), Admission::Pass);
+        let protected = Mode::Protected { token: true, access: false };
+        assert_eq!(admit(Gate::Viewer, true, protected), Admission::SignIn);
+        assert!(
+            matches!(admit(Gate::Viewer, true, Mode::Unconfigured), Admission::Refuse(AppError::Unavailable(m)) if m == HOW_TO_CONFIGURE)
+        );
+        assert_eq!(admit(Gate::ViewerWrite, true, Mode::Misconfigured), Admission::Misconfigured);
+    }
+
+    #[test]
+    fn a_page_goes_to_the_login_form_only_without_a_session_in_token_mode() {
+        let unauth = AppError::Unauthenticated;
+        assert_eq!(refusal_page(Route::Page, true, &unauth), RefusalPage::LoginForm);
+        assert_eq!(refusal_page(Route::Page, false, &unauth), RefusalPage::Notice);
+        assert_eq!(refusal_page(Route::Page, true, &AppError::Unavailable("x".into())), RefusalPage::Notice);
+        assert_eq!(refusal_page(Route::Items, true, &unauth), RefusalPage::Json);
+    }
+
     use super::*;
     use crate::config::AccessConfig;
 

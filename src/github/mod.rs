@@ -1,8 +1,13 @@
 //! GitHub organization webhooks mirrored into Sentry teams: the delivery
-//! (verify → parse → decide), the sync jobs' steps and Sentry calls, and
-//! how a GitHub login becomes a Sentry organization member.
+//! (verify → parse → decide), the sync jobs' steps and Sentry calls, how a
+//! GitHub login becomes a Sentry organization member, and the reconcile
+//! that corrects what lost webhooks left wrong.
 
+pub mod fixes;
 pub mod hook;
+pub mod listing;
+pub mod progress;
+pub mod reconcile;
 pub mod sync;
 pub mod users;
 mod wire;

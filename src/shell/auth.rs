@@ -4,7 +4,7 @@
 
 use super::env::{config, db};
 use super::{d1, fetch, http};
-use crate::auth::{self, jwt, keys, session, throttle, Mode};
+use crate::auth::{self, jwt, keys, session, throttle, Admission, Mode, RefusalPage};
 use crate::config::{AccessConfig, Config};
 use crate::error::AppError;
 use crate::outbound::HttpCall;
@@ -17,23 +17,15 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 
-/// Lets a request through `gate`, or says why not. Writes must come from
-/// the board's own origin in every mode, the open one included (a page on
-/// another site must not drive a local board).
+/// Lets a request through `gate`, or says why not (`auth::admit`).
 /// `Ok(Some(name))` when the viewer has a name to show (Access).
 pub async fn check(req: &Request, env: &Env, gate: Gate) -> std::result::Result<Option<String>, AppError> {
     let cfg = config(env);
-    if gate == Gate::Public {
-        return Ok(None);
-    }
-    if gate == Gate::ViewerWrite && !same_origin(req) {
-        return Err(AppError::Forbidden("cross-origin write refused".into()));
-    }
-    match mode(req, &cfg) {
-        Mode::Open => Ok(None),
-        Mode::Unconfigured => Err(AppError::Unavailable(auth::HOW_TO_CONFIGURE.into())),
-        Mode::Misconfigured => Err(misconfigured(&cfg)),
-        Mode::Protected { .. } => signed_in(req, env, &cfg).await,
+    match auth::admit(gate, same_origin(req), mode(req, &cfg)) {
+        Admission::Pass => Ok(None),
+        Admission::Refuse(e) => Err(e),
+        Admission::Misconfigured => Err(misconfigured(&cfg)),
+        Admission::SignIn => signed_in(req, env, &cfg).await,
     }
 }
 
@@ -105,16 +97,13 @@ fn store_failed(e: AppError) -> AppError {
 /// What an API caller or a browser is told when the gate says no: pages
 /// go to the login form (token mode) or get a short page, the API gets JSON.
 pub fn refused(route: Route, req: &Request, env: &Env, e: &AppError) -> Result<Response> {
-    if route != Route::Page {
-        return http::error_response(e);
-    }
-    let token_login = config(env).dashboard_token.is_some();
-    match e {
-        AppError::Unauthenticated if token_login => {
+    match auth::refusal_page(route, config(env).dashboard_token.is_some(), e) {
+        RefusalPage::Json => http::error_response(e),
+        RefusalPage::Notice => notice(e),
+        RefusalPage::LoginForm => {
             let next = req.url().map(|u| path_and_query(&u)).unwrap_or_else(|_| "/".into());
             redirect(&format!("/login?next={}", crate::outbound::encode(&next)), None)
         }
-        _ => notice(e),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The Cron Trigger: runs the task `schedule::task` names for the
-//! expression, and logs one line with its result.
+//! expression, and logs one line with its result; the GitHub reconcile
+//! starts on the expression `GITHUB_RECONCILE_CRON` names.
 
 use super::env::{config, db};
-use super::{github, retention, sentry_sync};
+use super::{github, github_reconcile, retention, sentry_sync};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::schedule::{task, Task};
@@ -23,6 +24,10 @@ pub async fn scheduled(cron: &str, env: &Env) {
         Err(e) => json!({ "event": "scheduled_failed", "cron": cron, "error": format!("{e:?}") }),
     };
     console_log!("{line}");
+    // Beside whatever else runs on its cron (the daily one by default).
+    if cfg.github.reconciles_on(cron) {
+        github_reconcile::scheduled(cron, &cfg, env).await;
+    }
 }
 
 /// The five-minute cron: a sync run per organization, and the GitHub events

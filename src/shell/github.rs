@@ -101,21 +101,24 @@ async fn accept(
     }
 }
 
-/// `GET /api/github/sync`: one D1 batch.
+/// `GET /api/github/sync`: one D1 batch (with the newest reconcile runs).
 pub async fn sync_status(env: &Env) -> Result<Response> {
-    let queries: [(&str, &[crate::sql::SqlValue]); 4] = [
+    let queries: [(&str, &[crate::sql::SqlValue]); 5] = [
         (sync_store::LIST_EVENTS, &[]),
         (sync_store::LIST_UNMAPPED, &[]),
         (sync_store::LIST_TEAMS, &[]),
         (sync_store::COUNTS, &[]),
+        (store::reconcile::LIST_RUNS, &[]),
     ];
     let read = match db(env) {
         Ok(db) => d1::rows_batch(&db, &queries).await,
         Err(e) => Err(e),
     };
     match read.as_deref() {
-        Ok([events, unmapped, teams, counts]) => {
-            Response::from_json(&sync_store::status_json(config(env).github.dry_run, events, unmapped, teams, counts))
+        Ok([events, unmapped, teams, counts, reconciles]) => {
+            let mut status = sync_store::status_json(config(env).github.dry_run, events, unmapped, teams, counts);
+            status["reconciles"] = json!(reconciles);
+            Response::from_json(&status)
         }
         Ok(_) => http::error_response(&AppError::Internal("D1 batch returned an unexpected result count".into())),
         Err(e) => http::error_response(e),

@@ -109,7 +109,9 @@ pub async fn membership(
     }
     let done = sync::member_synced(job.action, &send(cfg, &call).await?)?;
     let detail = format!("{} (Sentry member {member}, via {via}) {done} {slug}", job.login);
-    finish(db, key, "done", &detail, attempt, vec![]).await
+    // Who the worker put on the team: what the reconcile compares GitHub with.
+    let applied = crate::store::reconcile::member_applied(job, &now());
+    finish(db, key, "done", &detail, attempt, vec![applied]).await
 }
 
 enum Resolved {

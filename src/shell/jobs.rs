@@ -7,7 +7,7 @@ use super::d1::text;
 use super::env::{config, db};
 use super::queue::enqueue;
 use super::tokens::{access_token, storage};
-use super::{d1, fetch, github_sync, sentry_sync};
+use super::{d1, fetch, github_reconcile, github_sync, sentry_sync};
 use crate::config::Config;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::{self, CallError};
@@ -161,6 +161,7 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) 
         Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
         Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt).await,
         Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
+        Job::GithubReconcile(j) => github_reconcile::step(cfg, env, db, j).await,
         Job::SyncPage(j) => sentry_sync::page(cfg, env, db, j).await,
         Job::WriteBack(j) => write_back(cfg, db, j).await,
         Job::Reread(j) => super::reread::run(cfg, db, j).await,

@@ -1,5 +1,5 @@
 //! SQL for the error log (schema: migrations/0005_error_log.sql, bounded by
-//! migrations/0018_error_log_bounded.sql).
+//! migrations/0019_error_log_bounded.sql).
 
 use crate::sentry::errors::ErrorRecord;
 use crate::sql::row_text as text;
@@ -61,7 +61,7 @@ INSERT INTO error_hourly (issue_id, hour, count)
 SELECT issue_id, substr(time, 1, 13), COUNT(*) FROM error_events WHERE counted = 0 GROUP BY issue_id, substr(time, 1, 13)
 ON CONFLICT (issue_id, hour) DO UPDATE SET count = error_hourly.count + excluded.count";
 
-/// The new events' keys (id and day since 1970, as in migrations/0018), so
+/// The new events' keys (id and day since 1970, as in migrations/0019), so
 /// that they stay known after they leave the sample.
 const ADD_SEEN: &str = "\
 INSERT INTO error_seen (day, event_id)

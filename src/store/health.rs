@@ -1,9 +1,10 @@
-//! SQL for webhook health (schema: migrations/0014_webhook_health.sql):
+//! SQL for webhook health (schema: migrations/0014_webhook_health.sql,
+//! and 0018_github_reconcile.sql for the GitHub reconcile's findings):
 //! what a sync page finds the webhooks missed, measured before the page is
 //! written, and the one read behind `GET /api/webhook-health`.
 
 use crate::board::{AssigneeChange, IssueState};
-use crate::health::{Drift, Facts};
+use crate::health::{Drift, Facts, GithubDrift};
 use crate::sql::row_text as text;
 use crate::sql::Stmt;
 use serde_json::{Map, Value};
@@ -99,7 +100,8 @@ pub fn record_drift(state: &IssueState, run: &str, fetched_at: &str, now: &str) 
 
 /// Everything `GET /api/webhook-health` needs, in one row: the newest
 /// verified delivery per source, the changes found by syncs since the newest
-/// Sentry one, the newest finished run's drift, the alarm state last logged.
+/// Sentry one, the newest finished run's drift, the newest finished GitHub
+/// reconcile's findings, the alarm state last logged.
 pub const HEALTH: &str = concat!(
     "\
 SELECT
@@ -111,6 +113,9 @@ SELECT
     " AS github_verified_at,
     u.n AS unreported, u.since AS unreported_since,
     r.finished_at AS last_sync_at, r.drift_missing, r.drift_status, r.drift_assignee,
+    g.finished_at AS last_reconcile_at, g.dry_run AS reconcile_dry_run, g.teams_missing AS github_teams_missing,
+    g.teams_renamed AS github_teams_renamed, g.members_missing AS github_members_missing,
+    g.members_extra AS github_members_extra,
     (SELECT alarm FROM webhook_alarms WHERE source = 'sentry') AS logged_alarm
 FROM (SELECT COUNT(*) AS n, MIN(changed_at) AS since FROM sync_drift
         WHERE evidence = 1 AND changed_at > COALESCE(",
@@ -118,7 +123,9 @@ FROM (SELECT COUNT(*) AS n, MIN(changed_at) AS since FROM sync_drift
     ", '')
     ) AS u
 LEFT JOIN (SELECT finished_at, drift_missing, drift_status, drift_assignee FROM sync_runs
-        WHERE status = 'done' ORDER BY finished_at DESC, id DESC LIMIT 1) AS r ON 1"
+        WHERE status = 'done' ORDER BY finished_at DESC, id DESC LIMIT 1) AS r ON 1
+LEFT JOIN (SELECT finished_at, dry_run, teams_missing, teams_renamed, members_missing, members_extra
+        FROM github_reconciles WHERE status = 'done' ORDER BY finished_at DESC, id DESC LIMIT 1) AS g ON 1"
 );
 
 pub fn health_stmt() -> Stmt {
@@ -139,6 +146,14 @@ pub fn facts_from_row(row: Option<&Map<String, Value>>) -> Facts {
             missing: count("drift_missing"),
             status: count("drift_status"),
             assignee: count("drift_assignee"),
+        },
+        github_drift: GithubDrift {
+            last_reconcile_at: text(row, "last_reconcile_at"),
+            dry_run: count("reconcile_dry_run") != 0,
+            teams_missing: count("github_teams_missing"),
+            teams_renamed: count("github_teams_renamed"),
+            members_missing: count("github_members_missing"),
+            members_extra: count("github_members_extra"),
         },
         logged_alarm: row.get("logged_alarm").and_then(Value::as_f64).map(|n| n != 0.0),
     }

@@ -20,6 +20,7 @@ pub mod github;
 pub mod health;
 pub mod history;
 pub mod installations;
+pub mod reconcile;
 pub mod rereads;
 pub mod retention;
 pub mod sync;

@@ -1,7 +1,8 @@
-//! `app()`: the real worker under `wrangler dev`, started once per test
-//! binary with a fresh state directory, migrations applied and its API bases
-//! pointed at an in-process mock. Every e2e test talks to it through the
-//! handle; the process group it starts is stopped when the tests end.
+//! `spawn_app()`: the real worker under `wrangler dev`, with a fresh state
+//! directory, migrations applied and its API bases pointed at an in-process
+//! mock. Every e2e test talks to it through the handle; the process group
+//! it starts is stopped when the handle is dropped, when its scenario is
+//! over (`scenario.rs`) or, at the latest, when the test process ends.
 // Each test binary (and bench) uses a different part of this helper.
 #![allow(dead_code)]
 
@@ -10,7 +11,6 @@ use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const SECRET: &str = "e2e-sentry-client-secret";
@@ -37,10 +37,6 @@ impl Reply {
     }
 }
 
-static APP: OnceLock<App> = OnceLock::new();
-static BEARER_APP: OnceLock<App> = OnceLock::new();
-static INTERNAL_APP: OnceLock<App> = OnceLock::new();
-
 pub const INTERNAL_TOKEN: &str = "e2e-internal-token";
 pub const INTERNAL_ORG: &str = "internal-org";
 
@@ -48,18 +44,20 @@ pub const BEARER: &str = "e2e-bearer-token";
 
 pub const GITHUB_SECRET: &str = "e2e-github-webhook-secret";
 
-pub fn app() -> &'static App {
-    APP.get_or_init(|| spawn_app(&[]))
+/// A worker with the default settings (a module's shared one: a
+/// `scenario::Scenario` starting this).
+pub fn spawn_default() -> App {
+    spawn_app(&[])
 }
 
-/// A second worker that also requires `Authorization: Bearer BEARER`.
-pub fn bearer_app() -> &'static App {
-    BEARER_APP.get_or_init(|| spawn_app(&[("SENTRY_WEBHOOK_BEARER", BEARER)]))
+/// A worker that also requires `Authorization: Bearer BEARER`.
+pub fn spawn_bearer() -> App {
+    spawn_app(&[("SENTRY_WEBHOOK_BEARER", BEARER)])
 }
 
 /// A worker in internal-integration mode (`SENTRY_AUTH_TOKEN` + `SENTRY_ORG_SLUG`).
-pub fn internal_app() -> &'static App {
-    INTERNAL_APP.get_or_init(|| spawn_app(&[("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN), ("SENTRY_ORG_SLUG", INTERNAL_ORG)]))
+pub fn spawn_internal() -> App {
+    spawn_app(&[("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN), ("SENTRY_ORG_SLUG", INTERNAL_ORG)])
 }
 
 fn root() -> &'static Path {
@@ -109,6 +107,13 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> App {
     app.wait_ready(Duration::from_secs(180));
     app.ready_in = started.elapsed();
     app
+}
+
+impl Drop for App {
+    /// A worker a test owns ends with the test, not with the binary.
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl App {
@@ -295,6 +300,13 @@ pub fn spawn_restartable(vars: &[(&str, &str)]) -> Restartable {
     let mock = app.mock.url.clone();
     let vars = vars.iter().map(|(k, v)| format!("{k}:{}", v.replace("{mock}", &mock))).collect();
     Restartable { app, child: std::sync::Mutex::new(None), vars, restarts: Default::default() }
+}
+
+impl Drop for Restartable {
+    /// The restarted group too (the app's own drop stops the first one).
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.group())]).status();
+    }
 }
 
 impl Restartable {

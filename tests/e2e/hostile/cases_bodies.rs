@@ -3,12 +3,12 @@
 //! type. A signed Sentry body the worker cannot use is accepted as
 //! "unusable": 200, nothing written but its delivery-log row.
 
-use crate::bodies::{
+use super::bodies::{
     bad_utf8, edited, error_event, huge_counts, issue, nested, padded_issue, padded_team, team, FORM, MIB,
 };
-use crate::checks::{card_written, github_team_synced, huge_counts_kept, still_serves};
-use crate::harness::{case, Case, Expect};
-use crate::request::{github, sentry, G_SIG, S_SIG};
+use super::checks::{card_written, github_team_synced, huge_counts_kept, still_serves};
+use super::harness::{case, Case, Expect};
+use super::request::{github, sentry, G_SIG, S_SIG};
 
 pub fn cases() -> Vec<Case> {
     use Expect::*;

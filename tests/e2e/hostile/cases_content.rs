@@ -2,11 +2,11 @@
 //! and events (200, nothing written), SQL-looking text (stored verbatim,
 //! never executed) and HTML in titles (served as JSON, never in a page).
 
-use crate::bodies::{comment, error_event, issue, issue_json, sql_issue, team, SQL_1, SQL_2, XSS_1, XSS_2};
-use crate::checks::sql_login_is_no_login;
-use crate::checks::{html_checks, logged_verbatim, sql_checks, sql_comment_stored, sql_error_group};
-use crate::harness::{case, Case, Expect};
-use crate::request::{github, sentry};
+use super::bodies::{comment, error_event, issue, issue_json, sql_issue, team, SQL_1, SQL_2, XSS_1, XSS_2};
+use super::checks::sql_login_is_no_login;
+use super::checks::{html_checks, logged_verbatim, sql_checks, sql_comment_stored, sql_error_group};
+use super::harness::{case, Case, Expect};
+use super::request::{github, sentry};
 use serde_json::json;
 
 pub fn cases() -> Vec<Case> {

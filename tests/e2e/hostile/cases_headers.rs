@@ -1,11 +1,11 @@
 //! The table, part 2: headers — duplicated signature and id headers,
 //! signature formats and secrets, and replays.
 
-use crate::bodies::{base64, hex_bytes, issue, team};
-use crate::checks::{card_written, duplicate_changed_nothing, team_created_once, team_replay_repeats_nothing};
-use crate::harness::{case, Case, Expect};
-use crate::request::{bad_then_good, github, github_sig, good_twice, hook_bad_app_good, now_secs, sentry, sentry_sig};
-use crate::request::{G_SIG, S_SIG};
+use super::bodies::{base64, hex_bytes, issue, team};
+use super::checks::{card_written, duplicate_changed_nothing, team_created_once, team_replay_repeats_nothing};
+use super::harness::{case, Case, Expect};
+use super::request::{bad_then_good, github, github_sig, good_twice, hook_bad_app_good, now_secs, sentry, sentry_sig};
+use super::request::{G_SIG, S_SIG};
 use sentry_kanban::verify::sign_hex;
 
 pub fn cases() -> Vec<Case> {

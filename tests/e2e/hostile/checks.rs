@@ -1,10 +1,10 @@
 //! What an accepted (or ignored) case must have written, or must not have:
 //! the `Check`s of the table.
 
+use super::bodies::{issue, SQL_1, SQL_2};
+use super::harness::{assert_nothing_written, github_events, new_deliveries, state, team_posts, Check};
+use super::request::sentry;
 use crate::app::App;
-use crate::bodies::{issue, SQL_1, SQL_2};
-use crate::harness::{assert_nothing_written, github_events, new_deliveries, state, team_posts, Check};
-use crate::request::sentry;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -143,7 +143,7 @@ pub fn html_checks(id: &'static str, title: &'static str) -> Check {
         assert!(ct.starts_with("application/json"), "the API answers JSON, not HTML: {ct}");
         let c = app.item(id).unwrap_or_else(|| panic!("no card {id}"));
         assert_eq!(c["title"], title, "the title is stored and served verbatim");
-        for page in ["/", "/errors", "/deliveries", "/board.js", "/dom.js"] {
+        for page in ["/", "/errors", "/deliveries", "/board.js", "/board/cards.js", "/lib/dom.js"] {
             let p = app.request("GET", page, &[], b"");
             assert_eq!(p.status, 200, "{page}");
             assert!(

@@ -2,9 +2,9 @@
 //! assertion that a request wrote nothing but its own delivery-log row, and
 //! the shape of a case.
 
+use super::request::{Hook, Req};
 use crate::app::{App, Reply, INTERNAL_ORG};
 use crate::mock;
-use crate::request::{Hook, Req};
 use serde_json::Value;
 use std::time::Duration;
 
