@@ -10,3 +10,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 tools/build.sh
 SK_PREBUILT=1 cargo bench --locked --bench "${1:-ack}"
+[[ -n "${1:-}" ]] || cargo bench --locked --bench error_storage  # the error log in D1: bytes a day

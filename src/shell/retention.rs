@@ -21,7 +21,7 @@ pub async fn trigger(req: Request, env: &Env) -> Result<Response> {
     http::json_or_error(run_now.await)
 }
 
-/// Deletes in rounds of `retention::BATCH` rows per table until a round
+/// Deletes in rounds of `retention::bound` rows per table until a round
 /// deletes less, or `ROUNDS` ran (the next day goes on).
 pub(crate) async fn run(cfg: &Config, db: &D1Database) -> std::result::Result<Value, AppError> {
     let mut totals = [0usize; retention::TABLES.len()];
@@ -30,7 +30,7 @@ pub(crate) async fn run(cfg: &Config, db: &D1Database) -> std::result::Result<Va
         let stmts = retention::statements(Date::now().as_millis() as i64, cfg.retention_days);
         let counts = d1::run_counted(db, &stmts).await?;
         totals.iter_mut().zip(&counts).for_each(|(t, c)| *t += c);
-        if counts.iter().all(|&c| c < retention::BATCH as usize) {
+        if counts.iter().zip(retention::TABLES).all(|(&c, t)| c < retention::bound(t) as usize) {
             complete = true;
             break;
         }

@@ -1,4 +1,5 @@
-//! SQL for the error log (schema: migrations/0005_error_log.sql).
+//! SQL for the error log (schema: migrations/0005_error_log.sql, bounded by
+//! migrations/0019_error_log_bounded.sql).
 
 use crate::sentry::errors::ErrorRecord;
 use crate::sql::row_text as text;
@@ -6,9 +7,19 @@ use crate::sql::{SqlValue, Stmt};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
+/// Events kept per group: the newest ones, which `RECENT_EVENTS` shows.
+/// Older events live on only in the counts (the group's and the hourly
+/// buckets), so the table is bounded by the groups, not by the traffic.
+pub const SAMPLE_PER_GROUP: i32 = 50;
+
+/// A new event, uncounted. A known one (its key in `error_seen`, or still
+/// in the sample) is not inserted, so it adds to no count. The key's day is
+/// the day of the event's time, which every delivery of the event carries.
 const INSERT_EVENT: &str = "\
 INSERT INTO error_events (event_id, issue_id, time, level, environment, release, counted)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0
+WHERE NOT EXISTS (SELECT 1 FROM error_seen
+    WHERE day = COALESCE(CAST(julianday(substr(?3, 1, 10)) - 2440587.5 AS INTEGER), 0) AND event_id = ?1)
 ON CONFLICT (event_id) DO NOTHING";
 
 /// Adds a group's not-yet-counted events to it, creating the group on its
@@ -50,12 +61,38 @@ INSERT INTO error_hourly (issue_id, hour, count)
 SELECT issue_id, substr(time, 1, 13), COUNT(*) FROM error_events WHERE counted = 0 GROUP BY issue_id, substr(time, 1, 13)
 ON CONFLICT (issue_id, hour) DO UPDATE SET count = error_hourly.count + excluded.count";
 
+/// The new events' keys (id and day since 1970, as in migrations/0019), so
+/// that they stay known after they leave the sample.
+const ADD_SEEN: &str = "\
+INSERT INTO error_seen (day, event_id)
+SELECT COALESCE(CAST(julianday(substr(time, 1, 10)) - 2440587.5 AS INTEGER), 0), event_id
+FROM error_events WHERE counted = 0
+ON CONFLICT DO NOTHING";
+
+/// Of each group with new events, the events after its `?1`-th newest (in
+/// `RECENT_EVENTS` order: time descending, then id) go; they are counted
+/// already. One statement for the batch: per group two probes of the index
+/// on (issue_id, time DESC, event_id) find that event, and a range of the
+/// same index hands over the older ones, so a trim reads about one sample.
+const TRIM_SAMPLES: &str = "\
+DELETE FROM error_events WHERE event_id IN (
+    SELECT e.event_id FROM (
+        SELECT g.issue_id,
+            (SELECT time FROM error_events WHERE issue_id = g.issue_id
+                ORDER BY time DESC, event_id LIMIT 1 OFFSET ?1 - 1) AS t,
+            (SELECT event_id FROM error_events WHERE issue_id = g.issue_id
+                ORDER BY time DESC, event_id LIMIT 1 OFFSET ?1 - 1) AS id
+        FROM (SELECT DISTINCT issue_id FROM error_events WHERE counted = 0) AS g) AS last
+    JOIN error_events AS e ON e.issue_id = last.issue_id AND e.time <= last.t
+        AND (e.time < last.t OR e.event_id > last.id))";
+
 const MARK_COUNTED: &str = "UPDATE error_events SET counted = 1 WHERE counted = 0";
 
 /// The statements that write a batch of events, for one D1 batch (one
-/// round trip, one transaction): each event once, then per group its new
-/// events, the hourly buckets, and the events marked counted. A redelivered
-/// event is not inserted again, so it adds to no count.
+/// round trip, one transaction): each new event, then per group its new
+/// events, the hourly buckets, the new events' keys, the samples trimmed,
+/// and the rest marked counted. A redelivered event is not inserted again,
+/// so it adds to no count.
 pub fn ingest(records: &[ErrorRecord], now: &str) -> Vec<Stmt> {
     let mut stmts: Vec<Stmt> = records.iter().map(insert_event).collect();
     let mut newest: HashMap<&str, &ErrorRecord> = HashMap::new();
@@ -69,6 +106,8 @@ pub fn ingest(records: &[ErrorRecord], now: &str) -> Vec<Stmt> {
     groups.sort_by(|a, b| a.issue_id.cmp(&b.issue_id));
     stmts.extend(groups.into_iter().map(|r| upsert_group(r, now)));
     stmts.push(Stmt { sql: ADD_HOURLY, params: vec![] });
+    stmts.push(Stmt { sql: ADD_SEEN, params: vec![] });
+    stmts.push(Stmt { sql: TRIM_SAMPLES, params: vec![SAMPLE_PER_GROUP.into()] });
     stmts.push(Stmt { sql: MARK_COUNTED, params: vec![] });
     stmts
 }
@@ -166,6 +205,7 @@ SELECT issue_id, installation_uuid, title, culprit, level, platform, project, en
     first_seen, last_seen, web_url, sample, EXISTS (SELECT 1 FROM cards WHERE cards.id = g.issue_id) AS has_card
 FROM error_groups AS g WHERE issue_id = ?1";
 
+/// The group's sample, newest first: all of it (`SAMPLE_PER_GROUP`).
 pub const RECENT_EVENTS: &str = "\
 SELECT event_id, time, level, environment, release FROM error_events WHERE issue_id = ?1
 ORDER BY time DESC, event_id LIMIT 50";
@@ -174,10 +214,13 @@ ORDER BY time DESC, event_id LIMIT 50";
 pub const HOURLY: &str = "\
 SELECT hour, count FROM error_hourly WHERE issue_id = ?1 AND hour >= ?2 ORDER BY hour";
 
+/// `events`: the groups' all-time counts; `distinct_events`: the distinct
+/// events inside the retention, from the hourly buckets (the sample holds
+/// only the newest of each group).
 pub const STATS: &str = "\
 SELECT (SELECT COUNT(*) FROM error_groups) AS groups,
     (SELECT COALESCE(SUM(event_count), 0) FROM error_groups) AS events,
-    (SELECT COUNT(*) FROM error_events) AS distinct_events,
+    (SELECT COALESCE(SUM(count), 0) FROM error_hourly) AS distinct_events,
     (SELECT COUNT(*) FROM jobs WHERE kind = 'error_event' AND status = 'dead') AS dead_letters";
 
 /// The list answer: groups, each with `trend`, the daily counts of the
@@ -250,11 +293,18 @@ mod tests {
     fn a_batch_is_events_then_one_upsert_per_group_then_buckets() {
         let batch = [rec("e1", "2", "t1"), rec("e2", "1", "t1"), rec("e3", "2", "t3"), rec("e4", "2", "t2")];
         let stmts = ingest(&batch, "now");
-        assert_eq!(stmts.len(), 4 + 2 + 2);
+        assert_eq!(stmts.len(), 4 + 2 + 4);
         assert_eq!(stmts[4].params[0], SqlValue::Text("1".into()));
         assert_eq!(stmts[5].params[2], SqlValue::Text("t-e3".into()), "the group takes the newest event's title");
         assert_eq!(stmts[6].sql, ADD_HOURLY);
-        assert_eq!(stmts[7].sql, MARK_COUNTED);
+        assert_eq!(stmts[7].sql, ADD_SEEN);
+        assert_eq!((stmts[8].sql, &stmts[8].params[..]), (TRIM_SAMPLES, &[SAMPLE_PER_GROUP.into()][..]));
+        assert_eq!(stmts[9].sql, MARK_COUNTED);
+    }
+
+    #[test]
+    fn the_api_lists_the_whole_sample() {
+        assert!(RECENT_EVENTS.ends_with(&format!("LIMIT {SAMPLE_PER_GROUP}")), "{RECENT_EVENTS}");
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! The daily clean-up, as bounded deletes: each statement removes at most
-//! `BATCH` rows, and the caller repeats the batch while any statement still
-//! hit its bound (up to a fixed number of rounds), so one run stays inside
-//! the CPU budget and the next run picks up what is left.
+//! `bound(table)` rows (`BATCH`, more for the small event keys), and the
+//! caller repeats the batch while any statement still hit its bound (up to a
+//! fixed number of rounds), so one run stays inside the CPU budget and the
+//! next run picks up what is left.
 
 use crate::sql::Stmt;
 use crate::time::{format_millis, Millis};
 
 pub const BATCH: i32 = 1000;
+/// The bound for `error_seen`, whose rows are small and many (one per
+/// distinct error event): the shell's rounds must delete a day of a busy
+/// log (a million keys) in one run.
+pub const SEEN_BATCH: i32 = 200_000;
 /// Resolved error groups not seen for this long are deleted.
 pub const RESOLVED_GROUP_DAYS: i64 = 90;
 /// The delivery log, finished GitHub sync events, finished jobs and sync
@@ -20,9 +25,10 @@ pub const COMMENTS_PER_CARD: i32 = 100;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Table names, in the order of `statements`.
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 10] = [
     "error_events",
     "error_hourly",
+    "error_seen",
     "error_groups",
     "deliveries",
     "github_sync",
@@ -31,6 +37,20 @@ pub const TABLES: [&str; 9] = [
     "comments",
     "delivery_bodies",
 ];
+
+/// The most rows a run's statement for `table` deletes; a statement that
+/// deleted as many may have left some.
+pub fn bound(table: &str) -> i32 {
+    if table == "error_seen" {
+        SEEN_BATCH
+    } else {
+        BATCH
+    }
+}
+
+/// Event keys of days before `?1` (days since 1970), a range of the key.
+const PRUNE_SEEN: &str = "\
+DELETE FROM error_seen WHERE (day, event_id) IN (SELECT day, event_id FROM error_seen WHERE day < ?1 LIMIT ?2)";
 
 /// Kept delivery bodies past their time (`?1`), or whose delivery-log row
 /// was trimmed.
@@ -54,6 +74,11 @@ pub fn cutoff(now: Millis, days: i64) -> String {
     format_millis(now - days * DAY_MS)
 }
 
+/// Days since 1970-01-01 (the key of `error_seen`).
+fn day_of(ms: Millis) -> i32 {
+    ms.div_euclid(DAY_MS) as i32
+}
+
 pub fn statements(now: Millis, retention_days: u32) -> Vec<Stmt> {
     let events = cutoff(now, i64::from(retention_days));
     let hour = events.get(..13).unwrap_or(&events).to_string();
@@ -69,6 +94,10 @@ pub fn statements(now: Millis, retention_days: u32) -> Vec<Stmt> {
             "DELETE FROM error_hourly WHERE rowid IN (SELECT rowid FROM error_hourly WHERE hour < ?1 LIMIT ?2)",
             &hour,
         ),
+        Stmt {
+            sql: PRUNE_SEEN,
+            params: vec![day_of(now - i64::from(retention_days) * DAY_MS).into(), SEEN_BATCH.into()],
+        },
         bounded(
             "DELETE FROM error_groups WHERE rowid IN (SELECT rowid FROM error_groups
                 WHERE status = 'RESOLVED' AND COALESCE(last_seen, updated_at) < ?1 LIMIT ?2)",

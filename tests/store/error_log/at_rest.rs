@@ -117,7 +117,7 @@ fn a_failed_batch_leaves_no_trace() {
     let mut stmts = errors::ingest(&batch, &now());
     stmts.push(bad_statement());
     assert!(try_run(&conn, &stmts).is_err());
-    for table in ["error_events", "error_groups", "error_hourly"] {
+    for table in ["error_events", "error_groups", "error_hourly", "error_seen"] {
         assert_eq!(scalar(&conn, &format!("SELECT COUNT(*) FROM {table}")), 0, "{table}");
     }
 

@@ -49,6 +49,7 @@ fn group_recent_events_and_hourly_series() {
     assert_eq!(events[0]["environment"], "production");
     assert_eq!(events[0]["release"], "web@1.0.0");
     assert_eq!(query(&conn, errors::RECENT_EVENTS, &text_params(&["71"])).len(), 1);
+    assert_eq!(scalar(&conn, "SELECT COUNT(*) FROM error_events WHERE issue_id = '70'"), 50, "only the sample is kept");
 
     // 60 events 17 minutes apart span 2026-02-16T00 .. T16.
     let since = "2026-02-16T05";

@@ -6,6 +6,7 @@
 
 mod at_rest;
 mod batches;
+mod bounded;
 mod group_and_stats;
 mod listing;
 mod status;
@@ -187,5 +188,6 @@ fn error_log(conn: &Connection) -> Vec<Vec<Map<String, Value>>> {
         rows(conn, "SELECT * FROM error_events ORDER BY event_id"),
         rows(conn, "SELECT * FROM error_groups ORDER BY issue_id"),
         rows(conn, "SELECT * FROM error_hourly ORDER BY issue_id, hour"),
+        rows(conn, "SELECT * FROM error_seen ORDER BY day, event_id"),
     ]
 }
