@@ -20,30 +20,31 @@ fn access_app() -> &'static App {
 }
 
 /// An RSA key made with the openssl command line (no crate needed).
+#[derive(Clone)]
 struct Key {
     pem: std::path::PathBuf,
     n: String,
 }
 
+/// Tests of this group run in parallel and share "k1": each name is made once
+/// per process, under a lock, so no test reads a key another is still writing
+/// (or signs with a key the mock's certs no longer publish).
 fn key(name: &str) -> Key {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static KEYS: OnceLock<Mutex<HashMap<String, Key>>> = OnceLock::new();
+    let mut keys = KEYS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    keys.entry(name.to_string()).or_insert_with(|| make_key(name)).clone()
+}
+
+fn make_key(name: &str) -> Key {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e/keys");
     std::fs::create_dir_all(&dir).unwrap();
     let pem = dir.join(format!("{name}-{}.pem", std::process::id()));
-    if !pem.exists() {
-        openssl(
-            &[
-                "genpkey",
-                "-quiet",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                pem.to_str().unwrap(),
-            ],
-            b"",
-        );
-    }
+    openssl(
+        &["genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem.to_str().unwrap()],
+        b"",
+    );
     let out = openssl(&["rsa", "-in", pem.to_str().unwrap(), "-noout", "-modulus"], b"");
     let hex = String::from_utf8(out).unwrap().trim().trim_start_matches("Modulus=").to_string();
     let bytes = hex::decode(hex).unwrap();
