@@ -5,9 +5,14 @@
 
 pub mod fixes;
 pub mod hook;
+pub mod job_run;
 pub mod listing;
+pub mod member_run;
 pub mod progress;
 pub mod reconcile;
 pub mod sync;
 pub mod users;
 mod wire;
+
+#[cfg(test)]
+mod job_run_tests;
