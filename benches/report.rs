@@ -213,8 +213,8 @@ fn native_section() -> String {
 
 fn wasm_section() -> String {
     let mut s = String::from("## Wasm size\n\n");
-    s += "The worker as `tools/build.sh` builds it (`worker-build --release`); the largest sections of the \
-           module (`name` holds function names for stack traces, not code).\n\n";
+    s += "The worker as `tools/build.sh` builds it (`worker-build --release`, then the name and producers \
+           sections stripped); the largest sections of the module.\n\n";
     s += "| file | raw | gzip -9 | largest sections |\n|---|---|---|---|\n";
     for (path, raw, gz) in support::wasm_sizes() {
         let mut sections = support::wasm_sections(&support::root().join(&path));
