@@ -1,25 +1,55 @@
-//! `make bench`: ack latency of signed issue webhooks against `wrangler dev`,
-//! and the wasm size. Prints figures; asserts no speed target.
-//!
-//! BENCH_N (default 2000) requests at BENCH_C (default 16) concurrency.
+//! `make bench`: issue 18's side-by-side. The Rust worker and the JS
+//! baseline (`benches/baseline/`) under the same wrangler on this machine,
+//! the same load; per webhook type BENCH_ROUNDS (3) alternating rounds of
+//! BENCH_N (2000) distinct signed deliveries at BENCH_C (16) concurrency.
+//! Prints the median req/s and p99 per worker, the ratio rust/js and
+//! whether the Rust p99 is at most the baseline's; then the wasm size.
+//! Asserts no speed target.
 
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{app, bodies, env_usize, load};
+use support::app::{spawn_app, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN};
+use support::compare::{self, KINDS};
+use support::env_usize;
 
 fn main() {
     let n = env_usize("BENCH_N", 2000);
     let c = env_usize("BENCH_C", 16).max(1);
-    let app = &app::spawn_default();
-    // Warm the isolate so the first request's start-up is not in the figures.
-    app.send_sentry("issue", &bodies::sentry_issue(n + 1));
-
-    let l = load::drive(n, c, |i| app.send_sentry("issue", &bodies::sentry_issue(i)).status);
-    println!("issue webhook ack: {n} requests, concurrency {c}, {} non-2xx", l.non_2xx);
-    println!("  throughput  {:.0} req/s", l.rps());
-    println!("  latency     p50 {:?}  p99 {:?}  max {:?}", l.p(0.50), l.p(0.99), l.max());
-    let stored = app.items().iter().filter(|i| i["project"] == "bench").count();
-    println!("  cards in D1 {stored} (board lists at most 2000)");
+    let rounds = env_usize("BENCH_ROUNDS", 3).max(1);
+    let only = std::env::var("BENCH_KINDS").unwrap_or_default();
+    let app = spawn_app(&[
+        ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
+        ("SENTRY_ORG_SLUG", INTERNAL_ORG),
+        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
+        ("GITHUB_SYNC_DRY_RUN", "true"),
+    ]);
+    let js = compare::spawn_baseline();
+    println!(
+        "rust worker {} and JS baseline {}: {rounds} alternating rounds of {n} at concurrency {c}",
+        app.base, js.base
+    );
+    let mut table = vec![compare::HEADER.to_string()];
+    for (k, kind) in KINDS.iter().enumerate() {
+        if !only.is_empty() && !only.split(',').any(|o| kind.name.contains(o.trim())) {
+            continue;
+        }
+        eprintln!("[bench] {} × {n} × {rounds} rounds per worker", kind.name);
+        // Index ranges of their own per kind: no delivery is sent twice.
+        let result = compare::compare(&app, &js, kind, k * 1_000_000, n, c, rounds);
+        println!("{}", kind.name);
+        println!("{}", compare::rounds(&result));
+        println!(
+            "  median: rust {:.0} req/s p99 {:?}, js {:.0} req/s p99 {:?}; ratio rust/js {:.2}, p99 ≤ baseline's: {}",
+            result.rust.rps(),
+            result.rust.p99(),
+            result.js.rps(),
+            result.js.p99(),
+            result.ratio(),
+            if result.p99_ok() { "yes" } else { "no" }
+        );
+        table.push(compare::row(&result));
+    }
+    println!("\n{}\n", table.join("\n"));
     support::print_wasm_sizes();
 }

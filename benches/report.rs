@@ -213,8 +213,8 @@ fn native_section() -> String {
 
 fn wasm_section() -> String {
     let mut s = String::from("## Wasm size\n\n");
-    s += "The worker as `tools/build.sh` builds it (`worker-build --release`); the largest sections of the \
-           module (`name` holds function names for stack traces, not code).\n\n";
+    s += "The worker as `tools/build.sh` builds it (`worker-build --release`, then the name and producers \
+           sections stripped); the largest sections of the module.\n\n";
     s += "| file | raw | gzip -9 | largest sections |\n|---|---|---|---|\n";
     for (path, raw, gz) in support::wasm_sizes() {
         let mut sections = support::wasm_sections(&support::root().join(&path));
@@ -339,7 +339,7 @@ fn ack_section() -> String {
     let _ = writeln!(
         s,
         "One `wrangler dev` (internal-integration mode, GitHub sync in dry run), {n} signed deliveries per \
-         type from {c} threads, a new connection per request (as `make bench`), each body distinct. One \
+         type from {c} threads, a new connection per request, each body distinct. One \
          untimed delivery of the type first. Latency is send → full response at the client, the local \
          proxy included. Types that queue work are let drain before the next type starts (last column: \
          from the last ack until the queue had done that work). Comments and event alerts point at the \
@@ -448,7 +448,7 @@ fn reproduce_section() -> String {
     for (name, default, what) in SIZES {
         let _ = writeln!(s, "| `{name}` | {} | {} | {what} |", count(default as u64), count(size(name) as u64));
     }
-    s += "\nThe sections alone: `make bench` (issue acks, wasm size), `make bench-errors` (error pipeline, \
+    s += "\nThe sections alone: `make bench` (Rust vs the JS baseline per webhook type, wasm size, error-log storage), `make bench-errors` (error pipeline, \
           queued vs direct), `make bench-sync` (cron sync).\n";
     s
 }

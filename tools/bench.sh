@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# `make bench`: builds the worker once, then prints ack figures and wasm size.
-# BENCH_N and BENCH_C set the request count and concurrency.
+# `make bench`: builds the worker once, then benches/ack.rs: the Rust worker
+# beside the JS baseline (benches/baseline/), alternating rounds, the ratio
+# rust/js per webhook type; then the wasm size and the error-log storage.
+# BENCH_N, BENCH_C, BENCH_ROUNDS: requests per round, concurrency, rounds;
+# BENCH_KINDS=issue,team picks webhook types by name.
 # `make bench-errors` (tools/bench.sh errors): the error-log pipeline figures.
 # `make bench-sync` (tools/bench.sh sync): the cron sync of BENCH_SYNC_ISSUES.
 # `make bench-report` (tools/bench.sh report): all of them and more, written

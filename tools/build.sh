@@ -7,4 +7,15 @@ cd "$ROOT"
 if [ "${SK_SKIP_BUILD:-}" = 1 ] && [ -f build/worker/shim.mjs ]; then
     exit 0
 fi
-exec worker-build --release
+worker-build --release
+# The name section (function names for stack traces, ~230 KB raw, ~60 KB
+# gzipped) and the producers section go: a panic still logs its message and
+# file:line:col through console_error_panic_hook (those are data, not
+# names). SK_KEEP_NAMES=1 keeps them, for tools/wasm_symbols.py.
+if [ "${SK_KEEP_NAMES:-}" != 1 ]; then
+    for wasm in build/*.wasm build/worker/*.wasm; do
+        [ -f "$wasm" ] || continue
+        "$WASM_OPT_BIN" --strip-debug --strip-producers "$wasm" -o "$wasm.stripped"
+        mv "$wasm.stripped" "$wasm"
+    done
+fi

@@ -6,6 +6,7 @@
 #[path = "../../tests/e2e/app.rs"]
 pub mod app;
 pub mod bodies;
+pub mod compare;
 pub mod errors;
 #[path = "../../tests/e2e/github.rs"]
 pub mod github;

@@ -1,0 +1,276 @@
+//! Issue 18's side-by-side: the Rust worker and the JS baseline
+//! (`benches/baseline/`) under the same wrangler on this machine, the same
+//! load from the same driver, rounds alternating rust, js, rust, js, …
+//! Both sign and send through `send` below, with the same headers, so the
+//! only difference is the worker behind the port.
+
+use super::app::{App, GITHUB_SECRET, SECRET};
+use super::load::{drive, Load};
+use super::{bodies, errors, percentile, root};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The JS baseline under `wrangler dev` (its own config, D1 and state).
+pub struct Baseline {
+    pub base: String,
+    pub log: PathBuf,
+    pgid: u32,
+}
+
+impl Drop for Baseline {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{}", self.pgid)]).status();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts the baseline on a free port of 127.0.0.1 with the e2e secrets,
+/// in a process group of its own that ends with this process at the latest.
+pub fn spawn_baseline() -> Baseline {
+    let port = free_port();
+    let dir = root().join("target/bench-baseline").join(format!("run-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("wrangler.log");
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("benches/baseline/run.sh"))
+        .args([
+            &std::process::id().to_string(),
+            &port.to_string(),
+            dir.join("state").to_str().unwrap(),
+            SECRET,
+            GITHUB_SECRET,
+            log.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .stdin(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let pgid = cmd.spawn().expect("the baseline's wrangler dev starts").id();
+    let b = Baseline { base: format!("http://127.0.0.1:{port}"), log, pgid };
+    let start = Instant::now();
+    loop {
+        let up = ureq::get(&format!("{}/api/health", b.base)).timeout(Duration::from_secs(2)).call();
+        if up.is_ok_and(|r| r.status() == 200) {
+            return b;
+        }
+        if start.elapsed() > Duration::from_secs(180) {
+            panic!("baseline not ready; log:\n{}", std::fs::read_to_string(&b.log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+thread_local! {
+    /// One keep-alive agent per sender thread (as wrk keeps its connections).
+    static AGENT: ureq::Agent = ureq::AgentBuilder::new().redirects(0).build();
+}
+
+fn post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    AGENT.with(|agent| {
+        let mut req = agent.post(&format!("{base}{path}")).timeout(Duration::from_secs(30));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        match req.send_string(body) {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(_) => 0,
+        }
+    })
+}
+
+fn now_secs() -> String {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string()
+}
+
+/// A Sentry delivery as Sentry signs it, to either worker.
+pub fn send_sentry(base: &str, resource: &str, body: &str) -> u16 {
+    let sig = sentry_kanban::verify::sign_hex(SECRET.as_bytes(), body.as_bytes());
+    let (ts, id) = (now_secs(), super::app::fresh_request_id());
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Sentry-Hook-Resource", resource),
+        ("Sentry-Hook-Timestamp", ts.as_str()),
+        ("Sentry-Hook-Signature", sig.as_str()),
+        ("Request-ID", id.as_str()),
+    ];
+    post(base, "/api/webhooks/sentry", &headers, body)
+}
+
+/// A GitHub delivery as GitHub signs it, to either worker.
+pub fn send_github(base: &str, event: &str, delivery: &str, body: &str) -> u16 {
+    let sig = format!("sha256={}", sentry_kanban::verify::sign_hex(GITHUB_SECRET.as_bytes(), body.as_bytes()));
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-GitHub-Event", event),
+        ("X-GitHub-Delivery", delivery),
+        ("X-GitHub-Hook-ID", "109948940"),
+        ("User-Agent", "GitHub-Hookshot/bench"),
+        ("X-Hub-Signature-256", sig.as_str()),
+    ];
+    post(base, "/api/webhooks/github", &headers, body)
+}
+
+/// What a kind leaves on the Rust worker's queue (drained between rounds so
+/// that its consumer does not run during the baseline's round).
+#[derive(Clone, Copy, PartialEq)]
+pub enum Queued {
+    Nothing,
+    ErrorEvents,
+    GithubJobs,
+}
+
+pub struct Kind {
+    pub name: &'static str,
+    /// Sends delivery `i` (distinct across rounds and workers) to `base`.
+    pub send: fn(&str, usize) -> u16,
+    pub queued: Queued,
+}
+
+pub const KINDS: [Kind; 4] = [
+    Kind {
+        name: "Sentry issue.created",
+        send: |b, i| send_sentry(b, "issue", &bodies::sentry_issue(i)),
+        queued: Queued::Nothing,
+    },
+    Kind {
+        name: "Sentry error.created",
+        send: |b, i| send_sentry(b, "error", &bodies::error_event(i, "cmp")),
+        queued: Queued::ErrorEvents,
+    },
+    Kind {
+        name: "GitHub team",
+        send: |b, i| send_github(b, "team", &format!("cmp-team-{i}"), &bodies::github_team(i)),
+        queued: Queued::GithubJobs,
+    },
+    Kind {
+        name: "GitHub membership",
+        send: |b, i| send_github(b, "membership", &format!("cmp-member-{i}"), &bodies::github_membership(i)),
+        queued: Queued::GithubJobs,
+    },
+];
+
+/// Waits until the Rust worker has done the work `queued` left.
+fn drain(app: &App, queued: Queued, errors_target: i64) {
+    let done = || match queued {
+        Queued::Nothing => true,
+        Queued::ErrorEvents => errors::stored(app) >= errors_target,
+        Queued::GithubJobs => {
+            let r = app.request("GET", "/api/github/sync", &[], b"");
+            r.json()["counts"]["queued"].as_u64().unwrap_or(0) == 0
+        }
+    };
+    app.wait_for("the queue to drain", Duration::from_secs(600), || done().then_some(()));
+}
+
+pub struct Side {
+    pub rounds: Vec<Load>,
+}
+
+impl Side {
+    fn median(&self, f: impl Fn(&Load) -> f64) -> f64 {
+        let mut v: Vec<f64> = self.rounds.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+
+    pub fn rps(&self) -> f64 {
+        self.median(Load::rps)
+    }
+
+    pub fn p99(&self) -> Duration {
+        Duration::from_secs_f64(self.median(|l| l.p(0.99).as_secs_f64()))
+    }
+
+    pub fn p50(&self) -> Duration {
+        Duration::from_secs_f64(self.median(|l| l.p(0.5).as_secs_f64()))
+    }
+
+    pub fn non_2xx(&self) -> usize {
+        self.rounds.iter().map(|l| l.non_2xx).sum()
+    }
+}
+
+pub struct Compared {
+    pub kind: &'static str,
+    pub rust: Side,
+    pub js: Side,
+}
+
+impl Compared {
+    pub fn ratio(&self) -> f64 {
+        self.rust.rps() / self.js.rps()
+    }
+
+    pub fn p99_ok(&self) -> bool {
+        self.rust.p99() <= self.js.p99()
+    }
+}
+
+/// `rounds` alternating rounds of `n` deliveries of `kind` at concurrency
+/// `c` on each worker; every delivery index is used once per worker.
+pub fn compare(
+    app: &App,
+    js: &Baseline,
+    kind: &Kind,
+    base_index: usize,
+    n: usize,
+    c: usize,
+    rounds: usize,
+) -> Compared {
+    let (mut rust, mut js_side) = (Side { rounds: vec![] }, Side { rounds: vec![] });
+    // One untimed delivery each: the isolate and the D1 file are warm.
+    let warm = base_index + rounds * n;
+    let before = errors::stored(app);
+    assert!((200..300).contains(&(kind.send)(&app.base, warm)), "{}: rust warm-up refused", kind.name);
+    assert!((200..300).contains(&(kind.send)(&js.base, warm)), "{}: baseline warm-up refused", kind.name);
+    drain(app, kind.queued, before + 1);
+    for r in 0..rounds {
+        let first = base_index + r * n;
+        let target = errors::stored(app) + n as i64;
+        rust.rounds.push(drive(n, c, |i| (kind.send)(&app.base, first + i)));
+        drain(app, kind.queued, target);
+        js_side.rounds.push(drive(n, c, |i| (kind.send)(&js.base, first + i)));
+    }
+    Compared { kind: kind.name, rust, js: js_side }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The table row of one kind (markdown).
+pub fn row(c: &Compared) -> String {
+    format!(
+        "| {} | {:.0} | {:.0} | **{:.2}×** | {} | {} | {} | {} | {} | {} |",
+        c.kind,
+        c.rust.rps(),
+        c.js.rps(),
+        c.ratio(),
+        ms(c.rust.p50()),
+        ms(c.js.p50()),
+        ms(c.rust.p99()),
+        ms(c.js.p99()),
+        if c.p99_ok() { "yes" } else { "no" },
+        c.rust.non_2xx() + c.js.non_2xx(),
+    )
+}
+
+pub const HEADER: &str = "| webhook | rust req/s | js req/s | rust/js | rust p50 | js p50 | rust p99 | js p99 | p99 ≤ js | non-2xx |\n|---|---|---|---|---|---|---|---|---|---|";
+
+/// Each round's figures, for the log.
+pub fn rounds(c: &Compared) -> String {
+    let one = |l: &Load| format!("{:.0} req/s p99 {}", l.rps(), ms(percentile(&l.lat, 0.99)));
+    c.rust
+        .rounds
+        .iter()
+        .zip(&c.js.rounds)
+        .enumerate()
+        .map(|(i, (r, j))| format!("  round {}: rust {}  js {}", i + 1, one(r), one(j)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
