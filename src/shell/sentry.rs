@@ -192,7 +192,7 @@ pub(super) async fn decide(env: &Env, cfg: &Config, step: Step) -> std::result::
     let Plan { statements, jobs, guard, reply, verdict } = plan;
     Ok(Outcome {
         reply: Ok(reply),
-        verdict: verdict.outcome,
+        verdict: verdict.outcome.as_str(),
         action: Some(verdict.action),
         detail: verdict.detail,
         digest,

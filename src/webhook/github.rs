@@ -11,6 +11,7 @@ use crate::github::hook::Handled;
 use crate::log::DeliveryLog;
 use crate::plan::{Guarded, Reply, Verdict};
 use crate::store::{self, github as sync_store};
+use crate::webhook::verdict::Outcome;
 use serde_json::json;
 
 /// What the delivery log says of `result` before the batch runs.
@@ -21,7 +22,7 @@ pub fn done<'a>(
 ) -> Done<'a> {
     let (status, verdict, action) = match result {
         Ok(Handled::Answer { reply, verdict } | Handled::Sync { reply, verdict, .. }) => {
-            (reply.status, verdict.outcome, Some(verdict.action.as_str()))
+            (reply.status, verdict.outcome.as_str(), Some(verdict.action.as_str()))
         }
         Err(e) => (e.status(), e.code(), None),
     };
@@ -65,8 +66,11 @@ pub fn ack(
             statements.extend(store::deliveries::record_unless_seen(log, &key, "duplicate"));
             statements.push(store::gate::clear(&key));
             let seen_reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "duplicate": true }));
-            let unseen =
-                Unseen { stmt: 0, reply: seen_reply, verdict: Verdict::new(record.event, &record.action, "duplicate") };
+            let unseen = Unseen {
+                stmt: 0,
+                reply: seen_reply,
+                verdict: Verdict::new(record.event, &record.action, Outcome::Duplicate),
+            };
             let ack = Ack {
                 statements,
                 jobs: vec![],
@@ -93,7 +97,7 @@ pub fn answer(
             (Err(e), line)
         }
         (Ok(super::Settled { seen: Some((reply, verdict)), .. }), Ok(_)) => {
-            (Ok(reply), DeliveryLog { verdict: verdict.outcome, detail: None, ..record }.line())
+            (Ok(reply), DeliveryLog { verdict: verdict.outcome.as_str(), detail: None, ..record }.line())
         }
         (_, reply) => (reply, record.line()),
     };

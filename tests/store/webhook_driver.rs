@@ -93,7 +93,7 @@ fn a_github_membership_ack_is_one_round_trip_and_its_redelivery_a_logged_duplica
     assert_eq!(trips, 1);
     assert!(again.jobs.is_empty(), "a redelivery under way is not queued twice");
     let (reply, verdict) = again.seen.expect("the batch found it seen");
-    assert_eq!((reply.body["duplicate"].as_bool(), verdict.outcome), (Some(true), "duplicate"));
+    assert_eq!((reply.body["duplicate"].as_bool(), verdict.outcome.as_str()), (Some(true), "duplicate"));
     assert_eq!(logged(&exec.conn), [("queued".into(), None), ("duplicate".into(), None)]);
     let facts = db::rows(&exec.conn, "SELECT COUNT(*) AS n FROM webhook_facts");
     assert_eq!(facts[0]["n"], 0, "a batch leaves no facts behind");
