@@ -25,6 +25,7 @@ pub mod sql;
 pub mod store;
 pub mod time;
 pub mod verify;
+pub mod webhook;
 pub mod writeback;
 
 #[cfg(target_arch = "wasm32")]

@@ -24,14 +24,14 @@ impl Reply {
 pub struct Verdict {
     pub resource: String,
     pub action: String,
-    pub outcome: &'static str,
+    pub outcome: crate::webhook::verdict::Outcome,
     /// Why, in words, when the outcome needs explaining (unusable content, a
     /// re-read queued): shown on the delivery page.
     pub detail: Option<String>,
 }
 
 impl Verdict {
-    pub fn new(resource: &str, action: &str, outcome: &'static str) -> Self {
+    pub fn new(resource: &str, action: &str, outcome: crate::webhook::verdict::Outcome) -> Self {
         Verdict { resource: resource.to_string(), action: action.to_string(), outcome, detail: None }
     }
 

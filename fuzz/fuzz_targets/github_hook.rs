@@ -67,13 +67,13 @@ fuzz_target!(|data: &[u8]| {
     match res {
         Ok(Handled::Answer { reply, verdict }) => {
             assert_eq!(reply.status, 200);
-            assert!(matches!(verdict.outcome, "pong" | "ignored"), "{}", verdict.outcome);
+            assert!(matches!(verdict.outcome.as_str(), "pong" | "ignored"), "{}", verdict.outcome);
         }
         Ok(Handled::Sync { record, job, reply, verdict }) => {
             assert_eq!(reply.status, 200);
             assert_eq!(delivery_id.map(str::trim), Some(record.delivery.as_str()));
             assert_eq!(job.is_some(), record.status == "queued");
-            assert_eq!(verdict.outcome, record.status);
+            assert_eq!(verdict.outcome.as_str(), record.status);
             if let Some(job) = job {
                 let text = serde_json::to_string(&job).expect("a job serializes");
                 let back: sentry_kanban::jobs::Job = serde_json::from_str(&text).expect("a job deserializes");

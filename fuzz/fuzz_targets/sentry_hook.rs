@@ -102,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
     match res {
         Ok(plan) => {
             assert_eq!(plan.reply.status, 200);
-            match plan.verdict.outcome {
+            match plan.verdict.outcome.as_str() {
                 "skipped" => assert!(plan.statements.is_empty() && plan.jobs.is_empty()),
                 "queued" => assert!(plan.statements.is_empty() && !plan.jobs.is_empty()),
                 "applied" => assert!(!plan.statements.is_empty()),

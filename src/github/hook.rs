@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::jobs::Job;
 use crate::plan::{Reply, Verdict};
 use crate::verify;
+use crate::webhook::verdict::Outcome;
 use serde_json::json;
 
 pub struct Delivery<'a> {
@@ -55,7 +56,7 @@ pub fn handle(cfg: &Config, d: &Delivery) -> Result<Handled, AppError> {
     let encoding = check_content_type(d.content_type)?;
     let event = d.event.map(str::trim).filter(|e| !e.is_empty()).ok_or_else(|| bad("missing X-GitHub-Event header"))?;
     if event == "ping" {
-        return Ok(answer("ping", "", "pong"));
+        return Ok(answer("ping", "", Outcome::Pong));
     }
     let json = match encoding {
         Encoding::Json => d.body.to_vec(),
@@ -76,7 +77,7 @@ pub fn handle(cfg: &Config, d: &Delivery) -> Result<Handled, AppError> {
     match (event, action.as_str()) {
         ("team", "created" | "deleted" | "edited") => team(key(d)?, envelope, &action),
         ("membership", "added" | "removed") if is_team_scope(&envelope) => membership(key(d)?, envelope, &action),
-        _ => Ok(answer(event, &action, "ignored")),
+        _ => Ok(answer(event, &action, Outcome::Ignored)),
     }
 }
 
@@ -123,14 +124,14 @@ fn check_content_type(content_type: Option<&str>) -> Result<Encoding, AppError> 
 
 fn unusable(event: &str, why: &str) -> Handled {
     let reply = Reply::ok(json!({ "ok": true, "event": event, "outcome": "unusable", "detail": why }));
-    Handled::Answer { reply, verdict: Verdict::new(event, "", "unusable") }
+    Handled::Answer { reply, verdict: Verdict::new(event, "", Outcome::Unusable) }
 }
 
 fn bad(why: &str) -> AppError {
     AppError::BadRequest(why.to_string())
 }
 
-fn answer(event: &str, action: &str, outcome: &'static str) -> Handled {
+fn answer(event: &str, action: &str, outcome: Outcome) -> Handled {
     let reply = Reply::ok(json!({ "ok": true, "event": event, "action": action, "outcome": outcome }));
     Handled::Answer { reply, verdict: Verdict::new(event, action, outcome) }
 }
@@ -230,7 +231,7 @@ fn org_login(envelope: &Envelope) -> Option<String> {
 }
 
 fn sync(record: SyncRecord, job: Option<Job>) -> Handled {
-    let outcome = if job.is_some() { "queued" } else { "noop" };
+    let outcome = if job.is_some() { Outcome::Queued } else { Outcome::Noop };
     let verdict = Verdict::new(record.event, &record.action, outcome);
     let reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "outcome": outcome }));
     Handled::Sync { record: Box::new(record), job, reply, verdict }

@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::plan::{Plan, Reply, Verdict};
 use crate::store;
 use crate::time;
+use crate::webhook::verdict::Outcome;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -113,7 +114,7 @@ pub fn plan_event_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<O
         jobs: vec![],
         guard: None,
         reply: Reply::ok(json!({ "ok": true, "alert": card, "issue": alert.issue_id })),
-        verdict: Verdict::new("event_alert", &env.action, "applied"),
+        verdict: Verdict::new("event_alert", &env.action, Outcome::Applied),
     }))
 }
 
@@ -153,6 +154,6 @@ pub fn plan_metric_alert(env: &Envelope, applied_at: &str, now: &str) -> Result<
         jobs: vec![],
         guard: None,
         reply: Reply::ok(json!({ "ok": true, "alert": alert.card_id(), "status": status.as_str() })),
-        verdict: Verdict::new("metric_alert", &env.action, "applied"),
+        verdict: Verdict::new("metric_alert", &env.action, Outcome::Applied),
     }))
 }

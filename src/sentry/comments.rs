@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::plan::{Plan, Reply, Verdict};
 use crate::store;
 use crate::time;
+use crate::webhook::verdict::Outcome;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -53,7 +54,7 @@ pub fn plan(comment: &Comment, action: CommentAction, wire_action: &str, now: &s
         jobs: vec![],
         guard: None,
         reply: Reply::ok(json!({ "ok": true, "comment": comment.id, "issue": comment.issue_id })),
-        verdict: Verdict::new("comment", wire_action, "applied"),
+        verdict: Verdict::new("comment", wire_action, Outcome::Applied),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::sql::Stmt;
 use crate::store;
 use crate::time::{format_millis, Millis};
 use crate::verify;
+use crate::webhook::verdict::Outcome;
 use serde_json::json;
 
 /// The parts of a Sentry request the core needs, lifted out of HTTP.
@@ -243,7 +244,7 @@ fn decide_issue(
     let filled = state.birth && prior.card.is_some();
     let changes = prior.card.as_ref().is_some_and(|c| state.changes(c));
     let why = doubt(prior.body_seen, filled, changes, shows_nobody);
-    let (outcome, status) = if filled { ("filled", "kept") } else { ("applied", state.status.as_str()) };
+    let (outcome, status) = if filled { (Outcome::Filled, "kept") } else { (Outcome::Applied, state.status.as_str()) };
     let mut reply = Reply::ok(json!({ "ok": true, "issue": id, "status": status }));
     // Sentry shows this in the integration's request log.
     reply.headers.extend(project.map(|p| ("Sentry-Hook-Project", p)));
@@ -251,7 +252,7 @@ fn decide_issue(
     // replayed capture look the same, so nothing is written but the re-read,
     // which settles either within seconds.
     if prior.body_seen && prior.has_token {
-        let verdict = Verdict::new("issue", action, "repeat");
+        let verdict = Verdict::new("issue", action, Outcome::Repeat);
         return with_reread(Plan::answer(reply, verdict), lookup, prior, false, why.unwrap_or_default(), now);
     }
     let mut statements = vec![store::upsert_card_by(&state, origin, &at, &at)];
@@ -295,7 +296,7 @@ fn decide_comment(
     let (plan, why) = if prior.body_seen {
         let reply = Reply::ok(json!({ "ok": true, "comment": comment.id, "repeat": true }));
         let verdict =
-            Verdict::new("comment", action, "repeat").because("a retry of a comment delivery already applied");
+            Verdict::new("comment", action, Outcome::Repeat).because("a retry of a comment delivery already applied");
         (Plan::answer(reply, verdict), "a comment delivery seen before")
     } else {
         (super::comments::plan(comment, kind, action, &at), "a comment delivery cannot be ordered")
@@ -334,14 +335,14 @@ fn duplicate(resource: &str, event: &Event) -> Plan {
     };
     Plan::answer(
         Reply::ok(json!({ "ok": true, "duplicate": true })),
-        Verdict::new(resource, &action, "duplicate").because("the same Request-ID with the same body"),
+        Verdict::new(resource, &action, Outcome::Duplicate).because("the same Request-ID with the same body"),
     )
 }
 
 /// A planned delivery whose bytes were accepted before: an alert or an
 /// installation event that was already recorded.
 fn repeat(plan: Plan) -> Plan {
-    let verdict = Verdict::new(&plan.verdict.resource, &plan.verdict.action, "repeat")
+    let verdict = Verdict::new(&plan.verdict.resource, &plan.verdict.action, Outcome::Repeat)
         .because("these bytes were already applied under another Request-ID");
     Plan::answer(Reply::ok(json!({ "ok": true, "repeat": true })), verdict)
 }
@@ -357,7 +358,7 @@ fn plan_error(cfg: &Config, resource: &str, body: &[u8], now: Millis) -> Result<
     if cfg.error_log_direct {
         let reply = Reply::ok(json!({ "ok": true, "stored": record.event_id, "issue": record.issue_id }));
         let statements = store::errors::ingest(std::slice::from_ref(&record), &format_millis(now));
-        return Ok(Plan::writes(statements, reply, Verdict::new(resource, &action, "applied")));
+        return Ok(Plan::writes(statements, reply, Verdict::new(resource, &action, Outcome::Applied)));
     }
     let reply = Reply::ok(json!({ "ok": true, "queued": record.event_id, "issue": record.issue_id }));
     Ok(Plan {
@@ -370,12 +371,12 @@ fn plan_error(cfg: &Config, resource: &str, body: &[u8], now: Millis) -> Result<
 }
 
 /// The verdict of a delivery that was only queued.
-pub const QUEUED: &str = "queued";
+pub const QUEUED: Outcome = Outcome::Queued;
 /// The verdict of a verified delivery whose content cannot be used.
-pub const UNUSABLE: &str = "unusable";
+pub const UNUSABLE: Outcome = Outcome::Unusable;
 
 fn skipped(resource: &str, action: &str, why: &str) -> Plan {
-    Plan::answer(Reply::ok(json!({ "ok": true, "skipped": why })), Verdict::new(resource, action, "skipped"))
+    Plan::answer(Reply::ok(json!({ "ok": true, "skipped": why })), Verdict::new(resource, action, Outcome::Skipped))
 }
 
 /// A verified delivery that cannot be used still gets 2xx: Sentry never
@@ -383,7 +384,7 @@ fn skipped(resource: &str, action: &str, why: &str) -> Plan {
 /// The reason is in the reply, its headers, and the delivery log.
 fn unusable(resource: &str, action: &str, why: &str) -> Plan {
     let mut reply = Reply::ok(json!({ "ok": true, "unusable": why }));
-    reply.headers.push(("Sentry-Kanban-Verdict", UNUSABLE.to_string()));
+    reply.headers.push(("Sentry-Kanban-Verdict", UNUSABLE.as_str().to_string()));
     reply.headers.push(("Sentry-Kanban-Reason", header_text(why)));
     Plan::answer(reply, Verdict::new(resource, action, UNUSABLE).because(why))
 }
@@ -444,9 +445,9 @@ pub(crate) mod tests {
     }
 
     fn unusable_reason(plan: &Plan) -> &str {
-        assert_eq!((plan.reply.status, plan.verdict.outcome), (200, UNUSABLE), "{plan:?}");
+        assert_eq!((plan.reply.status, plan.verdict.outcome.as_str()), (200, UNUSABLE.as_str()), "{plan:?}");
         assert!(plan.statements.is_empty() && plan.jobs.is_empty());
-        assert!(plan.reply.headers.iter().any(|(k, v)| *k == "Sentry-Kanban-Verdict" && v == UNUSABLE));
+        assert!(plan.reply.headers.iter().any(|(k, v)| *k == "Sentry-Kanban-Verdict" && v == UNUSABLE.as_str()));
         plan.verdict.detail.as_deref().unwrap_or("")
     }
 
@@ -465,7 +466,7 @@ pub(crate) mod tests {
             SqlValue::Text("2023-11-14T22:13:20.000Z".into()),
             "applied_at is the arrival, not the unsigned header"
         );
-        assert_eq!(plan.verdict.outcome, "applied");
+        assert_eq!(plan.verdict.outcome.as_str(), "applied");
     }
 
     #[test]
@@ -525,7 +526,7 @@ pub(crate) mod tests {
         assert_eq!(plan.reply.status, 200);
         let plan = deliver("issue", r#"{"action":"exploded","data":{"issue":{"id":"1"}}}"#).unwrap();
         assert!(plan.statements.is_empty());
-        assert_eq!(plan.verdict.outcome, "skipped");
+        assert_eq!(plan.verdict.outcome.as_str(), "skipped");
     }
 
     #[test]
@@ -581,7 +582,7 @@ pub(crate) mod tests {
         for resource in ["error", "event"] {
             let plan = deliver(resource, body).unwrap();
             assert!(plan.statements.is_empty(), "no D1 write on the ack path");
-            assert_eq!(plan.verdict.outcome, QUEUED);
+            assert_eq!(plan.verdict.outcome.as_str(), QUEUED);
             let crate::jobs::Job::ErrorEvent(r) = &plan.jobs[0] else { panic!("{:?}", plan.jobs) };
             assert_eq!((r.event_id.as_str(), r.title.as_str(), r.installation.as_deref()), ("e1", "Café", Some("u1")));
         }
@@ -631,10 +632,10 @@ pub(crate) mod tests {
         let exact = Prior { exact_replay: true, body_seen: true, has_token: true, ..Prior::default() };
         let plan = deliver_after(cfg(), "issue", RESOLVED, &exact).unwrap();
         assert!(plan.statements.is_empty() && plan.jobs.is_empty());
-        assert_eq!(plan.verdict.outcome, "duplicate");
+        assert_eq!(plan.verdict.outcome.as_str(), "duplicate");
         let repeat = Prior { body_seen: true, ..Prior::default() };
         let plan = deliver_after(cfg(), "issue", RESOLVED, &repeat).unwrap();
-        assert_eq!(plan.verdict.outcome, "applied", "resolve → reopen → resolve can repeat the bytes");
+        assert_eq!(plan.verdict.outcome.as_str(), "applied", "resolve → reopen → resolve can repeat the bytes");
         assert!(plan.statements[0].sql.contains("INSERT INTO cards"));
         assert_eq!(rereads(&plan), (0, 0), "no token: nothing to re-read with");
     }
@@ -671,7 +672,7 @@ pub(crate) mod tests {
             ..Prior::default()
         };
         let plan = deliver_after(cfg(), "issue", RESOLVED, &prior).unwrap();
-        assert_eq!(plan.verdict.outcome, "repeat");
+        assert_eq!(plan.verdict.outcome.as_str(), "repeat");
         assert!(plan.statements.iter().all(|s| s.sql.contains("INTO rereads")), "{:?}", plan.statements);
         assert_eq!(rereads(&plan), (1, 1));
     }
@@ -692,7 +693,7 @@ pub(crate) mod tests {
         let body = r#"{"action":"critical","data":{"metric_alert":{"id":"4","title":"CPU"},"description_text":"x"}}"#;
         let seen = Prior { body_seen: true, ..Prior::default() };
         let plan = deliver_after(cfg(), "metric_alert", body, &seen).unwrap();
-        assert_eq!(plan.verdict.outcome, "applied", "critical → warning → critical can repeat bytes");
+        assert_eq!(plan.verdict.outcome.as_str(), "applied", "critical → warning → critical can repeat bytes");
     }
 
     #[test]
@@ -713,7 +714,7 @@ pub(crate) mod tests {
         let plan = deliver_after(cfg(), "issue", CREATED, &prior).unwrap();
         assert_eq!(plan.statements.len(), 1, "no error-group status from a frozen body");
         assert!(plan.statements[0].sql.contains("COALESCE(cards.short_id, excluded.short_id)"));
-        assert_eq!(plan.verdict.outcome, "filled");
+        assert_eq!(plan.verdict.outcome.as_str(), "filled");
     }
 
     const EDIT: &str = r#"{"action":"updated","installation":{"uuid":"u1"},"data":{"comment_id":7,"issue_id":42,"comment":"v2","timestamp":"2026-01-01T00:00:00Z"}}"#;
@@ -727,13 +728,13 @@ pub(crate) mod tests {
             ..Prior::default()
         };
         let plan = deliver_after(cfg(), "comment", EDIT, &seen).unwrap();
-        assert_eq!(plan.verdict.outcome, "repeat");
+        assert_eq!(plan.verdict.outcome.as_str(), "repeat");
         assert_eq!(plan.statements.iter().filter(|s| s.sql.contains("INTO comments")).count(), 0);
         assert_eq!(rereads(&plan), (1, 1));
         assert_eq!(plan.statements[0].params[2], SqlValue::Int(1), "comments asked for");
         let fresh = Prior { body_seen: false, ..seen.clone() };
         let plan = deliver_after(cfg(), "comment", EDIT, &fresh).unwrap();
-        assert_eq!(plan.verdict.outcome, "applied");
+        assert_eq!(plan.verdict.outcome.as_str(), "applied");
         assert_eq!(rereads(&plan), (1, 1), "an edit cannot be ordered");
         let created = EDIT.replace("updated", "created");
         assert_eq!(rereads(&deliver_after(cfg(), "comment", &created, &fresh).unwrap()), (1, 1), "may follow its edit");
@@ -754,11 +755,11 @@ pub(crate) mod tests {
     fn a_repeated_alert_body_is_recorded_once() {
         let body = r#"{"action":"triggered","data":{"event":{"event_id":"e","issue_url":"https://s/api/0/issues/5/"},"triggered_rule":"r"}}"#;
         let plan = deliver("event_alert", body).unwrap();
-        assert_eq!(plan.verdict.outcome, "applied");
+        assert_eq!(plan.verdict.outcome.as_str(), "applied");
         let seen = Prior { body_seen: true, ..Prior::default() };
         let plan = deliver_after(cfg(), "event_alert", body, &seen).unwrap();
         assert!(plan.statements.is_empty());
-        assert_eq!(plan.verdict.outcome, "repeat");
+        assert_eq!(plan.verdict.outcome.as_str(), "repeat");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::jobs::Job;
 use crate::plan::{Plan, Reply, Verdict};
 use crate::store::installations::{self, Installation};
+use crate::webhook::verdict::Outcome;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -49,7 +50,7 @@ pub fn plan(cfg: &Config, env: &Envelope, applied_at: &str, now: &str) -> Result
         return Ok(None);
     }
     let inst = parse(cfg, env)?;
-    let verdict = Verdict::new("installation", action, "applied");
+    let verdict = Verdict::new("installation", action, Outcome::Applied);
     let reply = Reply::ok(json!({ "ok": true, "installation": inst.uuid, "action": action }));
     if action == "deleted" {
         return Ok(Some(Plan::writes(installations::delete_installation(&inst, applied_at, now), reply, verdict)));

@@ -8,6 +8,7 @@ use crate::error::AppError;
 use crate::plan::{Plan, Reply, Verdict};
 use crate::store::installations::{self, LinkedCard};
 use crate::verify;
+use crate::webhook::verdict::Outcome;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -155,7 +156,7 @@ pub fn plan_issue_link(
         "project": "board",
         "identifier": target,
     }));
-    Ok(Plan::writes(statements, reply, Verdict::new("issue_link", action.as_str(), "applied")))
+    Ok(Plan::writes(statements, reply, Verdict::new("issue_link", action.as_str(), Outcome::Applied)))
 }
 
 fn new_card(req: &IssueLinkRequest) -> LinkedCard {

@@ -9,11 +9,10 @@ use crate::error::AppError;
 use crate::github::hook::{self, Delivery, Handled};
 use crate::github::users;
 use crate::jobs::Job;
-use crate::log::DeliveryLog;
-use crate::plan::{Reply, Verdict};
 use crate::store::{self, github as sync_store};
 use crate::time::format_millis;
 use crate::verify::{check_bearer, Rejection};
+use crate::webhook::{self, github as driver, Received};
 use serde_json::json;
 use worker::{console_log, Date, Env, Request, Response, Result};
 
@@ -21,51 +20,45 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     let started = Date::now().as_millis();
     let event = http::header(&req, "X-GitHub-Event");
     let delivery = http::header(&req, "X-GitHub-Delivery");
-    let result = accept(&mut req, env, event.as_deref(), delivery.as_deref()).await;
-    let (status, verdict, action) = match &result {
-        Ok((reply, verdict, _)) => (reply.status, verdict.outcome, Some(verdict.action.clone())),
-        Err(e) => (e.status(), e.code(), None),
-    };
+    let cfg = config(env);
+    let (result, digest) = accept(&mut req, &cfg, event.as_deref(), delivery.as_deref()).await;
     let received_at = format_millis(started as i64);
-    // An error's message, or why a verified delivery was unusable.
-    let detail = match &result {
-        Ok((reply, _, _)) => reply.body["detail"].as_str().map(str::to_string),
-        Err(e) => e.body()["message"].as_str().map(str::to_string),
-    };
-    let digest = result.as_ref().ok().map(|(_, _, digest)| digest.clone());
-    let record = DeliveryLog {
-        received_at: &received_at,
+    let received = Received {
         source: "github",
-        resource: event.as_deref().map(str::trim),
-        action: action.as_deref().filter(|a| !a.is_empty()),
-        verdict,
-        status,
+        received_at: &received_at,
         request_id: delivery.as_deref(),
-        detail: detail.as_deref(),
-        body_sha256: digest.as_deref(),
-        latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
+        resource: event.as_deref(),
         replay_of: None,
     };
-    console_log!("{}", record.line());
-    // An unauthenticated request leaves nothing behind but the log line.
-    if status != 401 {
-        if let Ok(db) = db(env) {
-            let _ = d1::run(&db, &store::record_delivery(&record)).await;
-        }
-    }
-    match result {
-        Ok((reply, _, _)) => http::json_response(&reply),
+    let detail = driver::detail(&result);
+    let done = driver::done(&result, digest.as_deref(), &detail);
+    let record = webhook::record(&received, done, Date::now().as_millis().saturating_sub(started) as u32);
+    let (now, stuck_before) = now_and_cutoff(&cfg);
+    let (ack, reply) = driver::ack(&result, &record, &now, &stuck_before);
+    let claimed = ack.unseen.is_some();
+    let ran = match db(env) {
+        Ok(db) => super::webhook::execute(env, &db, ack).await,
+        Err(e) => Err(e),
+    };
+    let (reply, line) = driver::answer(ran, claimed, reply, record);
+    console_log!("{line}");
+    match reply {
+        Ok(reply) => http::json_response(&reply),
         Err(e) => http::error_response(&e),
     }
 }
 
+/// Verifies and parses; the body's digest once it verified.
 async fn accept(
     req: &mut Request,
-    env: &Env,
+    cfg: &crate::config::Config,
     event: Option<&str>,
     delivery_id: Option<&str>,
-) -> std::result::Result<(Reply, Verdict, String), AppError> {
-    let body = http::read_body(req, MAX_BODY_BYTES).await?;
+) -> (std::result::Result<Handled, AppError>, Option<String>) {
+    let body = match http::read_body(req, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(e) => return (Err(e), None),
+    };
     let content_type = http::header(req, "Content-Type");
     let signature = http::header(req, "X-Hub-Signature-256");
     let delivery = Delivery {
@@ -75,30 +68,7 @@ async fn accept(
         signature: signature.as_deref(),
         body: &body,
     };
-    let cfg = config(env);
-    // Only reached once the signature verified (handle checks it first).
-    let handled = hook::handle(&cfg, &delivery)?;
-    let digest = crate::verify::body_digest(&body);
-    match handled {
-        Handled::Answer { reply, verdict } => Ok((reply, verdict, digest)),
-        Handled::Sync { record, job, reply, verdict } => {
-            let db = db(env)?;
-            let (now, stuck_before) = now_and_cutoff(&cfg);
-            let params = sync_store::claim_params(&record, &now, &stuck_before);
-            let claimed = d1::first(&db, sync_store::CLAIM, &params).await?;
-            if claimed.is_none() {
-                let reply = Reply::ok(json!({ "ok": true, "delivery": record.delivery, "duplicate": true }));
-                return Ok((reply, Verdict::new(record.event, &record.action, "duplicate"), digest));
-            }
-            if let Some(job) = job {
-                if let Err(e) = enqueue(env, vec![job]).await {
-                    let _ = d1::run(&db, &[sync_store::unclaim(&record.delivery, &record.body_sha256)]).await;
-                    return Err(AppError::Internal(e));
-                }
-            }
-            Ok((reply, verdict, digest))
-        }
-    }
+    (hook::handle(cfg, &delivery), Some(crate::verify::body_digest(&body)))
 }
 
 /// `GET /api/github/sync`: one D1 batch (with the newest reconcile runs).

@@ -21,6 +21,7 @@ mod sentry;
 mod sentry_sync;
 mod tokens;
 mod ui;
+mod webhook;
 mod webhook_health;
 
 pub use replay::{body as delivery_body, replay as delivery_replay};

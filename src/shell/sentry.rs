@@ -14,7 +14,8 @@ use crate::sql::Stmt;
 use crate::store::deliveries;
 use crate::time::format_millis;
 use crate::verify::one_signature;
-use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
+use crate::webhook::{self, Ack, Undo};
+use worker::{console_log, Date, Env, Request, Response, Result};
 
 /// What the core decided for one delivery, before it is recorded.
 pub(super) struct Outcome {
@@ -73,19 +74,21 @@ pub(super) async fn finish(
     replay_of: Option<i64>,
 ) -> Result<Response> {
     let received_at = format_millis(r.started as i64);
-    let record = DeliveryLog {
-        received_at: &received_at,
+    let arrived = webhook::Received {
         source: "sentry",
-        resource: r.resource.map(str::trim),
-        action: outcome.action.as_deref(),
-        verdict: outcome.verdict,
-        status: outcome.reply.as_ref().map_or_else(AppError::status, |r| r.status),
+        received_at: &received_at,
         request_id: r.request_id,
-        detail: outcome.detail.as_deref(),
-        body_sha256: outcome.digest.as_deref(),
-        latency_ms: Date::now().as_millis().saturating_sub(r.started) as u32,
+        resource: r.resource,
         replay_of,
     };
+    let done = webhook::Done {
+        status: outcome.reply.as_ref().map_or_else(AppError::status, |r| r.status),
+        verdict: outcome.verdict,
+        action: outcome.action.as_deref(),
+        detail: outcome.detail.as_deref(),
+        digest: outcome.digest.as_deref(),
+    };
+    let record = webhook::record(&arrived, done, Date::now().as_millis().saturating_sub(r.started) as u32);
     let now = Date::now().as_millis() as i64;
     if outcome.verdict == hook::QUEUED {
         let jobs = std::mem::take(&mut outcome.jobs);
@@ -96,7 +99,11 @@ pub(super) async fn finish(
     let jobs = std::mem::take(&mut outcome.jobs);
     let guard = outcome.guard.take();
     let failure = match db(env) {
-        Ok(db) => apply(env, &db, &batch, (jobs, guard), outcome.digest.as_deref()).await.err().map(|e| (e, Some(db))),
+        Ok(db) => {
+            let undo = Undo::Delivery { digest: outcome.digest.clone() };
+            let ack = Ack { statements: batch, jobs, guard, unseen: None, undo };
+            super::webhook::execute(env, &db, ack).await.err().map(|e| (e, Some(db)))
+        }
         Err(e) => Some((e, None)),
     };
     match &failure {
@@ -146,28 +153,6 @@ async fn queue_only(
     http::error_response(&failed).map(|resp| with_hook_error(resp, r.request_id))
 }
 
-/// Applies the plan and the delivery record in one batch, then queues the
-/// plan's jobs (and its guarded job, if the batch said so). If queueing
-/// fails the delivery is marked failed again, so Sentry's retry is not
-/// taken for a replay and the job is not lost.
-async fn apply(
-    env: &Env,
-    db: &D1Database,
-    batch: &[Stmt],
-    (mut jobs, guard): (Vec<Job>, Option<Guarded>),
-    digest: Option<&str>,
-) -> std::result::Result<(), AppError> {
-    let rows = d1::run_first_rows(db, batch).await?;
-    jobs.extend(guard.and_then(|g| g.fires(&rows)));
-    if jobs.is_empty() {
-        return Ok(());
-    }
-    let rereads: Vec<Job> = jobs.iter().filter(|j| matches!(j, Job::Reread(_))).cloned().collect();
-    let Err(e) = super::queue::enqueue(env, jobs).await else { return Ok(()) };
-    let _ = d1::run(db, &crate::jobs::unqueued(&rereads, digest, &e)).await;
-    Err(AppError::Internal(e))
-}
-
 /// Verifies and parses, asks D1 what it knows of the delivery, then lets
 /// the core decide.
 async fn accept(
@@ -207,7 +192,7 @@ pub(super) async fn decide(env: &Env, cfg: &Config, step: Step) -> std::result::
     let Plan { statements, jobs, guard, reply, verdict } = plan;
     Ok(Outcome {
         reply: Ok(reply),
-        verdict: verdict.outcome,
+        verdict: verdict.outcome.as_str(),
         action: Some(verdict.action),
         detail: verdict.detail,
         digest,

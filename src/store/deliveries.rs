@@ -19,6 +19,15 @@ INSERT INTO deliveries (received_at, source, resource, action, request_id, body_
     replay_of)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
+/// `INSERT_DELIVERY` for a batch whose first statement wrote the
+/// `webhook_facts` row `?12`: an unseen delivery is logged with `?7` and
+/// `?10`, a seen one with `?13` and no detail.
+const INSERT_DELIVERY_UNLESS_SEEN: &str = "\
+INSERT INTO deliveries (received_at, source, resource, action, request_id, body_sha256, verdict, status, latency_ms, error,
+    replay_of)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN f.unseen THEN ?7 ELSE ?13 END, ?8, ?9, CASE WHEN f.unseen THEN ?10 END, ?11
+FROM (SELECT 1) AS one LEFT JOIN webhook_facts AS f ON f.key = ?12";
+
 /// The body of the delivery just inserted (same batch, so `last_insert_rowid()` is its id).
 const KEEP_BODY: &str = "\
 INSERT INTO delivery_bodies (delivery_id, body_hex, kept_until) VALUES (last_insert_rowid(), ?1, ?2)";
@@ -85,29 +94,42 @@ pub fn record_with_body(d: &DeliveryLog, body: &[u8], now: crate::time::Millis) 
     record(d, keep.then(|| Stmt { sql: KEEP_BODY, params: vec![hex::encode(body).into(), kept_until.into()] }))
 }
 
+/// Records a verified delivery whose verdict the batch decides: `d`'s if the
+/// batch's `webhook_facts` row `key` says unseen, else `if_seen`.
+pub fn record_unless_seen(d: &DeliveryLog, key: &str, if_seen: &str) -> Vec<Stmt> {
+    let mut params = delivery_params(d);
+    params.extend([key.into(), if_seen.into()]);
+    vec![Stmt { sql: INSERT_DELIVERY_UNLESS_SEEN, params }, trim()]
+}
+
+fn trim() -> Stmt {
+    Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] }
+}
+
 fn record(d: &DeliveryLog, body: Option<Stmt>) -> Vec<Stmt> {
     if unauthenticated(d.source, d.status) {
         return vec![rejection(d)];
     }
-    let mut stmts = vec![Stmt {
-        sql: INSERT_DELIVERY,
-        params: vec![
-            d.received_at.into(),
-            d.source.into(),
-            capped(d.resource),
-            capped(d.action),
-            capped(d.request_id),
-            SqlValue::from(d.body_sha256.map(str::to_string)),
-            d.verdict.into(),
-            i32::from(d.status).into(),
-            i32::try_from(d.latency_ms).unwrap_or(i32::MAX).into(),
-            capped(d.detail),
-            d.replay_of.and_then(|id| i32::try_from(id).ok()).map_or(SqlValue::Null, SqlValue::Int),
-        ],
-    }];
+    let mut stmts = vec![Stmt { sql: INSERT_DELIVERY, params: delivery_params(d) }];
     stmts.extend(body);
-    stmts.push(Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] });
+    stmts.push(trim());
     stmts
+}
+
+fn delivery_params(d: &DeliveryLog) -> Vec<SqlValue> {
+    vec![
+        d.received_at.into(),
+        d.source.into(),
+        capped(d.resource),
+        capped(d.action),
+        capped(d.request_id),
+        SqlValue::from(d.body_sha256.map(str::to_string)),
+        d.verdict.into(),
+        i32::from(d.status).into(),
+        i32::try_from(d.latency_ms).unwrap_or(i32::MAX).into(),
+        capped(d.detail),
+        d.replay_of.and_then(|id| i32::try_from(id).ok()).map_or(SqlValue::Null, SqlValue::Int),
+    ]
 }
 
 fn rejection(d: &DeliveryLog) -> Stmt {

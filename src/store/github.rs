@@ -14,6 +14,16 @@ use serde_json::{json, Map, Value};
 
 type Row = Map<String, Value>;
 
+/// When an existing row of the delivery is processed again (`?11`: the
+/// stuck cutoff): one text for `CLAIM` and for `claimable`, which tells
+/// the rest of the batch before `CLAIM` runs.
+macro_rules! reclaimable {
+    () => {
+        "(github_sync.status IN ('failed', 'dead', 'unmapped', 'conflict', 'unmanaged', 'dry_run')
+    OR (github_sync.status = 'queued' AND github_sync.updated_at < ?11))"
+    };
+}
+
 /// Records a delivery; `RETURNING` yields a row only when it is to be
 /// processed, so the insert itself is the redelivery check. GitHub's
 /// "Redeliver" resends the same body under the same id: it is processed
@@ -21,16 +31,39 @@ type Row = Map<String, Value>;
 /// needed nothing) or is still under way (`retrying`, or `queued` since
 /// `?11` or later). A `queued` row older than that lost its job (the
 /// worker died between recording and queueing), so it is claimed again.
-pub const CLAIM: &str = "\
+pub const CLAIM: &str = concat!(
+    "\
 INSERT INTO github_sync
     (delivery_id, body_sha256, event, action, team_id, team_slug, login, github_org, status, detail, received_at,
      updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?12)
 ON CONFLICT (delivery_id, body_sha256) DO UPDATE SET
     status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at
-WHERE github_sync.status IN ('failed', 'dead', 'unmapped', 'conflict', 'unmanaged', 'dry_run')
-    OR (github_sync.status = 'queued' AND github_sync.updated_at < ?11)
-RETURNING delivery_id";
+WHERE ",
+    reclaimable!(),
+    "
+RETURNING delivery_id, 1 AS queue_job"
+);
+
+/// Written first in the ack's batch (`?13`: the batch's key in
+/// `webhook_facts`, the other parameters `claim_params`'): whether `CLAIM`
+/// will claim the delivery, so the delivery-log row after it can say
+/// `duplicate` without a read before the batch.
+pub const CLAIMABLE: &str = concat!(
+    "\
+INSERT OR REPLACE INTO webhook_facts (key, unseen)
+SELECT ?13, NOT EXISTS (SELECT 1 FROM github_sync WHERE delivery_id = ?1 AND body_sha256 = ?2 AND NOT ",
+    reclaimable!(),
+    ")
+RETURNING unseen"
+);
+
+/// `CLAIMABLE`'s statement for the batch keyed `key`.
+pub fn claimable(r: &SyncRecord, now: &str, stuck_before: &str, key: &str) -> Stmt {
+    let mut params = claim_params(r, now, stuck_before);
+    params.push(key.into());
+    Stmt { sql: CLAIMABLE, params }
+}
 
 pub fn claim_params(r: &SyncRecord, now: &str, stuck_before: &str) -> Vec<SqlValue> {
     vec![

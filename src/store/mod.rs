@@ -16,6 +16,7 @@ pub mod cards;
 pub mod comments;
 pub mod deliveries;
 pub mod errors;
+pub mod gate;
 pub mod github;
 pub mod health;
 pub mod history;

@@ -75,8 +75,8 @@ fn answered(res: Result<Handled, AppError>) -> &'static str {
     match res {
         Ok(Handled::Answer { reply, verdict }) => {
             assert_eq!(reply.status, 200);
-            assert_eq!(reply.body["outcome"], verdict.outcome);
-            verdict.outcome
+            assert_eq!(reply.body["outcome"], verdict.outcome.as_str());
+            verdict.outcome.as_str()
         }
         other => panic!("expected an answer, got {other:?}"),
     }
@@ -204,7 +204,7 @@ fn a_verified_form_without_a_usable_payload_is_accepted_with_the_reason() {
     ] {
         match send_form("team", body) {
             Ok(Handled::Answer { reply, verdict }) => {
-                assert_eq!((reply.status, verdict.outcome), (200, "unusable"), "{body}");
+                assert_eq!((reply.status, verdict.outcome.as_str()), (200, "unusable"), "{body}");
                 assert!(reply.body["detail"].as_str().unwrap().contains(why), "{body}: {}", reply.body);
             }
             other => panic!("{body}: expected a 2xx answer, got {other:?}"),

@@ -208,7 +208,7 @@ fn placeholders(stmt: &Stmt) -> usize {
 /// What every successful plan must look like, whatever the input.
 fn check_plan(plan: &Plan, what: &str) {
     assert_eq!(plan.reply.status, 200, "{what}");
-    match plan.verdict.outcome {
+    match plan.verdict.outcome.as_str() {
         "skipped" => assert!(plan.statements.is_empty() && plan.jobs.is_empty(), "{what}: a skip writes nothing"),
         "queued" => assert!(plan.statements.is_empty() && !plan.jobs.is_empty(), "{what}: queued = a job only"),
         "applied" | "filled" => assert!(!plan.statements.is_empty(), "{what}: applied without a statement"),
@@ -265,7 +265,7 @@ fn sentry_signed_arbitrary_bytes_never_panic_and_end_in_a_2xx_plan() {
         match sentry_handle_after(cfg, resource, &body, &sig, ts, &priors[round % 2]) {
             Ok(plan) => {
                 check_plan(&plan, &what);
-                match plan.verdict.outcome {
+                match plan.verdict.outcome.as_str() {
                     "applied" | "filled" => applied += 1,
                     "queued" => queued += 1,
                     "unusable" => unusable += 1,
@@ -289,7 +289,7 @@ fn sentry_every_fixture_plans_under_every_configuration() {
                     Ok(plan) if f.name.contains("response") => assert_eq!(plan.reply.status, 200), // not a webhook body
                     Ok(plan) => {
                         check_plan(&plan, &f.name);
-                        assert_ne!(plan.verdict.outcome, "unusable", "{}: a real payload is usable", f.name);
+                        assert_ne!(plan.verdict.outcome.as_str(), "unusable", "{}: a real payload is usable", f.name);
                     }
                     Err(e) => panic!("{}: {e:?}", f.name),
                 }
@@ -414,7 +414,7 @@ fn github_signed_arbitrary_bytes_never_panic_and_end_in_an_answer_or_a_4xx() {
             }
             Ok(gh::Handled::Answer { reply, verdict }) => {
                 assert_eq!(reply.status, 200, "{what}");
-                assert!(matches!(verdict.outcome, "pong" | "ignored"), "{what}: {}", verdict.outcome);
+                assert!(matches!(verdict.outcome.as_str(), "pong" | "ignored"), "{what}: {}", verdict.outcome);
                 answered += 1;
             }
             Err(AppError::BadRequest(_)) => bad += 1,

@@ -73,7 +73,7 @@ fn a_comment_shows_on_its_issue_card() {
     assert_eq!(comments(&conn, "201"), json!([]), "no comments: an empty array");
     let text = "Caf\u{e9} <b>bold</b> \u{1f600}";
     let plan = deliver(&conn, "comment", &comment_body("created", 1234, "201", text, T_WRITTEN), 100);
-    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(plan.verdict.outcome.as_str(), "applied");
     assert_eq!(
         comments(&conn, "201"),
         json!([{"id": "1234", "author": "Jane Doe", "text": text, "time": "2022-03-02T21:51:44.118Z"}])
@@ -96,7 +96,7 @@ fn an_update_edits_in_place_and_keeps_the_written_time() {
     deliver(&conn, "comment", &first_edit, 150);
     deliver(&conn, "comment", &comment_body("updated", 1, "202", "second edit", T_EDITED), 160);
     let plan = deliver(&conn, "comment", &first_edit, 170);
-    assert_eq!(plan.verdict.outcome, "repeat");
+    assert_eq!(plan.verdict.outcome.as_str(), "repeat");
     assert_eq!(comments(&conn, "202")[0]["text"], "second edit");
     assert_eq!(count(&conn, "comments"), 1);
 }
@@ -115,7 +115,7 @@ fn with_a_token_a_late_older_edit_settles_to_the_api() {
     };
     send("second", 200);
     let plan = send("stale", 150);
-    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(plan.verdict.outcome.as_str(), "applied");
     assert_eq!(requested(&conn), ["203"]);
     let notes = r#"[{"id":"1","user":{"name":"Jane Doe"},"type":"note","data":{"text":"second"},"dateCreated":"2022-03-02T21:51:44.118160Z"}]"#;
     serve(&conn, 210, |_| Answer::issue(issue.to_json(true)).with_comments(notes));
@@ -211,7 +211,7 @@ fn unknown_comment_actions_write_nothing() {
     let conn = fresh_db();
     create_issue(&conn, "208");
     let plan = deliver(&conn, "comment", &comment_body("reacted", 31, "208", "x", T_WRITTEN), 100);
-    assert_eq!(plan.verdict.outcome, "skipped");
+    assert_eq!(plan.verdict.outcome.as_str(), "skipped");
     assert!(plan.statements.is_empty());
     assert_eq!(count(&conn, "comments"), 0);
 }
@@ -243,7 +243,7 @@ fn an_event_alert_is_a_card_linked_to_its_issue() {
     let body =
         event_alert_body("301", "e1", "ReferenceError: heck is not defined", "2019-08-19T21:06:17.677000Z", RULE);
     let plan = deliver(&conn, "event_alert", &body, 100);
-    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(plan.verdict.outcome.as_str(), "applied");
     let a = item(&conn, &event_card_id("301", RULE));
     assert_eq!(a["kind"], "event_alert");
     assert_eq!(a["sentry_issue_id"], "301");

@@ -68,7 +68,7 @@ fn drive(conn: &Connection, cfg: &Config, run: &Run, rng: &mut Rng, rereads: boo
     for a in run.in_arrival_order() {
         let plan = deliver_full(conn, cfg, a.resource, a.body.as_bytes(), arrival(a.arrives_at), &a.request_id);
         assert_eq!(plan.reply.status, 200);
-        assert_ne!(plan.verdict.outcome, "unusable", "{}", a.body);
+        assert_ne!(plan.verdict.outcome.as_str(), "unusable", "{}", a.body);
         if rereads && rng.chance(3) {
             let state = run.state_at(a.arrives_at).clone();
             serve(conn, a.arrives_at, |_| Answer::issue(state.api_issue()).with_comments(&state.api_notes()));

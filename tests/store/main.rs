@@ -21,5 +21,6 @@ mod login_state;
 mod real_payloads;
 mod rereads;
 mod sync_and_retention;
+mod webhook_driver;
 mod webhook_health;
 mod writeback;

@@ -168,12 +168,12 @@ fn deliver_and_check(f: &Fixture, body: &[u8], form: &str) -> Outcome {
                 .collect();
             assert_eq!(alerts.len(), 1, "{name}: alert cards for issue {id}: {:#?}", db::items(&conn));
         }
-        "error" => assert_eq!(plan.verdict.outcome, QUEUED, "{name}: {:?}", plan.verdict),
+        "error" => assert_eq!(plan.verdict.outcome.as_str(), QUEUED, "{name}: {:?}", plan.verdict),
         _ => {}
     }
     Outcome {
         status: plan.reply.status,
-        outcome: plan.verdict.outcome,
+        outcome: plan.verdict.outcome.as_str(),
         action: plan.verdict.action.clone(),
         detail: plan.verdict.detail.clone(),
         cards: db::card_count(&conn),

@@ -83,7 +83,7 @@ pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8]
         source: "sentry",
         resource: Some(resource),
         action: Some(&plan.verdict.action),
-        verdict: plan.verdict.outcome,
+        verdict: plan.verdict.outcome.as_str(),
         status: plan.reply.status,
         request_id: Some(rid),
         detail: plan.verdict.detail.as_deref(),

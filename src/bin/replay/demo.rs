@@ -393,7 +393,7 @@ mod tests {
             };
             assert_eq!(plan.reply.status, 200, "{}", d.what());
             let want = if resource == "error" { "queued" } else { "applied" };
-            assert_eq!(plan.verdict.outcome, want, "{}: {:?}", d.what(), plan.reply.body);
+            assert_eq!(plan.verdict.outcome.as_str(), want, "{}: {:?}", d.what(), plan.reply.body);
         }
     }
 

@@ -20,7 +20,7 @@ fn an_event_alert_plans_the_card_the_trigger_and_the_count() {
     assert_eq!(p[6], SqlValue::Text("error".into()));
     assert_eq!(p[9], SqlValue::Text("2019-08-19T21:06:17.677Z".into()));
     assert_eq!(plan.statements[1].params[1], SqlValue::Text("e4874d664c3540c1a32eab185f12c5ab".into()));
-    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(plan.verdict.outcome.as_str(), "applied");
 }
 
 #[test]
@@ -31,10 +31,10 @@ fn event_alerts_find_their_issue_in_the_urls_and_other_actions_are_skipped() {
     let no_issue = no_issue_id.replace("/issues/1117540176/", "/discover/");
     for body in [no_issue.as_str(), r#"{"action":"triggered","data":{}}"#] {
         let plan = deliver("event_alert", body).unwrap();
-        assert_eq!((plan.verdict.outcome, plan.reply.status), ("unusable", 200), "{body}");
+        assert_eq!((plan.verdict.outcome.as_str(), plan.reply.status), ("unusable", 200), "{body}");
     }
     let plan = deliver("event_alert", r#"{"action":"snoozed","data":{}}"#).unwrap();
-    assert_eq!((plan.statements.len(), plan.verdict.outcome), (0, "skipped"));
+    assert_eq!((plan.statements.len(), plan.verdict.outcome.as_str()), (0, "skipped"));
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn metric_alerts_need_an_id_and_unknown_actions_are_skipped() {
     let no_id = METRIC.replace(r#""id":"4","#, "");
     assert_eq!(deliver("metric_alert", &no_id).unwrap().verdict.outcome, "unusable");
     let plan = deliver("metric_alert", r#"{"action":"closed","data":{}}"#).unwrap();
-    assert_eq!((plan.statements.len(), plan.verdict.outcome), (0, "skipped"));
+    assert_eq!((plan.statements.len(), plan.verdict.outcome.as_str()), (0, "skipped"));
     let numeric = METRIC.replace(r#""id":"4","#, r#""id":4,"#);
     assert_eq!(
         deliver("metric_alert", &numeric).unwrap().statements[0].params[0],

@@ -75,8 +75,8 @@ fn deleted_removes_tokens_and_queues_nothing() {
 fn a_created_delivery_without_a_uuid_is_unusable() {
     let body = r#"{"action":"created","data":{"installation":{"status":"pending"}}}"#;
     let plan = deliver("installation", body).unwrap();
-    assert_eq!((plan.verdict.outcome, plan.reply.status), ("unusable", 200));
+    assert_eq!((plan.verdict.outcome.as_str(), plan.reply.status), ("unusable", 200));
     assert!(plan.statements.is_empty() && plan.jobs.is_empty());
     let plan = deliver("installation", r#"{"action":"updated","data":{}}"#).unwrap();
-    assert_eq!(plan.verdict.outcome, "skipped");
+    assert_eq!(plan.verdict.outcome.as_str(), "skipped");
 }

@@ -30,7 +30,7 @@ fn the_literal_fixtures_drive_one_issue_through_its_life() {
     // Replaying the created delivery (a retry of a frozen body) changes nothing.
     let before = items(&conn);
     let plan = deliver(&conn, &fixture("issue-created"), 90);
-    assert_eq!(plan.verdict.outcome, "filled");
+    assert_eq!(plan.verdict.outcome.as_str(), "filled");
     assert_eq!(items(&conn), before);
 }
 

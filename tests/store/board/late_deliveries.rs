@@ -14,7 +14,7 @@ fn an_older_unresolve_does_not_undo_a_newer_assignment() {
     let now = issue.clone().status("unresolved").to(&jane());
     send_with_token(&conn, "assigned", &now, 300);
     let plan = send_with_token(&conn, "unresolved", &issue.clone().status("unresolved").assigned(Assigned::Null), 250);
-    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(plan.verdict.outcome.as_str(), "applied");
     assert_eq!(requested(&conn), ["115"], "the change cannot be ordered: re-read");
     assert_eq!(serve(&conn, 260, |_| api(&now)), 1);
     let c = card(&conn, "115");
@@ -75,7 +75,7 @@ fn with_a_token_a_replayed_capture_never_flips_the_card() {
     send_with_token(&conn, "unresolved", &reopened, 300);
     serve(&conn, 310, |_| api(&reopened));
     let plan = send_with_token(&conn, "resolved", &resolved, 400);
-    assert_eq!(plan.verdict.outcome, "repeat");
+    assert_eq!(plan.verdict.outcome.as_str(), "repeat");
     assert_eq!(card(&conn, "122")["column"], "TODO", "not flipped");
     serve(&conn, 410, |_| api(&reopened));
     assert_eq!(card(&conn, "122")["column"], "TODO");
@@ -112,12 +112,12 @@ fn an_exact_replay_changes_nothing_and_a_repeated_action_applies() {
     let unresolved = issue_body("unresolved", &issue.clone().status("unresolved"));
     let rid = request_id();
     let plan = deliver_full(&conn, &cfg(), "issue", resolved.as_bytes(), arrival(200), &rid);
-    assert_eq!(plan.verdict.outcome, "applied");
+    assert_eq!(plan.verdict.outcome.as_str(), "applied");
     deliver(&conn, unresolved.as_bytes(), 300);
     assert_eq!(card(&conn, "120")["column"], "TODO");
     // An attacker replays the first delivery with its own headers: a no-op.
     let plan = deliver_full(&conn, &cfg(), "issue", resolved.as_bytes(), arrival(400), &rid);
-    assert_eq!(plan.verdict.outcome, "duplicate");
+    assert_eq!(plan.verdict.outcome.as_str(), "duplicate");
     assert_eq!(card(&conn, "120")["column"], "TODO");
     // Sentry's third action (resolve again) has the same bytes, a new Request-ID.
     deliver(&conn, resolved.as_bytes(), 500);

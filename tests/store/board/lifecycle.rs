@@ -180,7 +180,7 @@ fn a_retried_created_after_an_assignment_keeps_the_assignment() {
     send(&conn, "assigned", &issue.clone().to(&jane()), 200);
     // The retry of `created` is byte-identical, under a new Request-ID.
     let plan = deliver(&conn, created.as_bytes(), 300);
-    assert_eq!(plan.verdict.outcome, "filled");
+    assert_eq!(plan.verdict.outcome.as_str(), "filled");
     let c = card(&conn, "119");
     assert_eq!((c["column"].as_str(), c["assignee"].clone()), (Some("DOING"), jane().on_board()));
 }

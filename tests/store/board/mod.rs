@@ -33,7 +33,7 @@ fn deliver(conn: &Connection, body: &[u8], t: i64) -> Plan {
 fn send(conn: &Connection, action: &str, issue: &Issue, t: i64) -> Value {
     let plan = deliver(conn, issue_body(action, issue).as_bytes(), t);
     let want = if plan.reply.body["status"] == "kept" { "filled" } else { "applied" };
-    assert_eq!(plan.verdict.outcome, want, "{action}: {:?}", plan.reply);
+    assert_eq!(plan.verdict.outcome.as_str(), want, "{action}: {:?}", plan.reply);
     card(conn, &issue.id)
 }
 

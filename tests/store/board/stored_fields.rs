@@ -76,9 +76,9 @@ fn skipped_deliveries_write_nothing() {
     let conn = fresh_db();
     let unknown_action = issue_body("escalated_to_the_moon", &Issue::new("140"));
     let plan = deliver(&conn, unknown_action.as_bytes(), 100);
-    assert_eq!(plan.verdict.outcome, "skipped");
+    assert_eq!(plan.verdict.outcome.as_str(), "skipped");
     let plan = deliver_as(&conn, "preprod_artifact", issue_body("created", &Issue::new("141")).as_bytes(), 100);
-    assert_eq!(plan.verdict.outcome, "skipped");
+    assert_eq!(plan.verdict.outcome.as_str(), "skipped");
     assert!(plan.statements.is_empty());
     assert_eq!(card_count(&conn), 0);
 }

@@ -172,7 +172,7 @@ fn issue_hook(conn: &Connection, action: &str, id: &str, t: i64) {
         _ => "unresolved",
     };
     let plan = deliver_as(conn, "issue", issue_body(action, &Issue::new(id).status(status)).as_bytes(), t);
-    assert_eq!(plan.verdict.outcome, "applied", "{action} {id}");
+    assert_eq!(plan.verdict.outcome.as_str(), "applied", "{action} {id}");
 }
 
 fn list(conn: &Connection, f: Filter) -> Vec<String> {

@@ -1,0 +1,20 @@
+//! The one webhook executor, for Sentry, GitHub and replays: runs an ack's
+//! batch (one D1 round trip), queues the jobs the batch allowed, and writes
+//! the ack's undo if queueing fails. It decides nothing: the `Ack` does.
+
+use super::{d1, queue};
+use crate::error::AppError;
+use crate::webhook::{Ack, Settled};
+use worker::{D1Database, Env};
+
+pub(super) async fn execute(env: &Env, db: &D1Database, ack: Ack) -> Result<Settled, AppError> {
+    let undo = ack.undo.clone();
+    let rows = d1::run_first_rows(db, &ack.statements).await?;
+    let settled = ack.settle(&rows);
+    if settled.jobs.is_empty() {
+        return Ok(settled);
+    }
+    let Err(e) = queue::enqueue(env, settled.jobs.clone()).await else { return Ok(settled) };
+    let _ = d1::run(db, &Ack::unqueued(&undo, &settled.jobs, &e)).await;
+    Err(AppError::Internal(e))
+}
