@@ -2,6 +2,7 @@
 
 use crate::verify::Rejection;
 use serde_json::json;
+use std::fmt;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppError {
@@ -107,6 +108,32 @@ impl AppError {
     }
 }
 
+/// A job the queue did not take. The shell's producer returns it; each
+/// caller decides what the failure means for its request or job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueError {
+    /// The `JOBS` binding is missing from the worker's configuration.
+    Binding { name: &'static str, detail: String },
+    /// The queue refused or failed the send.
+    Send(String),
+}
+
+impl fmt::Display for QueueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueueError::Binding { name, detail } => write!(f, "queue binding {name}: {detail}"),
+            QueueError::Send(detail) => write!(f, "queue send: {detail}"),
+        }
+    }
+}
+
+/// Unqueued work on a request is the worker's failure, never the caller's.
+impl From<QueueError> for AppError {
+    fn from(e: QueueError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +156,15 @@ mod tests {
         assert_eq!(throttled.body()["retry_after"], 42);
         assert_eq!(AppError::NotFound.retry_after(), None);
         assert_eq!(AppError::Unauthenticated.body()["login"], "/login");
+    }
+
+    #[test]
+    fn an_unqueued_job_is_an_internal_error_whose_detail_says_which_step_failed() {
+        let missing = QueueError::Binding { name: "JOBS", detail: "no binding".into() };
+        assert_eq!(AppError::from(missing), AppError::Internal("queue binding JOBS: no binding".into()));
+        let refused = AppError::from(QueueError::Send("full".into()));
+        assert_eq!((refused.status(), refused.code()), (500, "internal"));
+        assert!(!refused.body().to_string().contains("full"));
     }
 
     #[test]

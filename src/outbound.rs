@@ -44,6 +44,13 @@ pub enum CallError {
     Permanent { detail: String },
 }
 
+/// A job's follow-up the queue did not take is worth retrying.
+impl From<crate::error::QueueError> for CallError {
+    fn from(e: crate::error::QueueError) -> Self {
+        CallError::Retryable { after: None, detail: e.to_string() }
+    }
+}
+
 impl CallError {
     pub fn detail(&self) -> &str {
         match self {

@@ -4,7 +4,8 @@
 //! (a rename Sentry can't find becomes a create, a dry run only describes)
 //! is decided here, where it is tested natively.
 
-use super::sync::{self, MappedTeam, Target, TeamJob, TeamStep};
+use super::sync::{self, MappedTeam, TeamJob, TeamStep};
+use super::target::{NoTarget, Target};
 use crate::config::Config;
 use crate::outbound::{CallError, HttpCall, HttpReply};
 use crate::sql::Stmt;
@@ -52,7 +53,7 @@ pub enum Step {
 
 /// One step at a time; each answer moves the machine to its next step.
 pub trait JobRun {
-    fn targeted(&mut self, target: Result<Target, String>) -> Step;
+    fn targeted(&mut self, target: Result<Target, NoTarget>) -> Step;
     fn authorized(&mut self, bearer: String) -> Step;
     fn user(&mut self, mapping: Option<super::users::Mapping>) -> Step;
     fn replied(&mut self, reply: &HttpReply) -> Result<Step, CallError>;
@@ -119,12 +120,12 @@ impl<'a> TeamRun<'a> {
 }
 
 impl JobRun for TeamRun<'_> {
-    fn targeted(&mut self, target: Result<Target, String>) -> Step {
+    fn targeted(&mut self, target: Result<Target, NoTarget>) -> Step {
         let (target, Some(step)) = (target, self.step.clone()) else {
             return Step::Fail("the team job has no step to take".into());
         };
         match target {
-            Err(why) => Step::Fail(why),
+            Err(why) => Step::Fail(why.to_string()),
             Ok(target) if self.cfg.github.dry_run => {
                 self.org = target.org().to_string();
                 let detail =

@@ -3,7 +3,8 @@
 
 use super::job_run::{Finish, JobRun, Step, TeamRun};
 use super::member_run::MemberRun;
-use super::sync::{MappedTeam, MemberAction, MembershipJob, Ownership, Target, TeamAction, TeamJob};
+use super::sync::{MappedTeam, MemberAction, MembershipJob, Ownership, TeamAction, TeamJob};
+use super::target::{NoTarget, Target};
 use super::users::Mapping;
 use crate::config::Config;
 use crate::outbound::{CallError, HttpReply};
@@ -16,7 +17,7 @@ fn cfg(dry_run: bool) -> Config {
     cfg
 }
 
-fn target() -> Result<Target, String> {
+fn target() -> Result<Target, NoTarget> {
     Ok(Target::Internal { org: "acme".into(), token: "tok".into() })
 }
 
@@ -116,7 +117,11 @@ fn a_deleted_linked_team_is_forgotten_without_a_call_and_no_target_fails() {
     let job = team_job(TeamAction::Created, "web");
     let mut run = TeamRun::new(&cfg, &job, "t");
     run.start(None, false);
-    assert_eq!(run.targeted(Err("not installed".into())), Step::Fail("not installed".into()));
+    let why = NoTarget::NotInstalledIn("acme".into());
+    assert_eq!(
+        run.targeted(Err(why)),
+        Step::Fail("the Sentry integration is not installed in organization acme".into())
+    );
 }
 
 fn member_job(action: MemberAction) -> MembershipJob {

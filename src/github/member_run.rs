@@ -5,7 +5,8 @@
 //! writes: it describes the call it would send.
 
 use super::job_run::{send, Finish, JobRun, Step};
-use super::sync::{self, MappedTeam, MembershipJob, Target};
+use super::sync::{self, MappedTeam, MembershipJob};
+use super::target::{NoTarget, Target};
 use super::users::{self, Lookup, Mapping};
 use crate::config::Config;
 use crate::outbound::{CallError, HttpReply};
@@ -96,9 +97,9 @@ impl<'a> MemberRun<'a> {
 }
 
 impl JobRun for MemberRun<'_> {
-    fn targeted(&mut self, target: Result<Target, String>) -> Step {
+    fn targeted(&mut self, target: Result<Target, NoTarget>) -> Step {
         match target {
-            Err(why) => Step::Fail(why),
+            Err(why) => Step::Fail(why.to_string()),
             Ok(target) => {
                 self.org = target.org().to_string();
                 if self.cfg.github.dry_run {

@@ -11,6 +11,7 @@ pub mod member_run;
 pub mod progress;
 pub mod reconcile;
 pub mod sync;
+pub mod target;
 pub mod users;
 mod wire;
 

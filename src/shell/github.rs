@@ -167,7 +167,7 @@ async fn replay_unmapped(
     // Queued first: a job that already finished is not marked queued again
     // (the mark only touches rows still unmapped).
     let marks: Vec<_> = jobs.iter().map(|j| sync_store::requeued((&j.delivery, &j.body_sha256), now)).collect();
-    enqueue(env, jobs.into_iter().map(Job::GithubMembership).collect()).await.map_err(AppError::Internal)?;
+    enqueue(env, jobs.into_iter().map(Job::GithubMembership).collect()).await?;
     d1::run(db, &marks).await?;
     Ok(marks.len())
 }
@@ -187,7 +187,7 @@ pub async fn requeue_stuck(env: &Env, db: &worker::D1Database) -> std::result::R
     let jobs: Vec<Job> = jobs.into_iter().zip(claimed).filter(|(_, n)| *n > 0).map(|(j, _)| j).collect();
     let count = jobs.len();
     if count > 0 {
-        enqueue(env, jobs).await.map_err(AppError::Internal)?;
+        enqueue(env, jobs).await?;
     }
     Ok(count)
 }

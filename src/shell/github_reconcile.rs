@@ -74,8 +74,8 @@ async fn start(
         return Ok(json!({ "started": false, "running": running }));
     }
     if let Err(e) = enqueue(env, vec![Job::GithubReconcile(ReconcileJob::new(&run, &org, dry_run))]).await {
-        d1::run(db, &[store::finish(&run, "failed", &Default::default(), Some(&e), &now)]).await?;
-        return Err(AppError::Internal(e));
+        d1::run(db, &[store::finish(&run, "failed", &Default::default(), Some(&e.to_string()), &now)]).await?;
+        return Err(e.into());
     }
     Ok(json!({ "started": true, "run": run, "org": org, "dry_run": dry_run }))
 }
@@ -120,7 +120,7 @@ pub async fn step(
                 let jobs: Vec<Job> =
                     fixes.into_iter().zip(&recorded).filter(|(_, r)| **r).filter_map(|(f, _)| f.job).collect();
                 for chunk in jobs.chunks(QUEUE_BATCH) {
-                    enqueue(env, chunk.to_vec()).await.map_err(queue_failed)?;
+                    enqueue(env, chunk.to_vec()).await?;
                 }
                 Input::Queued(recorded)
             }
@@ -129,7 +129,7 @@ pub async fn step(
                     format_millis(Date::now().as_millis() as i64 + i64::from(delay_secs) * 1000 + store::LEASE_MS);
                 let write = store::progress(&job.run, &job.counts, error.as_deref(), &until, &now());
                 d1::run(db, &[write]).await.map_err(storage)?;
-                enqueue_after(env, Job::GithubReconcile(job.clone()), delay_secs).await.map_err(queue_failed)?;
+                enqueue_after(env, Job::GithubReconcile(job.clone()), delay_secs).await?;
                 log(&job, "continues", error.as_deref());
                 return Ok(Outcome::done());
             }
@@ -148,10 +148,6 @@ async fn end(
     d1::run(db, &[store::finish(&job.run, status, &job.counts, why, &now())]).await.map_err(storage)?;
     log(job, status, why);
     Ok(Outcome::done())
-}
-
-fn queue_failed(e: String) -> CallError {
-    CallError::Retryable { after: None, detail: e }
 }
 
 fn log(job: &ReconcileJob, status: &str, error: Option<&str>) {

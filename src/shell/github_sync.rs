@@ -8,7 +8,8 @@ use super::tokens::{access_token, storage};
 use crate::config::Config;
 use crate::github::job_run::{JobRun, Step, TeamRun};
 use crate::github::member_run::MemberRun;
-use crate::github::sync::{self, MappedTeam, MembershipJob, Target, TeamJob};
+use crate::github::sync::{MappedTeam, MembershipJob, TeamJob};
+use crate::github::target::{self, NoTarget, Target};
 use crate::jobs::Outcome;
 use crate::outbound::{CallError, HttpCall, HttpReply};
 use crate::sql::Stmt;
@@ -75,10 +76,10 @@ async fn team_state(
     Ok((row.as_ref().and_then(store::mapped_team), superseded))
 }
 
-async fn target(cfg: &Config, db: &D1Database) -> Result<Result<Target, String>, CallError> {
+async fn target(cfg: &Config, db: &D1Database) -> Result<Result<Target, NoTarget>, CallError> {
     let rows =
         if cfg.internal.is_some() { vec![] } else { d1::query(db, store::INSTALLED, &[]).await.map_err(storage)? };
-    Ok(sync::target(cfg, &store::installed(&rows)))
+    Ok(target::target(cfg, &store::installed(&rows)))
 }
 
 async fn bearer(cfg: &Config, db: &D1Database, target: &Target) -> Result<String, CallError> {

@@ -142,7 +142,7 @@ async fn queue_only(
             Err(e) => http::error_response(e),
         };
     };
-    let failed = AppError::Internal(e);
+    let failed = AppError::from(e);
     let detail = format!("{failed:?}");
     let line = DeliveryLog { verdict: "enqueue_failed", status: failed.status(), detail: Some(&detail), ..record };
     console_log!("{}", line.line());

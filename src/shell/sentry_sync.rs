@@ -61,8 +61,8 @@ pub(crate) async fn start_runs(
         d1::run(db, &[store::start_run(&run, &org, installation.as_deref(), trigger, &now)]).await?;
         let job = PageJob { run: run.clone(), org: org.clone(), installation, cursor: None, attempt: 0 };
         if let Err(e) = enqueue(env, vec![Job::SyncPage(job)]).await {
-            d1::run(db, &store::finish(&run, "failed", Some(&e), &now)).await?;
-            return Err(AppError::Internal(e));
+            d1::run(db, &store::finish(&run, "failed", Some(&e.to_string()), &now)).await?;
+            return Err(e.into());
         }
         runs.push(json!({ "org": org, "started": true, "run": run }));
     }
@@ -140,9 +140,7 @@ async fn bearer(cfg: &Config, db: &D1Database, job: &PageJob) -> std::result::Re
 }
 
 async fn continue_run(env: &Env, next: PageJob, delay_secs: u32) -> std::result::Result<Outcome, CallError> {
-    enqueue_after(env, Job::SyncPage(next), delay_secs)
-        .await
-        .map_err(|e| CallError::Retryable { after: None, detail: e })?;
+    enqueue_after(env, Job::SyncPage(next), delay_secs).await?;
     Ok(Outcome::done())
 }
 

@@ -15,6 +15,6 @@ pub(super) async fn execute(env: &Env, db: &D1Database, ack: Ack) -> Result<Sett
         return Ok(settled);
     }
     let Err(e) = queue::enqueue(env, settled.jobs.clone()).await else { return Ok(settled) };
-    let _ = d1::run(db, &Ack::unqueued(&undo, &settled.jobs, &e)).await;
-    Err(AppError::Internal(e))
+    let _ = d1::run(db, &Ack::unqueued(&undo, &settled.jobs, &e.to_string())).await;
+    Err(e.into())
 }
