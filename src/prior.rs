@@ -2,7 +2,7 @@
 //! (`Lookup`), the store answers in one read (`store::deliveries::LOOKUP`),
 //! and the core decides from the answer (`Prior`).
 
-use crate::board::CardFacts;
+use crate::board::{CardFacts, IssueState};
 
 /// What to look up for one verified delivery.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -30,4 +30,34 @@ pub struct Prior {
     /// A token (the internal integration's or the installation's) can
     /// re-read the issue from the API.
     pub has_token: bool,
+}
+
+/// What a decision depends on: a `Prior` reduced to the facts the core
+/// reads, or the fast path's guess of them (`sentry::hook::guessed`), which
+/// the batch checks in SQL (`store::gate::guess_check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Known {
+    pub exact_replay: bool,
+    pub body_seen: bool,
+    pub has_token: bool,
+    /// The issue has a card.
+    pub card: bool,
+    /// The delivery would change the card (`IssueState::changes`).
+    pub changes: bool,
+}
+
+impl Prior {
+    /// The facts for a delivery; `state` is the issue snapshot, if it is one.
+    pub fn known(&self, state: Option<&IssueState>) -> Known {
+        Known {
+            exact_replay: self.exact_replay,
+            body_seen: self.body_seen,
+            has_token: self.has_token,
+            card: self.card.is_some(),
+            changes: match (state, &self.card) {
+                (Some(state), Some(card)) => state.changes(card),
+                _ => false,
+            },
+        }
+    }
 }

@@ -14,7 +14,7 @@ use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
 use crate::jobs::Job;
 use crate::plan::{Guarded, Plan, Reply, Verdict};
-use crate::prior::{Lookup, Prior};
+use crate::prior::{Known, Lookup, Prior};
 use crate::sql::Stmt;
 use crate::store;
 use crate::time::{format_millis, Millis};
@@ -210,6 +210,45 @@ fn parse_issue(env: Envelope) -> Result<Option<(String, Event)>, AppError> {
 
 /// Decides a pending delivery from what D1 knew of it.
 pub fn decide(pending: Pending, prior: &Prior) -> Plan {
+    let known = prior.known(pending.issue_state());
+    decide_known(pending, &known)
+}
+
+/// The fast path, one round trip: the plan under the likeliest facts (an
+/// unseen delivery, a token if there is an installation to hold one, a card
+/// for every issue action but `created`, which that action then changes),
+/// led by the statement that aborts the whole batch when D1 knows otherwise.
+/// The shell then reads (`Lookup`) and decides as `decide` does.
+pub fn guessed(pending: &Pending, internal: bool) -> Plan {
+    let state = pending.issue_state();
+    let existing = state.is_some_and(|s| !s.birth);
+    let known = Known {
+        has_token: internal || pending.lookup.installation.is_some(),
+        card: existing,
+        changes: existing,
+        ..Known::default()
+    };
+    // Alerts and installation events are decided without a token.
+    let token_matters = !matches!(pending.event, Event::Planned(_));
+    let check = store::gate::guess_check(&pending.lookup, internal, state, &known, token_matters);
+    let mut plan = decide_known(pending.clone(), &known);
+    plan.statements.insert(0, check);
+    if let Some(g) = plan.guard.as_mut() {
+        g.stmt += 1;
+    }
+    plan
+}
+
+impl Pending {
+    fn issue_state(&self) -> Option<&IssueState> {
+        match &self.event {
+            Event::Issue { state, .. } => Some(state),
+            _ => None,
+        }
+    }
+}
+
+fn decide_known(pending: Pending, prior: &Known) -> Plan {
     let Pending { lookup, event, internal_row, now } = pending;
     if prior.exact_replay {
         return duplicate(&lookup.resource, &event);
@@ -236,14 +275,13 @@ fn decide_issue(
     project: Option<String>,
     shows_nobody: bool,
     origin: &store::history::Origin,
-    prior: &Prior,
+    prior: &Known,
     now: Millis,
 ) -> Plan {
     let at = format_millis(now);
     let id = state.snapshot.id.clone();
-    let filled = state.birth && prior.card.is_some();
-    let changes = prior.card.as_ref().is_some_and(|c| state.changes(c));
-    let why = doubt(prior.body_seen, filled, changes, shows_nobody);
+    let filled = state.birth && prior.card;
+    let why = doubt(prior.body_seen, filled, prior.changes, shows_nobody);
     let (outcome, status) = if filled { (Outcome::Filled, "kept") } else { (Outcome::Applied, state.status.as_str()) };
     let mut reply = Reply::ok(json!({ "ok": true, "issue": id, "status": status }));
     // Sentry shows this in the integration's request log.
@@ -287,7 +325,7 @@ fn decide_comment(
     action: &str,
     comment: &Comment,
     kind: CommentAction,
-    prior: &Prior,
+    prior: &Known,
     now: Millis,
 ) -> Plan {
     let at = format_millis(now);
@@ -314,7 +352,7 @@ fn decide_comment(
 /// batch itself decides on: only if no re-read of the issue is in flight.
 /// Without a token the plan stands as it is: the next sync corrects what
 /// remains.
-fn with_reread(mut plan: Plan, lookup: &Lookup, prior: &Prior, comments: bool, why: &str, now: Millis) -> Plan {
+fn with_reread(mut plan: Plan, lookup: &Lookup, prior: &Known, comments: bool, why: &str, now: Millis) -> Plan {
     let Some(issue) = lookup.issue_id.as_deref().filter(|_| prior.has_token) else { return plan };
     // The delivery's own token: only an exact replay shares it, and those stop earlier.
     let token = format!("{}:{}", lookup.request_id.as_deref().unwrap_or(""), lookup.body_sha256);

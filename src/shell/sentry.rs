@@ -1,6 +1,7 @@
-//! The Sentry webhook endpoint: read, hand to the core, read what D1 knows
-//! of the delivery when the core asks, then apply the plan and the delivery
-//! record in one D1 batch.
+//! The Sentry webhook endpoint: read, hand to the core, apply its plan and
+//! the delivery record in one D1 batch. A delivery the core decides from
+//! what D1 knows is first planned on the core's guess, checked inside that
+//! batch; when the check refuses it, D1 is read and the core decides again.
 
 use super::env::{config, db};
 use super::{d1, http};
@@ -9,13 +10,13 @@ use crate::error::AppError;
 use crate::jobs::Job;
 use crate::log::DeliveryLog;
 use crate::plan::{Guarded, Plan, Reply};
-use crate::sentry::hook::{self, Delivery, Step};
+use crate::sentry::hook::{self, Delivery, Pending, Step};
 use crate::sql::Stmt;
-use crate::store::deliveries;
+use crate::store::{deliveries, gate};
 use crate::time::format_millis;
 use crate::verify::one_signature;
 use crate::webhook::{self, Ack, Undo};
-use worker::{console_log, Date, Env, Request, Response, Result};
+use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
 /// What the core decided for one delivery, before it is recorded.
 pub(super) struct Outcome {
@@ -27,6 +28,14 @@ pub(super) struct Outcome {
     statements: Vec<Stmt>,
     jobs: Vec<Job>,
     guard: Option<Guarded>,
+    /// A plan on the core's guess: the delivery to decide again from D1's
+    /// answer if the batch's check refuses the guess.
+    fallback: Option<Fallback>,
+}
+
+pub(super) struct Fallback {
+    pending: Box<Pending>,
+    internal: bool,
 }
 
 impl Outcome {
@@ -40,6 +49,7 @@ impl Outcome {
             statements: vec![],
             jobs: vec![],
             guard: None,
+            fallback: None,
         }
     }
 }
@@ -49,7 +59,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     let request_id = http::header(&req, "Request-ID");
     let resource = http::header(&req, "Sentry-Hook-Resource");
     let (outcome, body) = match http::read_body(&mut req, MAX_BODY_BYTES).await {
-        Ok(body) => (accept(&req, env, resource.as_deref(), &body).await.unwrap_or_else(Outcome::rejected), body),
+        Ok(body) => (accept(&req, env, resource.as_deref(), &body).unwrap_or_else(Outcome::rejected), body),
         Err(e) => (Outcome::rejected(e), vec![]),
     };
     let received = Received { started, request_id: request_id.as_deref(), resource: resource.as_deref(), body: &body };
@@ -102,7 +112,13 @@ pub(super) async fn finish(
         Ok(db) => {
             let undo = Undo::Delivery { digest: outcome.digest.clone() };
             let ack = Ack { statements: batch, jobs, guard, unseen: None, undo };
-            super::webhook::execute(env, &db, ack).await.err().map(|e| (e, Some(db)))
+            match (super::webhook::execute(env, &db, ack).await, outcome.fallback.take()) {
+                (Err(e), Some(f)) if gate::guess_missed(&e) => {
+                    let decided = read_then_decide(&db, f).await.unwrap_or_else(Outcome::rejected);
+                    return Box::pin(finish(env, r, decided, replay_of)).await;
+                }
+                (result, _) => result.err().map(|e| (e, Some(db))),
+            }
         }
         Err(e) => Some((e, None)),
     };
@@ -153,14 +169,8 @@ async fn queue_only(
     http::error_response(&failed).map(|resp| with_hook_error(resp, r.request_id))
 }
 
-/// Verifies and parses, asks D1 what it knows of the delivery, then lets
-/// the core decide.
-async fn accept(
-    req: &Request,
-    env: &Env,
-    resource: Option<&str>,
-    body: &[u8],
-) -> std::result::Result<Outcome, AppError> {
+/// Verifies and parses, then lets the core plan.
+fn accept(req: &Request, env: &Env, resource: Option<&str>, body: &[u8]) -> std::result::Result<Outcome, AppError> {
     let signature =
         one_signature(http::header(req, "Sentry-Hook-Signature"), http::header(req, "Sentry-App-Signature"));
     let authorization = http::header(req, "Authorization");
@@ -175,22 +185,33 @@ async fn accept(
     };
     let cfg = config(env);
     let step = hook::handle(&cfg, &delivery, Date::now().as_millis() as i64)?;
-    decide(env, &cfg, step).await
+    Ok(decide(&cfg, step))
 }
 
-/// Reads what D1 knows of a parsed delivery when the core asks, and lets
-/// the core decide.
-pub(super) async fn decide(env: &Env, cfg: &Config, step: Step) -> std::result::Result<Outcome, AppError> {
-    let (plan, digest) = match step {
-        Step::Ready(plan) => (plan, None),
+/// The core's plan for a parsed delivery: as it stands, or on the core's
+/// guess of what D1 knows (with what to decide again if the guess is wrong).
+pub(super) fn decide(cfg: &Config, step: Step) -> Outcome {
+    match step {
+        Step::Ready(plan) => outcome(plan, None),
         Step::Lookup(pending) => {
-            let row = d1::first(&db(env)?, deliveries::LOOKUP, &deliveries::lookup_params(&pending.lookup)).await?;
+            let internal = cfg.internal.is_some();
+            let plan = hook::guessed(&pending, internal);
             let digest = Some(pending.lookup.body_sha256.clone());
-            (hook::decide(*pending, &deliveries::prior_from_row(row.as_ref(), cfg.internal.is_some())), digest)
+            Outcome { fallback: Some(Fallback { pending, internal }), ..outcome(plan, digest) }
         }
-    };
+    }
+}
+
+/// Reads what D1 knows of the delivery, and lets the core decide from it.
+async fn read_then_decide(db: &D1Database, f: Fallback) -> std::result::Result<Outcome, AppError> {
+    let row = d1::first(db, deliveries::LOOKUP, &deliveries::lookup_params(&f.pending.lookup)).await?;
+    let digest = Some(f.pending.lookup.body_sha256.clone());
+    Ok(outcome(hook::decide(*f.pending, &deliveries::prior_from_row(row.as_ref(), f.internal)), digest))
+}
+
+fn outcome(plan: Plan, digest: Option<String>) -> Outcome {
     let Plan { statements, jobs, guard, reply, verdict } = plan;
-    Ok(Outcome {
+    Outcome {
         reply: Ok(reply),
         verdict: verdict.outcome.as_str(),
         action: Some(verdict.action),
@@ -199,7 +220,8 @@ pub(super) async fn decide(env: &Env, cfg: &Config, step: Step) -> std::result::
         statements,
         jobs,
         guard,
-    })
+        fallback: None,
+    }
 }
 
 /// Sentry's request log shows this header's value next to a failed delivery.

@@ -4,9 +4,13 @@
 //! The counts are the round trips an ack makes, so a regression fails here.
 
 use crate::support::db;
+use crate::support::hook::{arrival, deliver_full, request_id, round_trips};
+use crate::support::reread::token_cfg;
+use crate::support::sentry::{issue_body, Issue, INSTALLATION};
 use rusqlite::Connection;
 use sentry_kanban::config::{Config, GithubConfig};
 use sentry_kanban::github::hook::{handle, Delivery};
+use sentry_kanban::plan::Plan;
 use sentry_kanban::sql::Stmt;
 use sentry_kanban::verify::{body_digest, sign_hex};
 use sentry_kanban::webhook::{self, github as driver, Ack, Received, Settled};
@@ -152,4 +156,50 @@ fn an_error_event_ack_writes_nothing() {
         panic!("an error event is decided without D1");
     };
     assert_eq!((plan.statements.len(), plan.jobs.len()), (0, 1), "queued, no D1 round trip on the ack");
+}
+
+/// A Sentry delivery through `support::hook`, as the shell drives it, with
+/// the round trips it took.
+fn sentry(conn: &Connection, cfg: &Config, resource: &str, body: &str, t: i64) -> (Plan, usize) {
+    let before = round_trips();
+    let plan = deliver_full(conn, cfg, resource, body.as_bytes(), arrival(t), &request_id());
+    (plan, round_trips() - before)
+}
+
+/// The core guesses what D1 knows (unseen, a token, the card the action
+/// implies) and the batch checks it: the usual deliveries of an issue's life
+/// are one round trip each; a guess D1 contradicts is refused by the batch,
+/// read and decided again (three), and answers what reading first answers.
+#[test]
+fn a_sentry_issue_or_comment_ack_is_one_round_trip_and_a_wrong_guess_three() {
+    let conn = db::fresh_db();
+    let cfg = token_cfg();
+    let issue = Issue::new("501");
+    let created = issue_body("created", &issue);
+    let (plan, trips) = sentry(&conn, &cfg, "issue", &created, 1);
+    assert_eq!((trips, plan.verdict.outcome.as_str()), (1, "applied"));
+    let resolved = issue_body("resolved", &issue.clone().status("resolved"));
+    let (plan, trips) = sentry(&conn, &cfg, "issue", &resolved, 2);
+    assert_eq!((trips, plan.verdict.outcome.as_str()), (1, "applied"), "a card to change, as guessed");
+    assert_eq!(db::card(&conn, "501")["status"], "resolved");
+    let comment = format!(
+        r#"{{"action":"created","installation":{{"uuid":"{INSTALLATION}"}},"data":{{"comment_id":7,"issue_id":501,"project_slug":"front-end","timestamp":"2022-03-02T21:51:44.118160Z","comment":"on it"}},"actor":{{"type":"user","id":1,"name":"Jane Doe"}}}}"#
+    );
+    let (_, trips) = sentry(&conn, &cfg, "comment", &comment, 3);
+    assert_eq!(trips, 1);
+
+    // Sentry's retry: the same bytes under a new Request-ID. Not "unseen".
+    let (plan, trips) = sentry(&conn, &cfg, "issue", &resolved, 4);
+    assert_eq!((trips, plan.verdict.outcome.as_str()), (3, "repeat"));
+    // `created` for a card that exists: the guess "no card" is wrong.
+    let (plan, trips) = sentry(&conn, &cfg, "issue", &issue_body("created", &issue.clone().title("again")), 5);
+    assert_eq!((trips, plan.verdict.outcome.as_str()), (3, "filled"));
+    // Without a token to re-read with, the guess "a token" is wrong.
+    let (plan, trips) =
+        sentry(&conn, &crate::support::hook::cfg(), "issue", &issue_body("created", &Issue::new("502")), 6);
+    assert_eq!((trips, plan.verdict.outcome.as_str()), (3, "applied"));
+    let guesses = db::rows(&conn, "SELECT COUNT(*) AS n FROM prior_guess");
+    assert_eq!(guesses[0]["n"], 0, "a refused check leaves nothing behind");
+    let logged = db::rows(&conn, "SELECT COUNT(*) AS n FROM deliveries");
+    assert_eq!(logged[0]["n"], 6, "one delivery-log row per delivery, the refused batches' rolled back");
 }

@@ -1,15 +1,17 @@
 //! Drives signed deliveries through the real core exactly as the shell
-//! does: `hook::handle`, then (when the core asks) `store::deliveries::LOOKUP`
-//! on the rusqlite database and `hook::decide`, then the planned statements
-//! and the delivery record in one transaction.
+//! does: `hook::handle`, then (when the core decides from D1) the plan on
+//! the core's guess with the delivery record in one transaction, and only
+//! if its check refuses the guess, `store::deliveries::LOOKUP` on the
+//! rusqlite database, `hook::decide` and the decided plan.
 
 use super::db;
 use rusqlite::Connection;
 use sentry_kanban::config::Config;
 use sentry_kanban::log::DeliveryLog;
 use sentry_kanban::plan::Plan;
-use sentry_kanban::sentry::hook::{decide, handle, Delivery, Step};
+use sentry_kanban::sentry::hook::{decide, guessed, handle, Delivery, Step};
 use sentry_kanban::store::deliveries;
+use sentry_kanban::store::gate::GUESS_MISSED;
 use sentry_kanban::time::{format_millis, Millis};
 use sentry_kanban::verify::sign_hex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +62,13 @@ pub fn deliver_as(conn: &Connection, resource: &str, body: &[u8], t: i64) -> Pla
 
 /// The whole path for one delivery, with the configuration, clock and
 /// Request-ID given. Panics if the delivery is refused.
+///
+/// As the shell does, a delivery the core decides from D1 is first planned
+/// on the core's guess (`hook::guessed`) and run in one batch; when the
+/// batch's check refuses the guess, D1 is read and the core decides again.
+/// Every delivery of every store test also proves the two paths agree: a
+/// guess the batch accepts plans exactly what reading first would have, and
+/// a refused batch writes nothing.
 pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8], now: Millis, rid: &str) -> Plan {
     let sig = sign_hex(SECRET.as_bytes(), body);
     let cfg = Config { sentry_secret: Some(SECRET.into()), ..cfg.clone() };
@@ -67,16 +76,49 @@ pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8]
         Delivery { resource: Some(resource), signature: Some(&sig), request_id: Some(rid), body, ..Default::default() };
     let step = handle(&cfg, &d, now)
         .unwrap_or_else(|e| panic!("delivery refused: {e:?}\nbody: {}", String::from_utf8_lossy(body)));
-    let (plan, digest) = match step {
-        Step::Ready(plan) => (plan, None),
+    let (plan, rows) = match step {
+        Step::Ready(plan) => {
+            let rows = apply(conn, &plan, None, resource, rid, now);
+            (plan, rows.expect("a ready plan applies"))
+        }
         Step::Lookup(pending) => {
-            let rows = db::query(conn, deliveries::LOOKUP, &deliveries::lookup_params(&pending.lookup));
-            let prior = deliveries::prior_from_row(rows.first(), cfg.internal.is_some());
-            let digest = pending.lookup.body_sha256.clone();
-            (decide(*pending, &prior), Some(digest))
+            let digest = Some(pending.lookup.body_sha256.clone());
+            let known = db::query(conn, deliveries::LOOKUP, &deliveries::lookup_params(&pending.lookup));
+            let classic =
+                decide((*pending).clone(), &deliveries::prior_from_row(known.first(), cfg.internal.is_some()));
+            let guessed = guessed(&pending, cfg.internal.is_some());
+            let before = db::rows(conn, "SELECT COUNT(*) AS n FROM deliveries")[0]["n"].clone();
+            ROUND_TRIPS.with(|n| n.set(n.get() + 1));
+            match apply(conn, &guessed, digest.as_deref(), resource, rid, now) {
+                Ok(rows) => {
+                    assert_eq!(without_check(guessed.clone()), classic, "the guess held, so it plans as reading would");
+                    (guessed, rows)
+                }
+                Err(e) if e.to_string().contains(GUESS_MISSED) => {
+                    let after = db::rows(conn, "SELECT COUNT(*) AS n FROM deliveries")[0]["n"].clone();
+                    assert_eq!(before, after, "a refused guess wrote nothing");
+                    ROUND_TRIPS.with(|n| n.set(n.get() + 2));
+                    let rows = apply(conn, &classic, digest.as_deref(), resource, rid, now);
+                    (classic, rows.expect("the decided plan applies"))
+                }
+                Err(e) => panic!("batch failed: {e}\n{guessed:#?}"),
+            }
         }
     };
     assert_eq!(plan.reply.status, 200, "{:?}", plan.reply);
+    GUARDED.with(|g| g.borrow_mut().extend(plan.guard.clone().and_then(|guard| guard.fires(&rows))));
+    plan
+}
+
+/// The plan's statements and the delivery record, in one transaction.
+fn apply(
+    conn: &Connection,
+    plan: &Plan,
+    digest: Option<&str>,
+    resource: &str,
+    rid: &str,
+    now: Millis,
+) -> rusqlite::Result<Vec<Option<serde_json::Map<String, serde_json::Value>>>> {
     let received = format_millis(now);
     let record = DeliveryLog {
         received_at: &received,
@@ -87,7 +129,7 @@ pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8]
         status: plan.reply.status,
         request_id: Some(rid),
         detail: plan.verdict.detail.as_deref(),
-        body_sha256: digest.as_deref(),
+        body_sha256: digest,
         latency_ms: 1,
         replay_of: None,
     };
@@ -95,9 +137,27 @@ pub fn deliver_full(conn: &Connection, cfg: &Config, resource: &str, body: &[u8]
     if plan.verdict.outcome != sentry_kanban::sentry::hook::QUEUED {
         batch.extend(deliveries::record_delivery(&record));
     }
-    let rows = db::try_run_first_rows(conn, &batch).unwrap_or_else(|e| panic!("batch failed: {e}\n{batch:#?}"));
-    GUARDED.with(|g| g.borrow_mut().extend(plan.guard.clone().and_then(|guard| guard.fires(&rows))));
+    db::try_run_first_rows(conn, &batch)
+}
+
+/// A guessed plan without its leading check, as reading first plans it.
+fn without_check(mut plan: Plan) -> Plan {
+    plan.statements.remove(0);
+    if let Some(g) = plan.guard.as_mut() {
+        g.stmt -= 1;
+    }
     plan
+}
+
+thread_local! {
+    /// D1 round trips the deliveries on this thread took on the decided path
+    /// (1 when the guess held; 3 when it was refused, read, and decided).
+    static ROUND_TRIPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Round trips taken so far on this thread by deliveries decided from D1.
+pub fn round_trips() -> usize {
+    ROUND_TRIPS.with(|n| n.get())
 }
 
 thread_local! {
