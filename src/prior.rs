@@ -33,7 +33,7 @@ pub struct Prior {
 }
 
 /// What a decision depends on: a `Prior` reduced to the facts the core
-/// reads, or the fast path's guess of them (`sentry::hook::guessed`), which
+/// reads, or the fast path's guess of them (`sentry::decide::guessed`), which
 /// the batch checks in SQL (`store::gate::guess_check`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Known {

@@ -1,6 +1,9 @@
 //! Tests of `sentry::hook`.
 
 use super::*;
+use crate::jobs::Job;
+use crate::prior::Prior;
+use crate::sentry::decide::decide;
 use crate::sql::SqlValue;
 use crate::verify::{sign_hex, Rejection};
 

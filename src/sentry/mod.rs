@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod comments;
+pub mod decide;
 pub mod errors;
 pub mod hook;
 pub mod installation;

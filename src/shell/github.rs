@@ -37,7 +37,7 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     let (ack, reply) = driver::ack(&result, &record, &now, &stuck_before);
     let claimed = ack.unseen.is_some();
     let ran = match db(env) {
-        Ok(db) => super::webhook::execute(env, &db, ack).await,
+        Ok(db) => super::webhook::execute(env, &db, ack).await.map_err(AppError::from),
         Err(e) => Err(e),
     };
     let (reply, line) = driver::answer(ran, claimed, reply, record);

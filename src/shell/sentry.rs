@@ -1,7 +1,7 @@
 //! The Sentry webhook endpoint: read, hand to the core, apply its plan and
 //! the delivery record in one D1 batch. A delivery the core decides from
 //! what D1 knows is first planned on the core's guess, checked inside that
-//! batch; when the check refuses it, D1 is read and the core decides again.
+//! batch; when the batch is refused, D1 is read and the core decides again.
 
 use super::env::{config, db};
 use super::{d1, http};
@@ -10,12 +10,13 @@ use crate::error::AppError;
 use crate::jobs::Job;
 use crate::log::DeliveryLog;
 use crate::plan::{Guarded, Plan, Reply};
+use crate::sentry::decide;
 use crate::sentry::hook::{self, Delivery, Pending, Step};
 use crate::sql::Stmt;
-use crate::store::{deliveries, gate};
+use crate::store::deliveries;
 use crate::time::format_millis;
 use crate::verify::one_signature;
-use crate::webhook::{self, Ack, Undo};
+use crate::webhook::{self, Ack, Failed, Undo};
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
 /// What the core decided for one delivery, before it is recorded.
@@ -113,11 +114,14 @@ pub(super) async fn finish(
             let undo = Undo::Delivery { digest: outcome.digest.clone() };
             let ack = Ack { statements: batch, jobs, guard, unseen: None, undo };
             match (super::webhook::execute(env, &db, ack).await, outcome.fallback.take()) {
-                (Err(e), Some(f)) if gate::guess_missed(&e) => {
+                // Any refusal of a guessed batch falls back, not only the
+                // guess check's: the batch wrote nothing, and D1's answer
+                // decides (a second failure is then recorded as one).
+                (Err(Failed::Batch(_)), Some(f)) => {
                     let decided = read_then_decide(&db, f).await.unwrap_or_else(Outcome::rejected);
                     return Box::pin(finish(env, r, decided, replay_of)).await;
                 }
-                (result, _) => result.err().map(|e| (e, Some(db))),
+                (result, _) => result.err().map(|e| (AppError::from(e), Some(db))),
             }
         }
         Err(e) => Some((e, None)),
@@ -195,7 +199,7 @@ pub(super) fn decide(cfg: &Config, step: Step) -> Outcome {
         Step::Ready(plan) => outcome(plan, None),
         Step::Lookup(pending) => {
             let internal = cfg.internal.is_some();
-            let plan = hook::guessed(&pending, internal);
+            let plan = decide::guessed(&pending, internal);
             let digest = Some(pending.lookup.body_sha256.clone());
             Outcome { fallback: Some(Fallback { pending, internal }), ..outcome(plan, digest) }
         }
@@ -206,7 +210,7 @@ pub(super) fn decide(cfg: &Config, step: Step) -> Outcome {
 async fn read_then_decide(db: &D1Database, f: Fallback) -> std::result::Result<Outcome, AppError> {
     let row = d1::first(db, deliveries::LOOKUP, &deliveries::lookup_params(&f.pending.lookup)).await?;
     let digest = Some(f.pending.lookup.body_sha256.clone());
-    Ok(outcome(hook::decide(*f.pending, &deliveries::prior_from_row(row.as_ref(), f.internal)), digest))
+    Ok(outcome(decide::decide(*f.pending, &deliveries::prior_from_row(row.as_ref(), f.internal)), digest))
 }
 
 fn outcome(plan: Plan, digest: Option<String>) -> Outcome {

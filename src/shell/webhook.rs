@@ -3,18 +3,17 @@
 //! the ack's undo if queueing fails. It decides nothing: the `Ack` does.
 
 use super::{d1, queue};
-use crate::error::AppError;
-use crate::webhook::{Ack, Settled};
+use crate::webhook::{Ack, Failed, Settled};
 use worker::{D1Database, Env};
 
-pub(super) async fn execute(env: &Env, db: &D1Database, ack: Ack) -> Result<Settled, AppError> {
+pub(super) async fn execute(env: &Env, db: &D1Database, ack: Ack) -> Result<Settled, Failed> {
     let undo = ack.undo.clone();
-    let rows = d1::run_first_rows(db, &ack.statements).await?;
+    let rows = d1::run_first_rows(db, &ack.statements).await.map_err(Failed::Batch)?;
     let settled = ack.settle(&rows);
     if settled.jobs.is_empty() {
         return Ok(settled);
     }
     let Err(e) = queue::enqueue(env, settled.jobs.clone()).await else { return Ok(settled) };
     let _ = d1::run(db, &Ack::unqueued(&undo, &settled.jobs, &e.to_string())).await;
-    Err(e.into())
+    Err(Failed::Unqueued(e.into()))
 }

@@ -7,7 +7,6 @@
 //! `github::CLAIMABLE`).
 
 use crate::board::{Assignee, AssigneeChange, IssueState};
-use crate::error::AppError;
 use crate::prior::{Known, Lookup};
 use crate::sql::Stmt;
 
@@ -44,7 +43,8 @@ WHERE f.exact_replay != ?9 OR f.body_seen != ?10
     OR (?8 AND (NOT ?12 AND f.card_status IS NOT NULL
         AND (f.card_status IS NOT ?13 OR (NOT ?14 AND f.assignee IS NOT ?15))) != ?16)";
 
-/// The message of the refusal `GUESS_CHECK` provokes (the constraint's name).
+/// The message of the refusal `GUESS_CHECK` provokes (the constraint's
+/// name), which tests look for; the shell falls back on any refused batch.
 pub const GUESS_MISSED: &str = "prior_guessed_wrong";
 
 /// The batch's first statement on the fast path: the guess of what D1 knows
@@ -80,9 +80,4 @@ pub fn guess_check(
         guess.changes.into(),
     ];
     Stmt { sql: GUESS_CHECK, params }
-}
-
-/// Whether a failed batch was refused by its guess check (and so wrote nothing).
-pub fn guess_missed(e: &AppError) -> bool {
-    matches!(e, AppError::Internal(detail) if detail.contains(GUESS_MISSED))
 }

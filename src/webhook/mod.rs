@@ -7,6 +7,7 @@
 pub mod github;
 pub mod verdict;
 
+use crate::error::AppError;
 use crate::jobs::Job;
 use crate::log::DeliveryLog;
 use crate::plan::{Guarded, Reply, Verdict};
@@ -86,6 +87,25 @@ fn truthy(row: &Row, key: &str) -> bool {
         Some(Value::Bool(b)) => *b,
         Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
         _ => false,
+    }
+}
+
+/// Why an ack did not apply as planned. `Batch`: its one transaction was
+/// refused or failed, so nothing of it was written (a guessed plan is
+/// decided again from D1's answer). `Unqueued`: the batch applied but its
+/// jobs could not be queued, and the ack's undo was written: deciding
+/// again would apply it twice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failed {
+    Batch(AppError),
+    Unqueued(AppError),
+}
+
+impl From<Failed> for AppError {
+    fn from(f: Failed) -> Self {
+        match f {
+            Failed::Batch(e) | Failed::Unqueued(e) => e,
+        }
     }
 }
 

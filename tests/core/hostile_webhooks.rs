@@ -77,7 +77,7 @@ fn sentry_handle_after(
     let res = catch_unwind(AssertUnwindSafe(|| {
         sentry::handle(cfg, &d, NOW).map(|step| match step {
             sentry::Step::Ready(plan) => plan,
-            sentry::Step::Lookup(pending) => sentry::decide(*pending, prior),
+            sentry::Step::Lookup(pending) => sentry_kanban::sentry::decide::decide(*pending, prior),
         })
     }));
     res.unwrap_or_else(|_| {

@@ -2,14 +2,15 @@
 //! does: `hook::handle`, then (when the core decides from D1) the plan on
 //! the core's guess with the delivery record in one transaction, and only
 //! if its check refuses the guess, `store::deliveries::LOOKUP` on the
-//! rusqlite database, `hook::decide` and the decided plan.
+//! rusqlite database, `decide::decide` and the decided plan.
 
 use super::db;
 use rusqlite::Connection;
 use sentry_kanban::config::Config;
 use sentry_kanban::log::DeliveryLog;
 use sentry_kanban::plan::Plan;
-use sentry_kanban::sentry::hook::{decide, guessed, handle, Delivery, Step};
+use sentry_kanban::sentry::decide::{decide, guessed};
+use sentry_kanban::sentry::hook::{handle, Delivery, Step};
 use sentry_kanban::store::deliveries;
 use sentry_kanban::store::gate::GUESS_MISSED;
 use sentry_kanban::time::{format_millis, Millis};
@@ -64,7 +65,7 @@ pub fn deliver_as(conn: &Connection, resource: &str, body: &[u8], t: i64) -> Pla
 /// Request-ID given. Panics if the delivery is refused.
 ///
 /// As the shell does, a delivery the core decides from D1 is first planned
-/// on the core's guess (`hook::guessed`) and run in one batch; when the
+/// on the core's guess (`decide::guessed`) and run in one batch; when the
 /// batch's check refuses the guess, D1 is read and the core decides again.
 /// Every delivery of every store test also proves the two paths agree: a
 /// guess the batch accepts plans exactly what reading first would have, and

@@ -374,7 +374,8 @@ mod tests {
     #[test]
     fn the_worker_core_accepts_every_demo_delivery() {
         use sentry_kanban::config::Config;
-        use sentry_kanban::sentry::hook::{decide, handle, Delivery as Hook, Step};
+        use sentry_kanban::sentry::decide::decide;
+        use sentry_kanban::sentry::hook::{handle, Delivery as Hook, Step};
         let cfg = Config { sentry_secret: Some("k".into()), ..Default::default() };
         for d in demo_set(NOW) {
             let Kind::Sentry(resource) = &d.kind else { unreachable!() };
