@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod log;
 pub mod loopback;
 pub mod outbound;
+pub mod percent;
 pub mod plan;
 pub mod prior;
 pub mod routes;
@@ -48,16 +49,14 @@ mod entry {
     }
 
     async fn respond(req: Request, env: Env) -> Result<Response> {
-        let path = req.path();
-        let route = match route(req.method().as_ref(), &path) {
+        let route = match route(req.method().as_ref(), &req.path()) {
             Ok(route) => route,
             Err(e) => return shell::error_response(&e),
         };
         let viewer = match shell::gate(&req, &env, route.gate()).await {
             Ok(viewer) => viewer,
-            Err(e) => return shell::refused(route, &req, &env, &e),
+            Err(e) => return shell::refused(&route, &req, &env, &e),
         };
-        let item = || crate::routes::item_path(&path).and_then(|(id, _)| crate::auth::percent_decode(id));
         match route {
             Route::SentryWebhook => shell::sentry_webhook(req, &env).await,
             Route::SentrySetup => shell::sentry_setup(req, &env).await,
@@ -67,31 +66,25 @@ mod entry {
             Route::GithubWebhook => shell::github_webhook(req, &env).await,
             Route::GithubSync => shell::github_sync(&env).await,
             Route::GithubUsers => shell::github_users(&env).await,
-            Route::GithubUser => shell::github_user(req, &env, &path).await,
-            Route::GithubTeamLink => shell::github_team_link(req, &env, &path).await,
+            Route::GithubUser(login) => shell::github_user(req, &env, &login).await,
+            Route::GithubTeamLink(team) => shell::github_team_link(req, &env, &team).await,
             Route::CronSentrySync => shell::trigger_sync(req, &env).await,
             Route::CronRetention => shell::trigger_retention(req, &env).await,
             Route::CronGithubReconcile => shell::trigger_github_reconcile(req, &env).await,
             Route::SyncStatus => shell::sync_status(&env).await,
             Route::Items => shell::items(&req, &env).await,
             Route::WebhookHealth => shell::webhook_health(&env).await,
-            Route::ItemAction => shell::item_action(req, &env, &item().unwrap_or_default(), viewer.as_deref()).await,
-            Route::ItemAssignees => shell::item_assignees(&env, &item().unwrap_or_default()).await,
-            Route::ItemComments => shell::item_comments(&req, &env, &item().unwrap_or_default()).await,
-            Route::ItemHistory => shell::item_history(&req, &env, &item().unwrap_or_default()).await,
+            Route::ItemAction(id) => shell::item_action(req, &env, &id, viewer.as_deref()).await,
+            Route::ItemAssignees(id) => shell::item_assignees(&env, &id).await,
+            Route::ItemComments(id) => shell::item_comments(&req, &env, &id).await,
+            Route::ItemHistory(id) => shell::item_history(&req, &env, &id).await,
             Route::Deliveries => shell::deliveries(&env).await,
-            Route::DeliveryBody => match crate::routes::delivery_path(&path) {
-                Some((id, _)) => shell::delivery_body(&env, id).await,
-                None => shell::error_response(&crate::error::AppError::NotFound),
-            },
-            Route::DeliveryReplay => match crate::routes::delivery_path(&path) {
-                Some((id, _)) => shell::delivery_replay(&env, id).await,
-                None => shell::error_response(&crate::error::AppError::NotFound),
-            },
+            Route::DeliveryBody(id) => shell::delivery_body(&env, id).await,
+            Route::DeliveryReplay(id) => shell::delivery_replay(&env, id).await,
             Route::Installations => shell::installations(&env).await,
             Route::Jobs => shell::jobs(&env).await,
             Route::Errors => shell::errors(&req, &env).await,
-            Route::ErrorGroup => shell::error_group(&path, &env).await,
+            Route::ErrorGroup(id) => shell::error_group(&id, &env).await,
             Route::ErrorStats => shell::error_stats(&env).await,
             Route::Health => shell::health(),
             Route::Session => shell::session_info(&req, &env).await,

@@ -128,17 +128,6 @@ fn excerpt(s: &str) -> String {
     flat.trim().to_string()
 }
 
-/// Percent-encodes a path segment or query value (RFC 3986: everything but
-/// the unreserved characters), so an email's `+` or `@` survives.
-pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The `cursor` of the `rel="next"` part of a Sentry `Link` header, when it
 /// says more results exist. The URL itself is not followed: the next page is
 /// asked of the configured API base, whatever host the header names.
@@ -284,13 +273,6 @@ mod tests {
         let r = HttpReply { status: 500, body: format!("a\nb{}", "z".repeat(500)), ..Default::default() };
         let detail = check("t", &r).unwrap_err().detail().to_string();
         assert!(detail.len() < 260 && !detail.contains('\n'), "{detail}");
-    }
-
-    #[test]
-    fn encoding_keeps_unreserved_characters_only() {
-        assert_eq!(encode("web-team_1.x~"), "web-team_1.x~");
-        assert_eq!(encode("email:a+b@x.io"), "email%3Aa%2Bb%40x.io");
-        assert_eq!(encode("../é"), "..%2F%C3%A9");
     }
 
     #[test]

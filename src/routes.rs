@@ -2,7 +2,9 @@
 
 use crate::sentry::ui::{LinkAction, Options};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A route and the params its path carries, parsed and checked once here,
+/// so a handler gets a typed id, never a path to pick apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     SentryWebhook,
     /// Sentry's redirect URL after an install.
@@ -17,10 +19,11 @@ pub enum Route {
     GithubSync,
     /// The login → Sentry member mapping table; `GithubUser` edits one row.
     GithubUsers,
-    GithubUser,
+    /// `PUT`/`DELETE /api/github/users/{login}`.
+    GithubUser(String),
     /// `PUT /api/github/teams/{github_team_id}/link` (bearer `ADMIN_TOKEN`):
     /// link the pre-existing Sentry team a GitHub team ran into (409).
-    GithubTeamLink,
+    GithubTeamLink(String),
     /// Manual triggers of the cron sync, of retention and of the GitHub
     /// reconcile (bearer `CRON_SECRET`).
     CronSentrySync,
@@ -34,14 +37,14 @@ pub enum Route {
     WebhookHealth,
     Deliveries,
     /// `GET /api/deliveries/{id}/body`: the exact bytes of a kept delivery.
-    DeliveryBody,
+    DeliveryBody(i64),
     /// `POST /api/deliveries/{id}/replay`: run a kept delivery again.
-    DeliveryReplay,
+    DeliveryReplay(i64),
     Installations,
     Jobs,
     /// The error log: groups, a group (`/api/errors/{issue_id}`), totals.
     Errors,
-    ErrorGroup,
+    ErrorGroup(String),
     ErrorStats,
     Health,
     /// The board's HTML pages (`/`, the error log, the delivery log): gated.
@@ -52,14 +55,15 @@ pub enum Route {
     ApiLogout,
     /// How the viewer is authenticated (never gated: the pages ask it first).
     Session,
-    /// `POST /api/items/{id}/actions`: a board change, written back to Sentry.
-    ItemAction,
+    /// `POST /api/items/{id}/actions`: a board change, written back to
+    /// Sentry. The card ids of the `Item*` routes are percent-decoded.
+    ItemAction(String),
     /// `GET /api/items/{id}/assignees`: who the card can be assigned to.
-    ItemAssignees,
+    ItemAssignees(String),
     /// `GET /api/items/{id}/comments`: a card's comments, loaded when shown.
-    ItemComments,
+    ItemComments(String),
     /// `GET /api/items/{id}/history`: a card's changes, loaded when shown.
-    ItemHistory,
+    ItemHistory(String),
     /// Anything else: served from `public/` by the assets binding.
     Asset,
 }
@@ -77,25 +81,25 @@ pub enum Gate {
 }
 
 impl Route {
-    pub fn gate(self) -> Gate {
+    pub fn gate(&self) -> Gate {
         match self {
             Route::Page
             | Route::Items
             | Route::WebhookHealth
-            | Route::ItemAssignees
-            | Route::ItemComments
-            | Route::ItemHistory
+            | Route::ItemAssignees(_)
+            | Route::ItemComments(_)
+            | Route::ItemHistory(_)
             | Route::Deliveries
-            | Route::DeliveryBody
+            | Route::DeliveryBody(_)
             | Route::Installations
             | Route::Jobs
             | Route::Errors
-            | Route::ErrorGroup
+            | Route::ErrorGroup(_)
             | Route::ErrorStats
             | Route::GithubSync
             | Route::GithubUsers
             | Route::SyncStatus => Gate::Viewer,
-            Route::ItemAction | Route::DeliveryReplay => Gate::ViewerWrite,
+            Route::ItemAction(_) | Route::DeliveryReplay(_) => Gate::ViewerWrite,
             _ => Gate::Public,
         }
     }
@@ -120,52 +124,15 @@ pub fn security_headers(content_type: Option<&str>) -> Vec<(&'static str, &'stat
 }
 
 /// Maps a method and path to a route. Sentry does not follow redirects, so
-/// every spelling of the webhook path is answered directly.
+/// every spelling of the webhook path is answered directly. A path of the
+/// API that matches no route, or whose id is malformed, is 404.
 pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> {
     let trimmed = path.trim_end_matches('/');
-    let (route, allowed): (Route, &[&str]) = match trimmed {
-        "/api/webhooks/sentry" | "/api/sentry/webhook" => (Route::SentryWebhook, &["POST"]),
-        "/sentry/setup" => (Route::SentrySetup, &["GET", "HEAD"]),
-        "/api/sentry/options/items" => (Route::SentryOptions(Options::Items), &["GET"]),
-        "/api/sentry/options/users" => (Route::SentryOptions(Options::Users), &["GET"]),
-        "/api/sentry/issue-link/create" => (Route::SentryIssueLink(LinkAction::Create), &["POST"]),
-        "/api/sentry/issue-link/link" => (Route::SentryIssueLink(LinkAction::Link), &["POST"]),
-        "/api/sentry/alert-rule-action" => (Route::SentryAlertRuleAction, &["POST"]),
-        "/api/webhooks/github" | "/api/github/webhook" => (Route::GithubWebhook, &["POST"]),
-        "/api/github/sync" => (Route::GithubSync, &["GET", "HEAD"]),
-        "/api/github/users" => (Route::GithubUsers, &["GET", "HEAD"]),
-        _ if github_login(trimmed).is_some() => (Route::GithubUser, &["PUT", "DELETE"]),
-        _ if github_team_link(trimmed).is_some() => (Route::GithubTeamLink, &["PUT"]),
-        "/api/cron/sentry-sync" => (Route::CronSentrySync, &["GET", "POST"]),
-        "/api/cron/retention" => (Route::CronRetention, &["GET", "POST"]),
-        "/api/cron/github-reconcile" => (Route::CronGithubReconcile, &["GET", "POST"]),
-        "/api/sync/status" => (Route::SyncStatus, &["GET", "HEAD"]),
-        "/api/items" => (Route::Items, &["GET", "HEAD"]),
-        "/api/webhook-health" => (Route::WebhookHealth, &["GET", "HEAD"]),
-        "/api/installations" => (Route::Installations, &["GET", "HEAD"]),
-        "/api/jobs" => (Route::Jobs, &["GET", "HEAD"]),
-        "/api/errors" => (Route::Errors, &["GET", "HEAD"]),
-        "/api/errors/stats" => (Route::ErrorStats, &["GET", "HEAD"]),
-        _ if error_group_id(trimmed).is_some() => (Route::ErrorGroup, &["GET", "HEAD"]),
-        "/api/deliveries" => (Route::Deliveries, &["GET", "HEAD"]),
-        _ if delivery_path(trimmed).is_some_and(|(_, sub)| sub == "body") => (Route::DeliveryBody, &["GET", "HEAD"]),
-        _ if delivery_path(trimmed).is_some_and(|(_, sub)| sub == "replay") => (Route::DeliveryReplay, &["POST"]),
-        "/api/health" => (Route::Health, &["GET", "HEAD"]),
-        "" | "/index.html" | "/errors" | "/errors.html" | "/deliveries" | "/deliveries.html" => {
-            (Route::Page, &["GET", "HEAD"])
-        }
-        "/login" | "/login.html" => (Route::Login, &["GET", "HEAD"]),
-        "/api/login" => (Route::ApiLogin, &["POST"]),
-        "/api/logout" => (Route::ApiLogout, &["POST"]),
-        "/api/session" => (Route::Session, &["GET", "HEAD"]),
-        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "actions") => (Route::ItemAction, &["POST"]),
-        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "assignees") => (Route::ItemAssignees, &["GET", "HEAD"]),
-        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "comments") => (Route::ItemComments, &["GET", "HEAD"]),
-        _ if item_path(trimmed).is_some_and(|(_, sub)| sub == "history") => (Route::ItemHistory, &["GET", "HEAD"]),
-        _ if trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/') => {
-            return Err(crate::error::AppError::NotFound)
-        }
-        _ => return Ok(Route::Asset),
+    let api = trimmed.starts_with("/api") && (trimmed.len() == 4 || trimmed.as_bytes()[4] == b'/');
+    let (route, allowed) = match fixed(trimmed).or_else(|| with_params(trimmed)) {
+        Some(found) => found,
+        None if api => return Err(crate::error::AppError::NotFound),
+        None => return Ok(Route::Asset),
     };
     if allowed.contains(&method) {
         Ok(route)
@@ -174,8 +141,73 @@ pub fn route(method: &str, path: &str) -> Result<Route, crate::error::AppError> 
     }
 }
 
+const READ: &[&str] = &["GET", "HEAD"];
+
+/// The routes whose path is fixed, and the methods each allows.
+fn fixed(path: &str) -> Option<(Route, &'static [&'static str])> {
+    Some(match path {
+        "/api/webhooks/sentry" | "/api/sentry/webhook" => (Route::SentryWebhook, &["POST"]),
+        "/sentry/setup" => (Route::SentrySetup, READ),
+        "/api/sentry/options/items" => (Route::SentryOptions(Options::Items), &["GET"]),
+        "/api/sentry/options/users" => (Route::SentryOptions(Options::Users), &["GET"]),
+        "/api/sentry/issue-link/create" => (Route::SentryIssueLink(LinkAction::Create), &["POST"]),
+        "/api/sentry/issue-link/link" => (Route::SentryIssueLink(LinkAction::Link), &["POST"]),
+        "/api/sentry/alert-rule-action" => (Route::SentryAlertRuleAction, &["POST"]),
+        "/api/webhooks/github" | "/api/github/webhook" => (Route::GithubWebhook, &["POST"]),
+        "/api/github/sync" => (Route::GithubSync, READ),
+        "/api/github/users" => (Route::GithubUsers, READ),
+        "/api/cron/sentry-sync" => (Route::CronSentrySync, &["GET", "POST"]),
+        "/api/cron/retention" => (Route::CronRetention, &["GET", "POST"]),
+        "/api/cron/github-reconcile" => (Route::CronGithubReconcile, &["GET", "POST"]),
+        "/api/sync/status" => (Route::SyncStatus, READ),
+        "/api/items" => (Route::Items, READ),
+        "/api/webhook-health" => (Route::WebhookHealth, READ),
+        "/api/installations" => (Route::Installations, READ),
+        "/api/jobs" => (Route::Jobs, READ),
+        "/api/errors" => (Route::Errors, READ),
+        "/api/errors/stats" => (Route::ErrorStats, READ),
+        "/api/deliveries" => (Route::Deliveries, READ),
+        "/api/health" => (Route::Health, READ),
+        "" | "/index.html" | "/errors" | "/errors.html" | "/deliveries" | "/deliveries.html" => (Route::Page, READ),
+        "/login" | "/login.html" => (Route::Login, READ),
+        "/api/login" => (Route::ApiLogin, &["POST"]),
+        "/api/logout" => (Route::ApiLogout, &["POST"]),
+        "/api/session" => (Route::Session, READ),
+        _ => return None,
+    })
+}
+
+/// The routes whose path carries an id, with the id parsed.
+fn with_params(path: &str) -> Option<(Route, &'static [&'static str])> {
+    if let Some(login) = github_login(path) {
+        return Some((Route::GithubUser(login.to_string()), &["PUT", "DELETE"]));
+    }
+    if let Some(team) = github_team_link(path) {
+        return Some((Route::GithubTeamLink(team.to_string()), &["PUT"]));
+    }
+    if let Some(id) = error_group_id(path) {
+        return Some((Route::ErrorGroup(id.to_string()), READ));
+    }
+    if let Some((id, sub)) = delivery_path(path) {
+        return match sub {
+            "body" => Some((Route::DeliveryBody(id), READ)),
+            "replay" => Some((Route::DeliveryReplay(id), &["POST"])),
+            _ => None,
+        };
+    }
+    let (id, sub) = item_path(path)?;
+    let id = crate::percent::decode(id)?;
+    Some(match sub {
+        "actions" => (Route::ItemAction(id), &["POST"]),
+        "assignees" => (Route::ItemAssignees(id), READ),
+        "comments" => (Route::ItemComments(id), READ),
+        "history" => (Route::ItemHistory(id), READ),
+        _ => return None,
+    })
+}
+
 /// The delivery-log id and what follows it in `/api/deliveries/{id}/{body|replay}`.
-pub fn delivery_path(path: &str) -> Option<(i64, &str)> {
+fn delivery_path(path: &str) -> Option<(i64, &str)> {
     let rest = path.trim_end_matches('/').strip_prefix("/api/deliveries/")?;
     let (id, sub) = rest.split_once('/')?;
     let ok = !id.is_empty() && id.len() <= 12 && id.bytes().all(|b| b.is_ascii_digit());
@@ -183,13 +215,13 @@ pub fn delivery_path(path: &str) -> Option<(i64, &str)> {
 }
 
 /// The issue id in `/api/errors/{issue_id}`.
-pub fn error_group_id(path: &str) -> Option<&str> {
+fn error_group_id(path: &str) -> Option<&str> {
     let id = path.trim_end_matches('/').strip_prefix("/api/errors/")?;
     (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
 }
 
 /// The card id and what follows it in `/api/items/{id}/{actions|assignees|comments|history}`.
-pub fn item_path(path: &str) -> Option<(&str, &str)> {
+fn item_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.trim_end_matches('/').strip_prefix("/api/items/")?;
     let (id, sub) = rest.split_once('/')?;
     let id_ok = !id.is_empty()
@@ -199,7 +231,7 @@ pub fn item_path(path: &str) -> Option<(&str, &str)> {
 }
 
 /// The login in `/api/github/users/{login}`.
-pub fn github_login(path: &str) -> Option<&str> {
+fn github_login(path: &str) -> Option<&str> {
     let login = path.trim_end_matches('/').strip_prefix("/api/github/users/")?;
     (!login.is_empty()
         && login.len() <= 100
@@ -209,7 +241,7 @@ pub fn github_login(path: &str) -> Option<&str> {
 
 /// The GitHub team id in `/api/github/teams/{id}/link` (GitHub's ids are
 /// integers).
-pub fn github_team_link(path: &str) -> Option<&str> {
+fn github_team_link(path: &str) -> Option<&str> {
     let rest = path.trim_end_matches('/').strip_prefix("/api/github/teams/")?;
     let id = rest.strip_suffix("/link")?;
     (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
@@ -219,11 +251,11 @@ pub fn github_team_link(path: &str) -> Option<&str> {
 mod tests {
     #[test]
     fn kept_deliveries_have_a_body_to_read_and_a_replay_to_post() {
-        assert_eq!(route("GET", "/api/deliveries/42/body"), Ok(Route::DeliveryBody));
-        assert_eq!(route("POST", "/api/deliveries/42/replay/"), Ok(Route::DeliveryReplay));
+        assert_eq!(route("GET", "/api/deliveries/42/body"), Ok(Route::DeliveryBody(42)));
+        assert_eq!(route("POST", "/api/deliveries/42/replay/"), Ok(Route::DeliveryReplay(42)));
         assert_eq!(route("GET", "/api/deliveries/42/replay"), Err(crate::error::AppError::MethodNotAllowed));
-        assert_eq!(Route::DeliveryBody.gate(), Gate::Viewer);
-        assert_eq!(Route::DeliveryReplay.gate(), Gate::ViewerWrite, "a board write: same origin only");
+        assert_eq!(Route::DeliveryBody(42).gate(), Gate::Viewer);
+        assert_eq!(Route::DeliveryReplay(42).gate(), Gate::ViewerWrite, "a board write: same origin only");
         assert_eq!(delivery_path("/api/deliveries/7/body"), Some((7, "body")));
         for bad in [
             "/api/deliveries/x/body",
@@ -266,7 +298,7 @@ mod tests {
     fn the_error_log_has_routes() {
         assert_eq!(route("GET", "/api/errors"), Ok(Route::Errors));
         assert_eq!(route("GET", "/api/errors/stats"), Ok(Route::ErrorStats));
-        assert_eq!(route("GET", "/api/errors/1170820242"), Ok(Route::ErrorGroup));
+        assert_eq!(route("GET", "/api/errors/1170820242"), Ok(Route::ErrorGroup("1170820242".into())));
         assert_eq!(error_group_id("/api/errors/1170820242/"), Some("1170820242"));
         assert_eq!(route("GET", "/api/errors/a/b"), Err(AppError::NotFound));
         assert_eq!(route("POST", "/api/errors"), Err(AppError::MethodNotAllowed));
@@ -280,14 +312,14 @@ mod tests {
         assert_eq!(route("GET", "/api/webhooks/github"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("GET", "/api/github/sync"), Ok(Route::GithubSync));
         assert_eq!(route("GET", "/api/github/users"), Ok(Route::GithubUsers));
-        assert_eq!(route("PUT", "/api/github/users/Octo-Cat"), Ok(Route::GithubUser));
-        assert_eq!(route("DELETE", "/api/github/users/octo/"), Ok(Route::GithubUser));
+        assert_eq!(route("PUT", "/api/github/users/Octo-Cat"), Ok(Route::GithubUser("Octo-Cat".into())));
+        assert_eq!(route("DELETE", "/api/github/users/octo/"), Ok(Route::GithubUser("octo".into())));
         assert_eq!(github_login("/api/github/users/Octo-Cat/"), Some("Octo-Cat"));
         assert_eq!(route("GET", "/api/github/users/octo"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("PUT", "/api/github/users/a%2Fb"), Err(AppError::NotFound));
-        assert_eq!(route("PUT", "/api/github/teams/3253328/link/"), Ok(Route::GithubTeamLink));
+        assert_eq!(route("PUT", "/api/github/teams/3253328/link/"), Ok(Route::GithubTeamLink("3253328".into())));
         assert_eq!(github_team_link("/api/github/teams/3253328/link"), Some("3253328"));
-        assert_eq!(Route::GithubTeamLink.gate(), Gate::Public, "bearer-protected by ADMIN_TOKEN");
+        assert_eq!(Route::GithubTeamLink("1".into()).gate(), Gate::Public, "bearer-protected by ADMIN_TOKEN");
         assert_eq!(route("GET", "/api/github/teams/1/link"), Err(AppError::MethodNotAllowed));
         for p in ["/api/github/teams/web/link", "/api/github/teams//link", "/api/github/teams/1/2/link"] {
             assert_eq!(route("PUT", p), Err(AppError::NotFound), "{p}");
@@ -309,19 +341,23 @@ mod tests {
     #[test]
     fn the_board_pages_and_its_api_are_gated() {
         for p in ["/", "/index.html", "/errors", "/errors.html", "/deliveries.html"] {
-            assert_eq!(route("GET", p).map(Route::gate), Ok(Gate::Viewer), "{p}");
+            assert_eq!(route("GET", p).as_ref().map(Route::gate), Ok(Gate::Viewer), "{p}");
         }
         for p in ["/api/items", "/api/deliveries", "/api/errors", "/api/errors/1", "/api/github/sync", "/api/jobs"] {
-            assert_eq!(route("GET", p).map(Route::gate), Ok(Gate::Viewer), "{p}");
+            assert_eq!(route("GET", p).as_ref().map(Route::gate), Ok(Gate::Viewer), "{p}");
         }
         assert_eq!(route("GET", "/api/webhook-health"), Ok(Route::WebhookHealth));
-        assert_eq!(route("GET", "/api/webhook-health/").map(Route::gate), Ok(Gate::Viewer), "gated as the board");
+        assert_eq!(
+            route("GET", "/api/webhook-health/").as_ref().map(Route::gate),
+            Ok(Gate::Viewer),
+            "gated as the board"
+        );
         assert_eq!(route("POST", "/api/webhook-health"), Err(AppError::MethodNotAllowed));
-        assert_eq!(route("POST", "/api/items/42/actions"), Ok(Route::ItemAction));
-        assert_eq!(Route::ItemAction.gate(), Gate::ViewerWrite);
-        assert_eq!(route("GET", "/api/items/42/assignees/"), Ok(Route::ItemAssignees));
-        assert_eq!(route("GET", "/api/items/42/comments"), Ok(Route::ItemComments));
-        assert_eq!(Route::ItemComments.gate(), Gate::Viewer);
+        assert_eq!(route("POST", "/api/items/42/actions"), Ok(Route::ItemAction("42".into())));
+        assert_eq!(Route::ItemAction("42".into()).gate(), Gate::ViewerWrite);
+        assert_eq!(route("GET", "/api/items/42/assignees/"), Ok(Route::ItemAssignees("42".into())));
+        assert_eq!(route("GET", "/api/items/42/comments"), Ok(Route::ItemComments("42".into())));
+        assert_eq!(Route::ItemComments("42".into()).gate(), Gate::Viewer);
         assert_eq!(route("POST", "/api/items/42/comments"), Err(AppError::MethodNotAllowed));
         assert_eq!(item_path("/api/items/event_alert:1:r/actions"), Some(("event_alert:1:r", "actions")));
         assert_eq!(route("POST", "/api/items/42/other"), Err(AppError::NotFound));
@@ -331,11 +367,36 @@ mod tests {
 
     #[test]
     fn a_cards_history_is_read_like_its_comments() {
-        assert_eq!(route("GET", "/api/items/42/history"), Ok(Route::ItemHistory));
-        assert_eq!(route("HEAD", "/api/items/42/history/"), Ok(Route::ItemHistory));
-        assert_eq!(Route::ItemHistory.gate(), Route::ItemComments.gate());
+        assert_eq!(route("GET", "/api/items/42/history"), Ok(Route::ItemHistory("42".into())));
+        assert_eq!(route("HEAD", "/api/items/42/history/"), Ok(Route::ItemHistory("42".into())));
+        assert_eq!(Route::ItemHistory("42".into()).gate(), Route::ItemComments("42".into()).gate());
         assert_eq!(route("POST", "/api/items/42/history"), Err(AppError::MethodNotAllowed));
         assert_eq!(route("GET", "/api/items/42/history/x"), Err(AppError::NotFound));
+    }
+
+    #[test]
+    fn ids_in_paths_reach_handlers_typed_and_decoded() {
+        assert_eq!(
+            route("GET", "/api/items/event_alert%3A1%3Ar/history"),
+            Ok(Route::ItemHistory("event_alert:1:r".into()))
+        );
+        assert_eq!(route("POST", "/api/items/a%2Bb/actions"), Ok(Route::ItemAction("a+b".into())));
+        for bad in [
+            "/api/items/a+b/comments",
+            "/api/items/%ZZ/history",
+            "/api/items/%+1/history",
+            "/api/items/%ff/history",
+            "/api/items/%4/actions",
+        ] {
+            assert_eq!(
+                route("GET", bad),
+                Err(AppError::NotFound),
+                "{bad}: an id outside the set, or that does not decode"
+            );
+        }
+        assert_eq!(route("GET", "/api/deliveries/x/other"), Err(AppError::NotFound));
+        assert_eq!(route("GET", "/api/deliveries/7/other"), Err(AppError::NotFound));
+        assert_eq!(route("GET", "/api/errors/stats"), Ok(Route::ErrorStats), "not a group named stats");
     }
 
     #[test]
@@ -356,7 +417,7 @@ mod tests {
             ("GET", "/sentry/setup"),
             ("POST", "/api/cron/sentry-sync"),
         ] {
-            assert_eq!(route(m, p).map(Route::gate), Ok(Gate::Public), "{m} {p}");
+            assert_eq!(route(m, p).as_ref().map(Route::gate), Ok(Gate::Public), "{m} {p}");
         }
     }
 

@@ -6,7 +6,8 @@
 use crate::board::{Assignee, Status};
 use crate::config::Config;
 use crate::error::AppError;
-use crate::outbound::{encode, HttpCall};
+use crate::outbound::HttpCall;
+use crate::percent::encode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

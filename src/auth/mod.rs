@@ -17,6 +17,7 @@ pub mod throttle;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::loopback::{is_loopback, is_loopback_ip};
+use crate::percent::decode;
 use crate::routes::{Gate, Route};
 
 /// How this worker authenticates viewers, for one request.
@@ -136,7 +137,7 @@ pub enum RefusalPage {
     Notice,
 }
 
-pub fn refusal_page(route: Route, token_login: bool, e: &AppError) -> RefusalPage {
+pub fn refusal_page(route: &Route, token_login: bool, e: &AppError) -> RefusalPage {
     match (route, e) {
         (Route::Page, AppError::Unauthenticated) if token_login => RefusalPage::LoginForm,
         (Route::Page, _) => RefusalPage::Notice,
@@ -200,28 +201,8 @@ pub fn safe_next(next: Option<&str>) -> String {
 pub fn form_field(body: &str, name: &str) -> Option<String> {
     body.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k)? == name).then(|| percent_decode(v)).flatten()
+        (decode(k)? == name).then(|| decode(v)).flatten()
     })
-}
-
-/// `%XX` and `+` decoded; `None` for a broken escape or non-UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -244,10 +225,10 @@ mod tests {
     #[test]
     fn a_page_goes_to_the_login_form_only_without_a_session_in_token_mode() {
         let unauth = AppError::Unauthenticated;
-        assert_eq!(refusal_page(Route::Page, true, &unauth), RefusalPage::LoginForm);
-        assert_eq!(refusal_page(Route::Page, false, &unauth), RefusalPage::Notice);
-        assert_eq!(refusal_page(Route::Page, true, &AppError::Unavailable("x".into())), RefusalPage::Notice);
-        assert_eq!(refusal_page(Route::Items, true, &unauth), RefusalPage::Json);
+        assert_eq!(refusal_page(&Route::Page, true, &unauth), RefusalPage::LoginForm);
+        assert_eq!(refusal_page(&Route::Page, false, &unauth), RefusalPage::Notice);
+        assert_eq!(refusal_page(&Route::Page, true, &AppError::Unavailable("x".into())), RefusalPage::Notice);
+        assert_eq!(refusal_page(&Route::Items, true, &unauth), RefusalPage::Json);
     }
 
     use super::*;

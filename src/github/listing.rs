@@ -4,7 +4,8 @@
 
 use super::wire::is_name;
 use crate::config::GithubConfig;
-use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
+use crate::outbound::{self, CallError, HttpCall, HttpReply};
+use crate::percent::encode;
 use crate::sentry::wire::{opt_id, opt_text};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;

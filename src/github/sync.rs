@@ -4,7 +4,8 @@
 //! same Sentry state and never calls with an empty id.
 
 use crate::config::{Config, GithubConfig};
-use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
+use crate::outbound::{self, CallError, HttpCall, HttpReply};
+use crate::percent::encode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

@@ -9,7 +9,8 @@
 use super::wire::is_name;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
+use crate::outbound::{self, CallError, HttpCall, HttpReply};
+use crate::percent::encode;
 use crate::sentry::wire::{opt_id, opt_text};
 use serde::Deserialize;
 use serde_json::json;

@@ -54,31 +54,9 @@ pub fn form_payload(body: &[u8]) -> Result<Vec<u8>, String> {
         .split(|&b| b == b'&')
         .find_map(|pair| pair.strip_prefix(b"payload="))
         .ok_or("form-encoded body without a payload field")?;
-    let decoded = percent_decode(field)?;
+    let decoded = crate::percent::decode_bytes(field).ok_or("the form's payload has a bad %-escape")?;
     std::str::from_utf8(&decoded).map_err(|_| "the form's payload is not UTF-8".to_string())?;
     Ok(decoded)
-}
-
-fn percent_decode(field: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(field.len());
-    let mut bytes = field.iter();
-    while let Some(&b) = bytes.next() {
-        out.push(match b {
-            b'+' => b' ',
-            b'%' => {
-                let (hi, lo) = (bytes.next().and_then(hex_digit), bytes.next().and_then(hex_digit));
-                // u8::from_str_radix would take "+1": check each digit instead.
-                let (Some(hi), Some(lo)) = (hi, lo) else { return Err("the form's payload has a bad %-escape".into()) };
-                hi << 4 | lo
-            }
-            _ => b,
-        });
-    }
-    Ok(out)
-}
-
-fn hex_digit(b: &u8) -> Option<u8> {
-    (*b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// A GitHub team slug or login, safe to put in a URL path: ASCII letters,

@@ -11,7 +11,8 @@
 use super::wire::{value_to_id, WireIssue};
 use crate::board::{Comment, IssueState};
 use crate::config::Config;
-use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
+use crate::outbound::{self, CallError, HttpCall, HttpReply};
+use crate::percent::encode;
 use crate::sql::Stmt;
 use crate::store;
 use crate::time;

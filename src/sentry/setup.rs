@@ -15,7 +15,7 @@ impl SetupQuery {
     pub fn parse(query: &str) -> Self {
         let mut q = SetupQuery::default();
         for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
-            let v = percent_decode(v).filter(|v| !v.trim().is_empty());
+            let v = crate::percent::decode(v).filter(|v| !v.trim().is_empty());
             match k {
                 "installationId" => q.installation_id = v,
                 "orgSlug" => q.org_slug = v,
@@ -37,7 +37,7 @@ pub struct Known {
 /// The page: status code and HTML.
 pub fn page(q: &SetupQuery, known: Option<&Known>) -> (u16, String) {
     let org = known.and_then(|k| k.org_slug.clone()).or_else(|| q.org_slug.clone());
-    let board = org.as_deref().map_or_else(|| "/".to_string(), |o| format!("/?org={}", percent_encode(o)));
+    let board = org.as_deref().map_or_else(|| "/".to_string(), |o| format!("/?org={}", crate::percent::encode(o)));
     let (status, heading, detail, refresh) = match (q.installation_id.as_deref(), known) {
         (None, _) => (
             400,
@@ -101,40 +101,6 @@ fn escape(s: &str) -> String {
             c => c.to_string(),
         })
         .collect()
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            b => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Decodes `%XX` and `+`; `None` for malformed escapes or non-UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

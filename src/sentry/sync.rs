@@ -7,7 +7,8 @@
 use super::wire::WireIssue;
 use crate::board::IssueState;
 use crate::config::Config;
-use crate::outbound::{self, encode, CallError, HttpCall, HttpReply};
+use crate::outbound::{self, CallError, HttpCall, HttpReply};
+use crate::percent::encode;
 use crate::sql::Stmt;
 use crate::store;
 use serde::{Deserialize, Serialize};

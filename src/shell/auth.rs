@@ -96,13 +96,13 @@ fn store_failed(e: AppError) -> AppError {
 
 /// What an API caller or a browser is told when the gate says no: pages
 /// go to the login form (token mode) or get a short page, the API gets JSON.
-pub fn refused(route: Route, req: &Request, env: &Env, e: &AppError) -> Result<Response> {
+pub fn refused(route: &Route, req: &Request, env: &Env, e: &AppError) -> Result<Response> {
     match auth::refusal_page(route, config(env).dashboard_token.is_some(), e) {
         RefusalPage::Json => http::error_response(e),
         RefusalPage::Notice => notice(e),
         RefusalPage::LoginForm => {
             let next = req.url().map(|u| path_and_query(&u)).unwrap_or_else(|_| "/".into());
-            redirect(&format!("/login?next={}", crate::outbound::encode(&next)), None)
+            redirect(&format!("/login?next={}", crate::percent::encode(&next)), None)
         }
     }
 }
@@ -170,7 +170,7 @@ async fn try_login(req: &mut Request, env: &Env, expected: &str) -> std::result:
     if !session::token_matches(expected, presented.trim()) {
         log("login_refused", "wrong token");
         d1::run(&db, &store::auth::record_failure(&client, minute)).await.map_err(store_failed)?;
-        return shell_result(redirect(&format!("/login?error=1&next={}", crate::outbound::encode(&next)), None));
+        return shell_result(redirect(&format!("/login?error=1&next={}", crate::percent::encode(&next)), None));
     }
     let value = session::issue(expected, session_version(env).await?, now + session::MAX_AGE_SECS);
     shell_result(redirect(&next, Some(&session::set_cookie(&value))))

@@ -36,9 +36,8 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response> {
     answer("errors", result)
 }
 
-pub async fn group(path: &str, env: &Env) -> Result<Response> {
+pub async fn group(id: &str, env: &Env) -> Result<Response> {
     let result = async {
-        let id = crate::routes::error_group_id(path).ok_or(AppError::NotFound)?;
         let db = db(env)?;
         let (issue, since) = ([id.into()], [id.into(), store::hours_since(now(), DAYS).into()]);
         let read =

@@ -93,20 +93,9 @@ fn read_failed(what: &str, e: &AppError) -> Result<Response> {
 }
 
 /// `PUT`/`DELETE /api/github/users/{login}`.
-pub async fn github_user(req: Request, env: &Env, path: &str) -> Result<Response> {
-    match crate::routes::github_login(path) {
-        Some(login) => github::edit_user(req, env, login).await,
-        None => error_response(&AppError::NotFound),
-    }
-}
-
+pub use github::edit_user as github_user;
 /// `PUT /api/github/teams/{id}/link`.
-pub async fn github_team_link(req: Request, env: &Env, path: &str) -> Result<Response> {
-    match crate::routes::github_team_link(path) {
-        Some(team_id) => github::link_team(req, env, team_id).await,
-        None => error_response(&AppError::NotFound),
-    }
-}
+pub use github::link_team as github_team_link;
 
 pub fn health() -> Result<Response> {
     Response::from_json(&serde_json::json!({ "ok": true }))

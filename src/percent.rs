@@ -1,0 +1,71 @@
+//! Percent-encoding, once for every caller: `encode` for the segments and
+//! values of the URLs the worker builds, `decode` for form fields (login,
+//! the setup page, GitHub's form-encoded deliveries) and ids in paths.
+
+/// Percent-encodes a path segment or query value (RFC 3986: everything but
+/// the unreserved characters), so an email's `+` or `@` survives.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The bytes of `s` with `%XX` and `+` decoded; `None` for a broken escape.
+/// Each escape digit must be a hex digit (`u8::from_str_radix` would also
+/// take `"+1"`).
+pub fn decode_bytes(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.iter();
+    while let Some(&b) = bytes.next() {
+        out.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let hi = bytes.next().and_then(hex_digit)?;
+                let lo = bytes.next().and_then(hex_digit)?;
+                hi << 4 | lo
+            }
+            _ => b,
+        });
+    }
+    Some(out)
+}
+
+/// Same, as text: `None` for a broken escape or bytes that are not UTF-8.
+pub fn decode(s: &str) -> Option<String> {
+    String::from_utf8(decode_bytes(s.as_bytes())?).ok()
+}
+
+fn hex_digit(b: &u8) -> Option<u8> {
+    (*b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_keeps_unreserved_characters_only() {
+        assert_eq!(encode("web-team_1.x~"), "web-team_1.x~");
+        assert_eq!(encode("email:a+b@x.io"), "email%3Aa%2Bb%40x.io");
+        assert_eq!(encode("../é"), "..%2F%C3%A9");
+    }
+
+    #[test]
+    fn escapes_and_plus_are_decoded() {
+        assert_eq!(decode("a%20b+c%2Fd").as_deref(), Some("a b c/d"));
+        assert_eq!(decode("%E2%9C%93").as_deref(), Some("✓"));
+        assert_eq!(decode("").as_deref(), Some(""));
+        assert_eq!(decode_bytes(b"%ff"), Some(vec![0xff]));
+    }
+
+    #[test]
+    fn a_broken_escape_or_non_utf8_is_refused() {
+        for bad in ["%", "%4", "%zz", "%+1", "%-1", "a%2"] {
+            assert_eq!(decode(bad), None, "{bad}");
+        }
+        assert_eq!(decode("%ff"), None, "not UTF-8");
+    }
+}
