@@ -10,7 +10,15 @@
 //! 3. cold start of `wrangler dev` (already built) and its first requests;
 //! 4. ack req/s and p50/p99 per webhook type against one `wrangler dev`;
 //! 5. the error-ingest drain rate (queued mode);
-//! 6. the cron sync of 10,000 issues.
+//! 6. the Rust worker against the JS baseline (`benches/baseline/`), side
+//!    by side in alternating rounds (issue 18's ratio);
+//! 7. the error-ingest drain rate (queued mode);
+//! 8. the cron sync of 10,000 issues.
+//!
+//! What the run cannot measure (the size matrix, which rebuilds the worker
+//! per profile; the code bytes per crate) is written by hand between
+//! `<!-- by hand -->` and `<!-- /by hand -->` in BENCHMARKS.md, and kept as
+//! it is when the report is rewritten.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -19,12 +27,14 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::app::{spawn_app, App, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN};
-use support::{bodies, env_usize, errors, load, native, sync};
+use support::{bodies, compare, env_usize, errors, load, native, sync};
 
 /// Env var, default, what it sizes.
-const SIZES: [(&str, usize, &str); 8] = [
+const SIZES: [(&str, usize, &str); 10] = [
     ("BENCH_N", 2000, "signed deliveries per webhook type (ack section)"),
     ("BENCH_C", 16, "concurrent senders (ack and error-ingest sections)"),
+    ("BENCH_BASELINE_N", 400, "signed deliveries per round and worker (JS baseline section)"),
+    ("BENCH_ROUNDS", 3, "alternating rounds per webhook type (JS baseline section)"),
     ("BENCH_ERRORS_N", 2000, "error events for the drain rate"),
     ("BENCH_SYNC_ISSUES", 10_000, "issues the cron sync imports (100 per page)"),
     ("BENCH_NATIVE_ITERS", 1000, "timed calls per native case (after a tenth as many warm-up calls)"),
@@ -93,16 +103,34 @@ fn main() {
     md += &wasm_section();
     md += &cold_start_section();
     md += &ack_section();
+    md += &baseline_section();
     md += &errors_section();
     md += &sync_section();
-    md += &reproduce_section();
-    let report = format!("{}{md}", header(&machine, started.elapsed()));
     let path = std::env::var("BENCH_REPORT_FILE")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| support::root().join("BENCHMARKS.md"));
+    md += &by_hand(&std::fs::read_to_string(&path).unwrap_or_default());
+    md += &reproduce_section();
+    let report = format!("{}{md}", header(&machine, started.elapsed()));
     std::fs::write(&path, &report).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     println!("{report}");
     progress(&format!("wrote {} in {}", path.display(), secs(started.elapsed())));
+}
+
+const BY_HAND: (&str, &str) = ("<!-- by hand -->", "<!-- /by hand -->");
+
+/// The hand-written blocks of the report being replaced, as they are.
+fn by_hand(old: &str) -> String {
+    let mut kept = String::new();
+    let mut rest = old;
+    while let Some(start) = rest.find(BY_HAND.0) {
+        let Some(len) = rest[start..].find(BY_HAND.1) else { break };
+        let end = start + len + BY_HAND.1.len();
+        kept += &rest[start..end];
+        kept += "\n\n";
+        rest = &rest[end..];
+    }
+    kept
 }
 
 /// Read before the run: the load average shows whether the machine was quiet.
@@ -331,6 +359,43 @@ fn settle(app: &App, queued: Queued, errors_target: i64) -> Option<Duration> {
         app.wait_for("the queue to drain", Duration::from_secs(600), || done().then_some(()));
         t.elapsed()
     })
+}
+
+/// Issue 18's figure: both workers under the same wrangler, the same load,
+/// alternating rounds; the ratio is the median req/s, rust over js.
+fn baseline_section() -> String {
+    let (n, c, rounds) = (size("BENCH_BASELINE_N"), size("BENCH_C").max(1), size("BENCH_ROUNDS").max(1));
+    let mut s = String::from("## Rust worker vs the JS baseline (issue 18)\n\n");
+    let _ = writeln!(
+        s,
+        "The Rust worker and the hand-written JS Worker of `benches/baseline/` (WebCrypto HMAC-SHA256 \
+         verify with the key imported once per isolate, `JSON.parse`, one prepared D1 insert, 200/401), \
+         each in its own `wrangler dev` on 127.0.0.1 under the same wrangler, loaded by the same driver \
+         ({c} sender threads, one keep-alive connection each). Per webhook type {rounds} alternating \
+         rounds of {n} distinct signed deliveries, rust then js; the Rust worker's queue is let drain \
+         after each of its rounds. Medians of the rounds; the ratio is rust req/s over js req/s \
+         (`make bench` prints the same, per round).\n"
+    );
+    s += compare::HEADER;
+    s += "\n";
+    let app = spawn_app(&[
+        ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
+        ("SENTRY_ORG_SLUG", INTERNAL_ORG),
+        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
+        ("GITHUB_SYNC_DRY_RUN", "true"),
+    ]);
+    let js = compare::spawn_baseline();
+    let mut rows = vec![];
+    for (k, kind) in compare::KINDS.iter().enumerate() {
+        progress(&format!("baseline: {} × {n} × {rounds} rounds per worker", kind.name));
+        let result = compare::compare(&app, &js, kind, k * 1_000_000, n, c, rounds);
+        let _ = writeln!(s, "{}", compare::row(&result));
+        rows.push(format!("{}:\n{}", kind.name, compare::rounds(&result)));
+    }
+    app.stop();
+    drop(js);
+    let _ = writeln!(s, "\nRounds:\n\n```\n{}\n```\n", rows.join("\n"));
+    s
 }
 
 fn ack_section() -> String {
