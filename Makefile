@@ -2,7 +2,7 @@
 PORT ?= 8787
 export PORT
 
-.PHONY: dev demo test tools build bench bench-errors bench-sync bench-report deploy
+.PHONY: dev demo test tools build bench bench-errors bench-sync bench-report profile deploy
 
 dev: tools
 	@bash tools/dev.sh
@@ -45,6 +45,11 @@ bench-sync: tools
 # Every figure in one run, written to BENCHMARKS.md (sizes: docs/operations.md).
 bench-report: tools
 	@bash tools/bench.sh report
+
+# Where a Sentry issue ack's CPU goes inside the worker: V8's sampling
+# profiler through wrangler's inspector, by stage and by function.
+profile: tools
+	@bash tools/profile.sh
 
 # Idempotent: creates the D1 database and queues if missing, migrates, asks
 # only for secrets not set yet (or takes them from the environment), deploys

@@ -12,6 +12,10 @@ worker-build --release
 # gzipped) and the producers section go: a panic still logs its message and
 # file:line:col through console_error_panic_hook (those are data, not
 # names). SK_KEEP_NAMES=1 keeps them, for tools/wasm_symbols.py.
+# The named module is kept aside (same function indexes): tools/profile.sh
+# names a CPU profile's frames of the stripped one with it.
+mkdir -p "$CARGO_TARGET_DIR/wasm-names"
+cp build/index_bg.wasm "$CARGO_TARGET_DIR/wasm-names/index_bg.wasm"
 if [ "${SK_KEEP_NAMES:-}" != 1 ]; then
     for wasm in build/*.wasm build/worker/*.wasm; do
         [ -f "$wasm" ] || continue

@@ -6,7 +6,8 @@ sums the code bytes per crate (the first path segment of each name).
     python3 tools/wasm_symbols.py build/index_bg.wasm [--top N] [--prefix serde_json]
 
 --top N also lists the N largest functions; --prefix P lists every
-function whose crate is P. Without a name section the functions show as
+function whose crate is P; --json prints {function index: name} instead
+(for tools/profile.mjs, which names a stripped build's frames with it). Without a name section the functions show as
 `<unnamed>`: build with the name section kept (see benches/size_matrix.sh).
 """
 import re
@@ -155,6 +156,11 @@ def main(argv):
         if sid == 0:
             key, _ = name(body, 0)
         by_section[key] = by_section.get(key, 0) + len(body)
+    if "--json" in argv:
+        import json
+        clean = lambda fn: CRATE_HASH.sub("", HASH.sub("", demangle_legacy(fn)))
+        print(json.dumps({str(k): clean(v) for k, v in names.items()}))
+        return
     per_crate, per_fn = defaultdict(lambda: [0, 0]), []
     for k, size in enumerate(sizes):
         fn = CRATE_HASH.sub("", HASH.sub("", demangle_legacy(names.get(imports + k, "<unnamed>"))))

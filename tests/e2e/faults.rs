@@ -355,16 +355,24 @@ fn a_sync_page_is_asked_again_from_its_cursor_through_every_fault() {
     let mark = a.mock.calls().len();
     let run = start_sync(a);
     let done = finished_run(a, &run);
-    assert_eq!(
-        (done["status"].as_str(), done["pages"].as_i64(), done["issues"].as_i64(), done["errors"].as_i64()),
-        (Some("done"), Some(3), Some(250), Some(4)),
-        "{done}"
-    );
     let page2 = exact_calls(a, mark, &paths[1]);
     assert_eq!(page2.len(), 5, "four failures, then the page: {page2:#?}");
-    assert_eq!((exact_calls(a, mark, &paths[0]).len(), exact_calls(a, mark, &paths[2]).len()), (1, 1));
     let g = gaps(&page2);
-    assert!(g[0] >= 0.9 && g[1] >= 1.5 + 1.9 && g[2] >= 1.9 && g[3] >= 1.9, "backoff between attempts: {g:?}");
+    // A connection dropped after it had served a request may be retried at
+    // once by the runtime's HTTP client (a stale keep-alive connection),
+    // and the worker never sees that fault: then the run counts three, and
+    // no backoff comes between the drop and the next call. Any other count
+    // or gap fails.
+    let runtime_retried = done["errors"] == 3 && g[2] < 0.5;
+    let errors = if runtime_retried { 3 } else { 4 };
+    assert_eq!(
+        (done["status"].as_str(), done["pages"].as_i64(), done["issues"].as_i64(), done["errors"].as_i64()),
+        (Some("done"), Some(3), Some(250), Some(errors)),
+        "{done}; gaps between the calls of page 2: {g:?}"
+    );
+    assert_eq!((exact_calls(a, mark, &paths[0]).len(), exact_calls(a, mark, &paths[2]).len()), (1, 1));
+    let after_drop = runtime_retried || g[2] >= 1.9;
+    assert!(g[0] >= 0.9 && g[1] >= 1.5 + 1.9 && after_drop && g[3] >= 1.9, "backoff between attempts: {g:?}");
     let count = a.d1_count("SELECT COUNT(*) AS n FROM cards WHERE short_id LIKE 'FSYNC-890%' AND status = 'resolved'");
     assert_eq!(count, 250, "every issue of every page is a card");
 }
