@@ -115,9 +115,10 @@ pub(super) async fn finish(
             let ack = Ack { statements: batch, jobs, guard, unseen: None, undo };
             match (super::webhook::execute(env, &db, ack).await, outcome.fallback.take()) {
                 // Any refusal of a guessed batch falls back, not only the
-                // guess check's: the batch wrote nothing, and D1's answer
-                // decides (a second failure is then recorded as one).
-                (Err(Failed::Batch(_)), Some(f)) => {
+                // guess check's: it rolled back, and D1's answer decides (a
+                // second failure is then recorded as one). A batch that may
+                // have committed never falls back (`Failed::Unknown`).
+                (Err(Failed::Refused(_)), Some(f)) => {
                     let decided = read_then_decide(&db, f).await.unwrap_or_else(Outcome::rejected);
                     return Box::pin(finish(env, r, decided, replay_of)).await;
                 }

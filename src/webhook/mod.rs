@@ -70,6 +70,11 @@ impl Ack {
         Settled { jobs, seen: seen.map(|u| (u.reply, u.verdict)) }
     }
 
+    /// Every job the ack could queue: its own and the guarded one.
+    pub fn all_jobs(&self) -> Vec<Job> {
+        self.jobs.iter().cloned().chain(self.guard.as_ref().map(|g| g.job.clone())).collect()
+    }
+
     /// The statements that undo the ack when `jobs` could not be queued.
     pub fn unqueued(undo: &Undo, jobs: &[Job], error: &str) -> Vec<Stmt> {
         match undo {
@@ -90,21 +95,40 @@ fn truthy(row: &Row, key: &str) -> bool {
     }
 }
 
-/// Why an ack did not apply as planned. `Batch`: its one transaction was
-/// refused or failed, so nothing of it was written (a guessed plan is
-/// decided again from D1's answer). `Unqueued`: the batch applied but its
-/// jobs could not be queued, and the ack's undo was written: deciding
-/// again would apply it twice.
+/// Why an ack did not apply as planned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failed {
-    Batch(AppError),
+    /// SQLite refused a statement of the batch, so its one transaction
+    /// rolled back and nothing of it was written: a guessed plan is decided
+    /// again from D1's answer.
+    Refused(AppError),
+    /// The batch failed in a way that does not say whether it committed (the
+    /// connection, reading its answer): its undo is written, and the sender
+    /// is answered 5xx so its retry is applied anew.
+    Unknown(AppError),
+    /// The batch applied but its jobs could not be queued, and the ack's
+    /// undo was written: deciding again would apply it twice.
     Unqueued(AppError),
+}
+
+impl Failed {
+    /// Sorts a failed batch by what D1 said: only SQLite's own refusal
+    /// (`SQLITE_CONSTRAINT`, a CHECK that failed, …) proves the rollback.
+    pub fn batch(e: AppError) -> Failed {
+        let refused = matches!(&e, AppError::Internal(detail)
+            if detail.contains("SQLITE_") || detail.contains("constraint failed"));
+        if refused {
+            Failed::Refused(e)
+        } else {
+            Failed::Unknown(e)
+        }
+    }
 }
 
 impl From<Failed> for AppError {
     fn from(f: Failed) -> Self {
         match f {
-            Failed::Batch(e) | Failed::Unqueued(e) => e,
+            Failed::Refused(e) | Failed::Unknown(e) | Failed::Unqueued(e) => e,
         }
     }
 }
@@ -145,5 +169,25 @@ pub fn record<'a>(r: &Received<'a>, done: Done<'a>, latency_ms: u32) -> Delivery
         body_sha256: done.digest,
         latency_ms,
         replay_of: r.replay_of,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sqlites_refusal_proves_a_batch_rolled_back() {
+        let d1 = |m: &str| AppError::Internal(format!("D1: Error: {m}"));
+        let check = d1("D1_ERROR: CHECK constraint failed: prior_guessed_wrong: SQLITE_CONSTRAINT");
+        assert_eq!(Failed::batch(check.clone()), Failed::Refused(check));
+        let unique = d1("D1_ERROR: UNIQUE constraint failed: cards.id");
+        assert!(matches!(Failed::batch(unique), Failed::Refused(_)));
+        for unknown in
+            [d1("Network connection lost."), d1("invalid type: null, expected a map"), AppError::Internal("x".into())]
+        {
+            assert!(matches!(Failed::batch(unknown.clone()), Failed::Unknown(_)), "{unknown:?}");
+        }
+        assert!(matches!(Failed::batch(AppError::NotFound), Failed::Unknown(_)));
     }
 }
