@@ -9,7 +9,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use support::app::{spawn_app, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN};
 use support::compare::{self, KINDS};
 use support::env_usize;
 
@@ -18,12 +17,7 @@ fn main() {
     let c = env_usize("BENCH_C", 16).max(1);
     let rounds = env_usize("BENCH_ROUNDS", 3).max(1);
     let only = std::env::var("BENCH_KINDS").unwrap_or_default();
-    let app = spawn_app(&[
-        ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
-        ("SENTRY_ORG_SLUG", INTERNAL_ORG),
-        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
-        ("GITHUB_SYNC_DRY_RUN", "true"),
-    ]);
+    let app = compare::spawn_rust();
     let js = compare::spawn_baseline();
     println!(
         "rust worker {} and JS baseline {}: {rounds} alternating rounds of {n} at concurrency {c}",

@@ -26,7 +26,7 @@ mod support;
 use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::app::{spawn_app, App, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN};
+use support::app::{spawn_app, App};
 use support::{bodies, compare, env_usize, errors, load, native, sync};
 
 /// Env var, default, what it sizes.
@@ -378,12 +378,7 @@ fn baseline_section() -> String {
     );
     s += compare::HEADER;
     s += "\n";
-    let app = spawn_app(&[
-        ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
-        ("SENTRY_ORG_SLUG", INTERNAL_ORG),
-        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
-        ("GITHUB_SYNC_DRY_RUN", "true"),
-    ]);
+    let app = compare::spawn_rust();
     let js = compare::spawn_baseline();
     let mut rows = vec![];
     for (k, kind) in compare::KINDS.iter().enumerate() {
@@ -411,12 +406,7 @@ fn ack_section() -> String {
          issue cards the first row created.\n"
     );
     s += "| webhook | non-2xx | req/s | p50 | p99 | max | queued work done |\n|---|---|---|---|---|---|---|\n";
-    let app = spawn_app(&[
-        ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
-        ("SENTRY_ORG_SLUG", INTERNAL_ORG),
-        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
-        ("GITHUB_SYNC_DRY_RUN", "true"),
-    ]);
+    let app = compare::spawn_rust();
     for kind in &KINDS {
         progress(&format!("ack: {} × {n} at concurrency {c}", kind.name));
         let target = errors::stored(&app) + n as i64 + 1;

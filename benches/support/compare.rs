@@ -4,13 +4,25 @@
 //! Both sign and send through `send` below, with the same headers, so the
 //! only difference is the worker behind the port.
 
-use super::app::{App, GITHUB_SECRET, SECRET};
+use super::app::{spawn_app, App, GITHUB_SECRET, INTERNAL_ORG, INTERNAL_TOKEN, SECRET};
 use super::load::{drive, Load};
 use super::{bodies, errors, percentile, root};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The Rust worker as the ack figures load it: internal-integration mode
+/// (a token, so no delivery waits on an installation's), the GitHub sync
+/// in dry run (its jobs call nothing).
+pub fn spawn_rust() -> App {
+    spawn_app(&[
+        ("SENTRY_AUTH_TOKEN", INTERNAL_TOKEN),
+        ("SENTRY_ORG_SLUG", INTERNAL_ORG),
+        ("GITHUB_WEBHOOK_SECRET", GITHUB_SECRET),
+        ("GITHUB_SYNC_DRY_RUN", "true"),
+    ])
+}
 
 /// The JS baseline under `wrangler dev` (its own config, D1 and state).
 pub struct Baseline {
