@@ -7,6 +7,7 @@ pub mod fixes;
 pub mod hook;
 pub mod job_run;
 pub mod listing;
+pub mod lost;
 pub mod member_run;
 pub mod progress;
 pub mod reconcile;

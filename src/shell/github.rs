@@ -7,7 +7,7 @@ use super::{d1, http};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::AppError;
 use crate::github::hook::{self, Delivery, Handled};
-use crate::github::users;
+use crate::github::{lost, users};
 use crate::jobs::Job;
 use crate::store::{self, github as sync_store};
 use crate::time::format_millis;
@@ -175,11 +175,10 @@ async fn replay_unmapped(
 /// The cron's sweep of GitHub events whose job was lost: each is claimed
 /// (so a concurrent sweep skips it), then queued again.
 pub async fn requeue_stuck(env: &Env, db: &worker::D1Database) -> std::result::Result<usize, AppError> {
-    let (now, cutoff) = now_and_cutoff(&config(env));
-    let rows = d1::query(db, sync_store::STUCK, &[cutoff.as_str().into()]).await?;
+    let cutoffs = lost::cutoffs(&config(env), Date::now().as_millis() as i64);
+    let rows = d1::query(db, sync_store::STUCK, &sync_store::stuck_params(&cutoffs)).await?;
     let jobs: Vec<Job> = rows.iter().filter_map(sync_store::stuck_job).collect();
-    let claims: Vec<_> =
-        jobs.iter().filter_map(|j| j.github_key()).map(|k| sync_store::unstick(k, &now, &cutoff)).collect();
+    let claims: Vec<_> = jobs.iter().filter_map(|j| j.github_key()).map(|k| sync_store::unstick(k, &cutoffs)).collect();
     if jobs.is_empty() {
         return Ok(0);
     }
@@ -194,6 +193,6 @@ pub async fn requeue_stuck(env: &Env, db: &worker::D1Database) -> std::result::R
 
 /// Now, and the moment before which a `queued` event counts as stuck.
 fn now_and_cutoff(cfg: &crate::config::Config) -> (String, String) {
-    let millis = Date::now().as_millis() as i64;
-    (format_millis(millis), format_millis(millis - i64::from(cfg.github.requeue_after_secs) * 1000))
+    let c = lost::cutoffs(cfg, Date::now().as_millis() as i64);
+    (c.now, c.queued_before)
 }

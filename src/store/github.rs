@@ -5,6 +5,7 @@
 //! body): `?1` and `?2` below wherever a row is named.
 
 use crate::github::hook::SyncRecord;
+use crate::github::lost::Cutoffs;
 use crate::github::sync::{MappedTeam, MemberAction, MembershipJob, Ownership, TeamAction, TeamJob};
 use crate::github::users::Mapping;
 use crate::jobs::Job;
@@ -217,12 +218,18 @@ pub fn replay_job(row: &Row) -> Option<MembershipJob> {
     })
 }
 
-/// Events recorded as `queued` before `?1` whose job never ran (the worker
-/// died between recording and queueing, or the message was lost): the cron
-/// queues them again, so GitHub, which never redelivers by itself, loses none.
+/// Events whose job never ran or whose retry never came (`queued` before
+/// `?1`, `retrying` before `?2`: the worker died between recording and
+/// queueing, or the message was lost): the cron queues them again, so
+/// GitHub, which never redelivers by itself, loses none.
 pub const STUCK: &str = "\
 SELECT delivery_id, body_sha256, event, action, team_id, team_slug, login, github_org FROM github_sync
-WHERE status = 'queued' AND updated_at < ?1 ORDER BY rowid LIMIT 100";
+WHERE (status = 'queued' AND updated_at < ?1) OR (status = 'retrying' AND updated_at < ?2)
+ORDER BY rowid LIMIT 100";
+
+pub fn stuck_params(c: &Cutoffs) -> [SqlValue; 2] {
+    [c.queued_before.as_str().into(), c.retrying_before.as_str().into()]
+}
 
 /// The job a stuck row stands for.
 pub fn stuck_job(row: &Row) -> Option<Job> {
@@ -244,13 +251,15 @@ pub fn stuck_job(row: &Row) -> Option<Job> {
     }
 }
 
-/// Claims a stuck row for one re-queue (`?4` the same cutoff): a second
-/// sweep running at once finds it fresh and leaves it.
-pub fn unstick(key: (&str, &str), now: &str, stuck_before: &str) -> Stmt {
+/// Claims a stuck row for one re-queue (the same cutoffs), `queued` again
+/// for its new job: a second sweep running at once finds it fresh and leaves it.
+pub fn unstick(key: (&str, &str), c: &Cutoffs) -> Stmt {
+    let [queued, retrying] = stuck_params(c);
     Stmt {
-        sql: "UPDATE github_sync SET updated_at = ?3
-            WHERE delivery_id = ?1 AND body_sha256 = ?2 AND status = 'queued' AND updated_at < ?4",
-        params: vec![key.0.into(), key.1.into(), now.into(), stuck_before.into()],
+        sql: "UPDATE github_sync SET status = 'queued', updated_at = ?3
+            WHERE delivery_id = ?1 AND body_sha256 = ?2
+            AND ((status = 'queued' AND updated_at < ?4) OR (status = 'retrying' AND updated_at < ?5))",
+        params: vec![key.0.into(), key.1.into(), c.now.as_str().into(), queued, retrying],
     }
 }
 

@@ -321,5 +321,12 @@ fn a_sigkill_mid_burst_loses_no_delivery_that_reached_d1() {
     }
     let left = keys_in(&r, &all_done.replace("COUNT(*) AS n", "delivery_id AS k"));
     println!("GitHub events queued again by the cron: {}; not done after it: {}", stuck.len(), left.len());
-    assert!(left.is_empty(), "GitHub deliveries answered 2xx that the cron did not bring to done: {left:?}");
+    if !left.is_empty() {
+        let keys: Vec<String> = left.iter().map(|k| format!("'{k}'")).collect();
+        let why = r.app.d1_rows(&format!(
+            "SELECT delivery_id, status, detail, attempts, updated_at FROM github_sync WHERE delivery_id IN ({})",
+            keys.join(",")
+        ));
+        panic!("GitHub deliveries answered 2xx that the cron did not bring to done: {left:?} {why:?}");
+    }
 }

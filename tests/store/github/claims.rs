@@ -20,14 +20,18 @@ fn a_redelivery_of_an_event_whose_job_never_ran_is_claimed_again_once() {
     assert!(claim_at(&conn, &recent, later, cutoff).is_empty(), "queued 5 min ago: still in flight");
 }
 
+fn cutoffs(now: &str, queued_before: &str, retrying_before: &str) -> Cutoffs {
+    Cutoffs { now: now.into(), queued_before: queued_before.into(), retrying_before: retrying_before.into() }
+}
+
 #[test]
 fn the_cron_finds_events_whose_job_was_lost_and_requeues_each_once() {
     let conn = db::fresh_db();
     claim_all(&conn, &[team_event("t-1", "edited", "5"), membership("m-1", "removed", "5", "octo")]);
     claim_all(&conn, &[team_event("t-2", "created", "6")]);
     db::run(&conn, &[gh::set_status(("t-2", &digest("t-2")), "done", None, 1, T0)]);
-    let cutoff = "2026-01-01T00:10:00.000Z";
-    let rows = db::query(&conn, gh::STUCK, &[cutoff.into()]);
+    let sweep = cutoffs("2026-01-01T00:20:00.000Z", "2026-01-01T00:10:00.000Z", "2026-01-01T00:00:00.000Z");
+    let rows = db::query(&conn, gh::STUCK, &gh::stuck_params(&sweep));
     let jobs: Vec<Job> = rows.iter().filter_map(gh::stuck_job).collect();
     assert_eq!(jobs.len(), 2, "only the queued ones: {rows:?}");
     let Job::GithubTeam(t) = &jobs[0] else { panic!("{:?}", jobs[0]) };
@@ -37,12 +41,32 @@ fn the_cron_finds_events_whose_job_was_lost_and_requeues_each_once() {
     );
     let Job::GithubMembership(m) = &jobs[1] else { panic!("{:?}", jobs[1]) };
     assert_eq!((m.action, m.login.as_str()), (MemberAction::Removed, "octo"));
-    let now = "2026-01-01T00:20:00.000Z";
-    let claims = [gh::unstick(("t-1", &digest("t-1")), now, cutoff), gh::unstick(("m-1", &digest("m-1")), now, cutoff)];
+    let claims = [gh::unstick(("t-1", &digest("t-1")), &sweep), gh::unstick(("m-1", &digest("m-1")), &sweep)];
     db::run(&conn, &claims);
-    assert!(db::query(&conn, gh::STUCK, &[cutoff.into()]).is_empty(), "claimed: a second sweep finds nothing");
-    let recheck = db::query(&conn, gh::STUCK, &["2026-01-01T00:30:00.000Z".into()]);
+    assert!(db::query(&conn, gh::STUCK, &gh::stuck_params(&sweep)).is_empty(), "claimed: a second sweep finds nothing");
+    let later = cutoffs("2026-01-01T00:40:00.000Z", "2026-01-01T00:30:00.000Z", "2026-01-01T00:20:00.000Z");
+    let recheck = db::query(&conn, gh::STUCK, &gh::stuck_params(&later));
     assert_eq!(recheck.len(), 2, "still queued 10 minutes after the re-queue: swept again");
+}
+
+#[test]
+fn a_retrying_event_whose_retry_never_came_is_requeued_after_the_longest_backoff() {
+    let conn = db::fresh_db();
+    claim_all(&conn, &[team_event("r-1", "created", "7")]);
+    // Attempt 1 asked for a retry at T0 (timed out); then the process died with the message.
+    db::run(&conn, &[gh::set_status(("r-1", &digest("r-1")), "retrying", Some("timed out"), 1, T0)]);
+    let early = cutoffs("2026-01-01T00:20:00.000Z", "2026-01-01T00:10:00.000Z", T0);
+    assert!(db::query(&conn, gh::STUCK, &gh::stuck_params(&early)).is_empty(), "its backoff may still be running");
+    let late = cutoffs("2026-01-01T01:20:00.000Z", "2026-01-01T01:10:00.000Z", "2026-01-01T00:10:00.000Z");
+    let rows = db::query(&conn, gh::STUCK, &gh::stuck_params(&late));
+    let jobs: Vec<Job> = rows.iter().filter_map(gh::stuck_job).collect();
+    let [Job::GithubTeam(t)] = jobs.as_slice() else { panic!("{rows:?}") };
+    assert_eq!((t.delivery.as_str(), t.action), ("r-1", TeamAction::Created));
+    assert_eq!(db::run_counted(&conn, &[gh::unstick(("r-1", &digest("r-1")), &late)]), vec![1]);
+    assert_eq!(db::run_counted(&conn, &[gh::unstick(("r-1", &digest("r-1")), &late)]), vec![0], "claimed once");
+    let row = db::query(&conn, "SELECT status, updated_at FROM github_sync WHERE delivery_id = 'r-1'", &[]);
+    assert_eq!((row[0]["status"].as_str(), row[0]["updated_at"].as_str()), (Some("queued"), Some(late.now.as_str())));
+    assert!(db::query(&conn, gh::STUCK, &gh::stuck_params(&late)).is_empty());
 }
 
 #[test]

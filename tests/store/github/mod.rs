@@ -16,6 +16,7 @@ use crate::support::db;
 
 use rusqlite::Connection;
 use sentry_kanban::github::hook::SyncRecord;
+use sentry_kanban::github::lost::Cutoffs;
 use sentry_kanban::github::sync::{MappedTeam, MemberAction, MembershipJob, Ownership, TeamAction};
 use sentry_kanban::github::users::Mapping;
 use sentry_kanban::jobs::Job;
