@@ -26,12 +26,30 @@ pub fn migration_files() -> Vec<PathBuf> {
 }
 
 /// A new in-memory database with every migration applied.
-pub fn fresh_db() -> Connection {
+pub fn migrated_db() -> Connection {
     let conn = Connection::open_in_memory().expect("open in-memory sqlite");
     for file in migration_files() {
         let sql = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
         conn.execute_batch(&sql).unwrap_or_else(|e| panic!("applying {}: {e}", file.display()));
     }
+    conn
+}
+
+thread_local! {
+    /// The migrated schema, applied once per test thread: the property tests
+    /// open thousands of databases, and copying pages is far cheaper than
+    /// parsing every migration again.
+    static MIGRATED: Connection = migrated_db();
+}
+
+/// A new in-memory database with every migration applied (a page copy of
+/// `migrated_db()`).
+pub fn fresh_db() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("open in-memory sqlite");
+    MIGRATED.with(|template| {
+        let copy = rusqlite::backup::Backup::new(template, &mut conn).expect("backup of the migrated schema");
+        copy.run_to_completion(1000, std::time::Duration::ZERO, None).expect("copying the migrated schema");
+    });
     conn
 }
 
