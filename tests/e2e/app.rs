@@ -70,6 +70,21 @@ fn sh(script: &str, args: &[&str]) {
     assert!(status.success(), "{script} {args:?} failed: {status}");
 }
 
+/// A local D1 with every migration applied, copied from one applied once
+/// per run: `wrangler d1 migrations apply` costs about 12 s of CPU, and the
+/// run starts some thirty workers.
+fn migrated_state(state: &Path) {
+    static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let dir = root().join("target/e2e").join(format!("migrated-{}", std::process::id())).join("state");
+        sh("tools/migrate.sh", &[dir.to_str().unwrap()]);
+        dir
+    });
+    std::fs::create_dir_all(state).unwrap();
+    let status = Command::new("cp").arg("-a").arg(template.join(".")).arg(state).status().expect("cp runs");
+    assert!(status.success(), "copying {} to {}: {status}", template.display(), state.display());
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -84,7 +99,7 @@ pub fn spawn_app(vars: &[(&str, &str)]) -> App {
     std::fs::create_dir_all(&dir).unwrap();
     let state = dir.join("state");
     let log = dir.join("wrangler.log");
-    sh("tools/migrate.sh", &[state.to_str().unwrap()]);
+    migrated_state(&state);
     let port = free_port();
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("tests/e2e/run-wrangler.sh"))

@@ -387,7 +387,8 @@ fn every_accepted_delivery_is_stored_once_and_the_queue_drains() {
         (SELECT COUNT(*) FROM jobs WHERE status = 'dead') AS dead_jobs, \
         (SELECT COUNT(*) FROM jobs WHERE status IN ('running', 'retrying', 'failed')) AS unfinished_jobs, \
         (SELECT COUNT(*) FROM deliveries WHERE status >= 500) AS logged_5xx, \
-        (SELECT COALESCE(SUM(attempts - 1), 0) FROM github_sync WHERE delivery_id LIKE 'load-member-%') AS member_retries",
+        (SELECT COALESCE(SUM(attempts - 1), 0) FROM github_sync WHERE delivery_id LIKE 'load-member-%') AS member_retries, \
+        (SELECT COALESCE(SUM(attempts - 1), 0) FROM github_sync WHERE delivery_id LIKE 'load-team-%') AS team_retries",
     );
     let row = row.first().cloned().unwrap_or_default();
     let got = |k: &str| row[k].as_i64().unwrap_or_else(|| panic!("{k} missing: {row}"));
@@ -433,17 +434,28 @@ fn every_accepted_delivery_is_stored_once_and_the_queue_drains() {
     // recorded a retry (a reply slower than SENTRY_HTTP_TIMEOUT_MS on a busy
     // machine is sent again, as it must be: the call may not have landed).
     let calls = app.mock.calls();
-    let posts = |team: bool| -> Vec<&str> {
-        let sent = |c: &&mock::Call| if team { c.path.ends_with("/teams/") } else { c.path.contains("/members/") };
-        calls.iter().filter(|c| c.method == "POST").filter(sent).map(|c| c.path.as_str()).collect()
+    // Each call once, told apart by its team (the body of a creation, the
+    // path of a membership); sent again no more often than retried.
+    let sent = |team: bool| -> (usize, usize) {
+        let posts: Vec<&str> = calls
+            .iter()
+            .filter(|c| c.method == "POST")
+            .filter(|c| if team { c.path.ends_with("/teams/") } else { c.path.contains("/members/") })
+            .map(|c| if team { c.body.as_str() } else { c.path.as_str() })
+            .collect();
+        let distinct: std::collections::BTreeSet<&str> = posts.iter().copied().collect();
+        (distinct.len(), posts.len() - distinct.len())
     };
-    let (teams, members) = (posts(true), posts(false));
-    let distinct: std::collections::BTreeSet<&str> = members.iter().copied().collect();
-    assert_eq!(teams.len(), want[&Kind::GithubTeam], "teams created in Sentry");
-    assert_eq!(distinct.len(), want[&Kind::GithubMembership], "memberships added in Sentry");
-    let again = (members.len() - distinct.len()) as i64;
-    println!("  memberships sent again: {again}; membership attempts retried: {}", got("member_retries"));
-    assert!(again <= got("member_retries"), "a membership was sent again without a retry: {again}");
+    let ((teams, teams_again), (members, members_again)) = (sent(true), sent(false));
+    assert_eq!(teams, want[&Kind::GithubTeam], "teams created in Sentry");
+    assert_eq!(members, want[&Kind::GithubMembership], "memberships added in Sentry");
+    println!(
+        "  sent again: {teams_again} teams, {members_again} memberships; attempts retried: {} teams, {} memberships",
+        got("team_retries"),
+        got("member_retries")
+    );
+    assert!(teams_again as i64 <= got("team_retries"), "a team was created again without a retry");
+    assert!(members_again as i64 <= got("member_retries"), "a membership was added again without a retry");
     // A 5xx the worker answered is in its delivery log too.
     println!("  5xx answers the worker logged: {}", got("logged_5xx"));
 }
