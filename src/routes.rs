@@ -217,7 +217,8 @@ fn delivery_path(path: &str) -> Option<(i64, &str)> {
 /// The issue id in `/api/errors/{issue_id}`.
 fn error_group_id(path: &str) -> Option<&str> {
     let id = path.trim_end_matches('/').strip_prefix("/api/errors/")?;
-    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
+    let ok = !id.is_empty() && id.len() <= 100;
+    (ok && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then_some(id)
 }
 
 /// The card id and what follows it in `/api/items/{id}/{actions|assignees|comments|history}`.
@@ -226,7 +227,8 @@ fn item_path(path: &str) -> Option<(&str, &str)> {
     let (id, sub) = rest.split_once('/')?;
     let id_ok = !id.is_empty()
         && id.len() <= 300
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.' | b'%'));
+        // What `encodeURIComponent` leaves as it is, and the escapes.
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'():%".contains(&b));
     (id_ok && !sub.contains('/')).then_some((id, sub))
 }
 
@@ -381,6 +383,14 @@ mod tests {
             Ok(Route::ItemHistory("event_alert:1:r".into()))
         );
         assert_eq!(route("POST", "/api/items/a%2Bb/actions"), Ok(Route::ItemAction("a+b".into())));
+        // An alert id as the board's encodeURIComponent sends it.
+        assert_eq!(
+            route("GET", "/api/items/metric_alert%3ACPU%20(p95)%20!%20*'~/history"),
+            Ok(Route::ItemHistory("metric_alert:CPU (p95) ! *'~".into()))
+        );
+        let long = format!("/api/errors/{}", "1".repeat(101));
+        assert_eq!(route("GET", &long), Err(AppError::NotFound), "an error group id is at most 100 bytes");
+        assert_eq!(route("GET", &long[..long.len() - 1]), Ok(Route::ErrorGroup("1".repeat(100))));
         for bad in [
             "/api/items/a+b/comments",
             "/api/items/%ZZ/history",

@@ -8,7 +8,18 @@ use worker::{Env, Request};
 
 const DB: &str = "DB";
 
+thread_local! {
+    /// Read once per isolate: vars and secrets change only with a new
+    /// deployment, which starts new isolates, and reading them is two
+    /// crossings into JS per name on every request.
+    static CONFIG: std::cell::OnceCell<Config> = const { std::cell::OnceCell::new() };
+}
+
 pub(crate) fn config(env: &Env) -> Config {
+    CONFIG.with(|cached| cached.get_or_init(|| read_config(env)).clone())
+}
+
+fn read_config(env: &Env) -> Config {
     Config::from_lookup(|name| {
         env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
     })

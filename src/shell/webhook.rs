@@ -10,13 +10,10 @@ pub(super) async fn execute(env: &Env, db: &D1Database, ack: Ack) -> Result<Sett
     let undo = ack.undo.clone();
     let rows = match d1::run_first_rows(db, &ack.statements).await.map_err(Failed::batch) {
         Ok(rows) => rows,
-        Err(Failed::Unknown(e)) => {
-            // It may have committed: undone like an ack whose jobs were not
-            // queued, so the sender's retry is applied anew, not a duplicate.
-            let _ = d1::run(db, &Ack::unqueued(&undo, &ack.all_jobs(), &format!("{e:?}"))).await;
-            return Err(Failed::Unknown(e));
+        Err(failed) => {
+            let _ = d1::run(db, &ack.after_failed(&failed)).await;
+            return Err(failed);
         }
-        Err(failed) => return Err(failed),
     };
     let settled = ack.settle(&rows);
     if settled.jobs.is_empty() {

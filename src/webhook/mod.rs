@@ -75,6 +75,17 @@ impl Ack {
         self.jobs.iter().cloned().chain(self.guard.as_ref().map(|g| g.job.clone())).collect()
     }
 
+    /// What to write after its batch failed as `failed`: a batch that may
+    /// have committed is undone like one whose jobs were not queued, so the
+    /// sender's retry is applied anew instead of taken as a duplicate; a
+    /// refused batch rolled back, and an unqueued one wrote its undo already.
+    pub fn after_failed(&self, failed: &Failed) -> Vec<Stmt> {
+        match failed {
+            Failed::Unknown(e) => Ack::unqueued(&self.undo, &self.all_jobs(), &format!("{e:?}")),
+            Failed::Refused(_) | Failed::Unqueued(_) => vec![],
+        }
+    }
+
     /// The statements that undo the ack when `jobs` could not be queued.
     pub fn unqueued(undo: &Undo, jobs: &[Job], error: &str) -> Vec<Stmt> {
         match undo {
@@ -189,5 +200,22 @@ mod tests {
             assert!(matches!(Failed::batch(unknown.clone()), Failed::Unknown(_)), "{unknown:?}");
         }
         assert!(matches!(Failed::batch(AppError::NotFound), Failed::Unknown(_)));
+    }
+
+    #[test]
+    fn only_a_batch_that_may_have_committed_is_undone() {
+        let ack = Ack {
+            statements: vec![],
+            jobs: vec![],
+            guard: None,
+            unseen: None,
+            undo: Undo::Claim { delivery: "d-1".into(), digest: "ab".into() },
+        };
+        let e = AppError::Internal("Network connection lost.".into());
+        let undo = ack.after_failed(&Failed::Unknown(e.clone()));
+        assert_eq!(undo, Ack::unqueued(&ack.undo, &[], &format!("{e:?}")));
+        assert_eq!(undo[0], crate::store::github::unclaim("d-1", "ab"), "the claim is forgotten: {undo:?}");
+        assert!(ack.after_failed(&Failed::Refused(e.clone())).is_empty(), "rolled back: nothing to undo");
+        assert!(ack.after_failed(&Failed::Unqueued(e)).is_empty(), "its undo is written already");
     }
 }
