@@ -214,7 +214,14 @@ fn a_chunked_body_without_a_length_is_cut_off_at_the_limit_while_it_streams() {
     // the worker stays healthy.
     let big = vec![b' '; 64 * bodies::MIB];
     let r = stream_chunked(app, "hostile-stream-2", big, 64 * bodies::MIB, false);
-    assert!(r.as_ref().is_none_or(|r| r.status == 413), "{:?}", r.map(|r| r.body));
+    // Locally, miniflare's entry worker stands between the client and the
+    // worker; when the worker's 413 ends the request while the upload still
+    // pours in, the entry worker may lose its connection to it and answer its
+    // own 500 instead (seen on a busy machine). What the worker decided is
+    // the delivery-log row below.
+    let entry_dropped =
+        |r: &app::Reply| r.status == 500 && r.body.contains("Network connection lost") && r.body.contains("miniflare");
+    assert!(r.as_ref().is_none_or(|r| r.status == 413 || entry_dropped(r)), "{:?}", r.map(|r| r.body));
     assert_eq!(get(app, "/api/health")["ok"], true);
     let refused = app.rejections().into_iter().find(|d| d["request_id"] == "hostile-stream-2");
     assert_eq!(

@@ -1,4 +1,4 @@
-//! The board's organization filter and the delivery log's failure marking.
+//! The board's organization filter, the delivery log's failure marking and its bound.
 
 use super::*;
 
@@ -90,4 +90,26 @@ fn a_failed_delivery_is_no_longer_seen() {
     assert!(seen(&conn, "def"), "other bodies are untouched");
     let r = query(&conn, "SELECT status, verdict, error FROM deliveries WHERE body_sha256 = 'abc'", &[]);
     assert_eq!(r, vec![json!({"status": 503, "verdict": "enqueue_failed", "error": "x"}).as_object().unwrap().clone()]);
+}
+
+#[test]
+fn the_log_keeps_its_newest_rows_trimmed_by_one_insert_in_sixteen() {
+    let conn = fresh_db();
+    let bound = store::DELIVERY_LOG_ROWS as usize;
+    let n = bound + 300;
+    let mut trims = 0;
+    for i in 0..n {
+        // Digests as distinct bodies give them: every last hex digit in turn.
+        let stmts = log(&ts(1), &format!("{i:063x}{:x}", (i * 7) % 16), 200);
+        trims += stmts.len() - 1;
+        run(&conn, &stmts);
+    }
+    assert_eq!(trims, n.div_ceil(store::deliveries::TRIM_ONE_IN), "one insert in sixteen carries the trim");
+    let r = &query(&conn, "SELECT COUNT(*) AS n, MIN(id) AS low, MAX(id) AS high FROM deliveries", &[])[0];
+    let (count, low, high) =
+        (r["n"].as_u64().unwrap() as usize, r["low"].as_u64().unwrap(), r["high"].as_u64().unwrap());
+    assert!((bound..bound + 16).contains(&count), "{count} rows kept");
+    assert_eq!((high as usize, high - low + 1), (n, count as u64), "the newest, without gaps");
+    let trimmed = store::record_delivery(&DeliveryLog { body_sha256: None, received_at: &ts(2), ..Default::default() });
+    assert_eq!(trimmed.len(), 2, "a delivery without a digest always trims");
 }
