@@ -3,6 +3,7 @@
 //! error, the row of what the job stood for) and whether the queue is told
 //! to acknowledge it or deliver it again. The shell runs the answer.
 
+use crate::config::RetryPolicy;
 use crate::jobs::{Job, Outcome};
 use crate::sentry::errors::ErrorRecord;
 use crate::sql::Stmt;
@@ -77,6 +78,27 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, now: &str) -
         writes.push(rereads::forget(&j.issue));
     }
     Settlement { status, error, writes, ack }
+}
+
+/// An error event whose own write failed (after its batch did): retried
+/// with its attempt's backoff. Only a failing event costs a jobs row: its
+/// attempt count sets the delay, and after the retries it is dead-lettered.
+pub fn event_failed(id: &str, attempt: u32, error: &str, policy: RetryPolicy, now: &str) -> Settlement {
+    let delay_secs = crate::jobs::retry_delay(policy, attempt, None);
+    let writes = jobs_store::finish_job(id, JobStatus::Retrying.as_str(), Some(error), now);
+    Settlement { status: JobStatus::Retrying, error: Some(error.to_string()), writes, ack: Ack::Retry { delay_secs } }
+}
+
+/// A message that could not even be started (no D1, or its jobs row not
+/// written): nothing is recorded, and the queue tries it again after the
+/// base backoff.
+pub fn not_started(policy: RetryPolicy) -> Ack {
+    Ack::Retry { delay_secs: policy.base_secs }
+}
+
+/// Messages from the dead-letter queue (`<queue>-dlq`) used up their retries.
+pub fn is_dead_letter(queue: &str) -> bool {
+    queue.ends_with("-dlq")
 }
 
 /// The newest record of a dead-lettered job (`jobs_store::LAST_JOB`).
@@ -204,5 +226,15 @@ mod tests {
     fn statuses_are_the_jobs_pages_words() {
         let all = [JobStatus::Done, JobStatus::Retrying, JobStatus::Failed, JobStatus::Dead];
         assert_eq!(all.map(JobStatus::as_str), ["done", "retrying", "failed", "dead"]);
+    }
+
+    #[test]
+    fn a_failing_error_event_backs_off_by_its_attempt_and_a_job_not_started_by_the_base() {
+        let policy = RetryPolicy { base_secs: 10, max_secs: 3600 };
+        let s = event_failed("m1", 3, "D1: too big", policy, NOW);
+        assert_eq!((s.status, s.ack), (JobStatus::Retrying, Ack::Retry { delay_secs: 40 }));
+        assert_eq!(s.writes, jobs_store::finish_job("m1", "retrying", Some("D1: too big"), NOW));
+        assert_eq!(not_started(policy), Ack::Retry { delay_secs: 10 });
+        assert!(is_dead_letter("sentry-kanban-jobs-dlq") && !is_dead_letter("sentry-kanban-jobs"));
     }
 }

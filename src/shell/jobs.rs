@@ -26,15 +26,16 @@ use serde_json::{json, Value};
 use worker::{console_log, D1Database, Date, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
 pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
-    let dead = batch.queue().ends_with("-dlq");
+    let dead = settle::is_dead_letter(&batch.queue());
     let cfg = config(env);
     let db = match db(env) {
         Ok(db) => db,
         Err(e) => {
             log("queue_storage_unavailable", json!({ "error": format!("{e:?}") }));
-            batch.retry_all_with_options(
-                &QueueRetryOptionsBuilder::new().with_delay_seconds(cfg.retry.base_secs).build(),
-            );
+            match settle::not_started(cfg.retry) {
+                settle::Ack::Retry { delay_secs } => batch.retry_all_with_options(&delay(delay_secs)),
+                settle::Ack::Ack => batch.ack_all(),
+            }
             return;
         }
     };
@@ -88,17 +89,14 @@ async fn ingest_errors(cfg: &Config, db: &D1Database, events: &[(RawMessage, Err
         match d1::run(db, &errors_store::ingest(std::slice::from_ref(record), &now())).await {
             Ok(()) => msg.ack(),
             Err(e) => {
-                // Only a failing event costs a jobs row: its attempt count sets the backoff.
                 let job = Job::ErrorEvent(Box::new(record.clone()));
                 let attempt = start(db, &msg.id(), &job).await.unwrap_or(1);
-                let delay = crate::jobs::retry_delay(cfg.retry, attempt, None);
-                let error = format!("{e:?}");
-                let _ = d1::run(db, &store::finish_job(&msg.id(), "retrying", Some(&error), &now())).await;
+                let s = settle::event_failed(&msg.id(), attempt, &format!("{e:?}"), cfg.retry, &now());
                 log(
                     "error_event_failed",
-                    json!({ "id": msg.id(), "event": record.event_id, "attempt": attempt, "error": error }),
+                    json!({ "id": msg.id(), "event": record.event_id, "attempt": attempt, "error": s.error }),
                 );
-                retry(msg, delay);
+                apply(db, msg, s).await;
             }
         }
     }
@@ -135,7 +133,7 @@ async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job:
         Ok(n) => n,
         Err(e) => {
             log("job_not_started", json!({ "id": id, "kind": job.kind(), "error": e.detail() }));
-            retry(msg, cfg.retry.base_secs);
+            tell(msg, settle::not_started(cfg.retry));
             return;
         }
     };
@@ -192,14 +190,18 @@ async fn apply(db: &D1Database, msg: &RawMessage, s: settle::Settlement) {
     if let Err(e) = d1::run(db, &s.writes).await {
         log("job_record_failed", json!({ "id": msg.id(), "error": format!("{e:?}") }));
     }
-    match s.ack {
-        settle::Ack::Retry { delay_secs } => retry(msg, delay_secs),
+    tell(msg, s.ack);
+}
+
+fn tell(msg: &RawMessage, ack: settle::Ack) {
+    match ack {
+        settle::Ack::Retry { delay_secs } => msg.retry_with_options(&delay(delay_secs)),
         settle::Ack::Ack => msg.ack(),
     }
 }
 
-fn retry(msg: &RawMessage, delay_secs: u32) {
-    msg.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay_secs).build());
+fn delay(secs: u32) -> worker::QueueRetryOptions {
+    QueueRetryOptionsBuilder::new().with_delay_seconds(secs).build()
 }
 
 // ---- The jobs -----------------------------------------------------------------

@@ -8,7 +8,6 @@ use super::{d1, http};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
 use crate::jobs::Job;
-use crate::log::DeliveryLog;
 use crate::plan::{Guarded, Plan, Reply};
 use crate::sentry::decide;
 use crate::sentry::hook::{self, Delivery, Pending, Step};
@@ -16,6 +15,7 @@ use crate::sql::Stmt;
 use crate::store::deliveries;
 use crate::time::format_millis;
 use crate::verify::one_signature;
+use crate::webhook::sentry::{self as sentry_ack, After};
 use crate::webhook::{self, Ack, Failed, Undo};
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
@@ -102,76 +102,49 @@ pub(super) async fn finish(
     let record = webhook::record(&arrived, done, Date::now().as_millis().saturating_sub(r.started) as u32);
     let now = Date::now().as_millis() as i64;
     if outcome.verdict == hook::QUEUED {
-        let jobs = std::mem::take(&mut outcome.jobs);
-        return queue_only(env, jobs, &outcome.reply, record, r).await;
+        let queued = super::queue::enqueue(env, std::mem::take(&mut outcome.jobs)).await.map_err(AppError::from);
+        let answered = sentry_ack::after_enqueue(queued, outcome.reply, record, r.body, now);
+        return respond(env, answered, r.request_id).await;
     }
     let mut batch = std::mem::take(&mut outcome.statements);
     batch.extend(deliveries::record_with_body(&record, r.body, now));
-    let jobs = std::mem::take(&mut outcome.jobs);
-    let guard = outcome.guard.take();
-    let failure = match db(env) {
-        Ok(db) => {
-            let undo = Undo::Delivery { digest: outcome.digest.clone() };
-            let ack = Ack { statements: batch, jobs, guard, unseen: None, undo };
-            match (super::webhook::execute(env, &db, ack).await, outcome.fallback.take()) {
-                // Any refusal of a guessed batch falls back, not only the
-                // guess check's: it rolled back, and D1's answer decides (a
-                // second failure is then recorded as one). A batch that may
-                // have committed never falls back (`Failed::Unknown`).
-                (Err(Failed::Refused(_)), Some(f)) => {
-                    let decided = read_then_decide(&db, f).await.unwrap_or_else(Outcome::rejected);
-                    return Box::pin(finish(env, r, decided, replay_of)).await;
-                }
-                (result, _) => result.err().map(|e| (AppError::from(e), Some(db))),
-            }
-        }
-        Err(e) => Some((e, None)),
+    let undo = Undo::Delivery { digest: outcome.digest.clone() };
+    let ack = Ack {
+        statements: batch,
+        jobs: std::mem::take(&mut outcome.jobs),
+        guard: outcome.guard.take(),
+        unseen: None,
+        undo,
     };
-    match &failure {
-        None => console_log!("{}", record.line()),
-        Some((e, db)) => {
-            // The plan did not apply: answer 5xx so Sentry retries, and
-            // record the failure (and keep the body) on its own.
-            let detail = format!("{e:?}");
-            let failed = DeliveryLog { verdict: "store_failed", status: e.status(), detail: Some(&detail), ..record };
-            console_log!("{}", failed.line());
-            if let Some(db) = db {
-                let _ = d1::run(db, &deliveries::record_with_body(&failed, r.body, now)).await;
-            }
+    let ran = match db(env) {
+        Ok(db) => super::webhook::execute(env, &db, ack).await.map(|_| ()),
+        Err(e) => Err(Failed::Unknown(e)),
+    };
+    match sentry_ack::after_batch(ran, outcome.fallback.take(), outcome.reply, record, r.body, now) {
+        After::DecideAgain(f) => {
+            let decided = match db(env) {
+                Ok(db) => read_then_decide(&db, f).await.unwrap_or_else(Outcome::rejected),
+                Err(e) => Outcome::rejected(e),
+            };
+            Box::pin(finish(env, r, decided, replay_of)).await
         }
-    }
-    let failure = failure.map(|(e, _)| e);
-    match (failure.as_ref(), &outcome.reply) {
-        (Some(e), _) | (None, Err(e)) => http::error_response(e).map(|resp| with_hook_error(resp, r.request_id)),
-        (None, Ok(reply)) => http::json_response(reply),
+        After::Answer(answered) => respond(env, answered, r.request_id).await,
     }
 }
 
-/// Error events: queued, logged, answered. No D1 read or write on the ack
-/// path; the consumer dedupes by event id.
-async fn queue_only(
-    env: &Env,
-    jobs: Vec<Job>,
-    reply: &std::result::Result<Reply, AppError>,
-    record: DeliveryLog<'_>,
-    r: Received<'_>,
-) -> Result<Response> {
-    let Err(e) = super::queue::enqueue(env, jobs).await else {
-        console_log!("{}", record.line());
-        return match reply {
-            Ok(reply) => http::json_response(reply),
-            Err(e) => http::error_response(e),
-        };
-    };
-    let failed = AppError::from(e);
-    let detail = format!("{failed:?}");
-    let line = DeliveryLog { verdict: "enqueue_failed", status: failed.status(), detail: Some(&detail), ..record };
-    console_log!("{}", line.line());
-    // Kept, so it can be replayed once the queue is back.
-    if let Ok(db) = db(env) {
-        let _ = d1::run(&db, &deliveries::record_with_body(&line, r.body, Date::now().as_millis() as i64)).await;
+/// Logs, writes the record of a failure (best effort: the answer stands),
+/// and answers.
+async fn respond(env: &Env, a: sentry_ack::Answered, request_id: Option<&str>) -> Result<Response> {
+    console_log!("{}", a.line);
+    if !a.writes.is_empty() {
+        if let Ok(db) = db(env) {
+            let _ = d1::run(&db, &a.writes).await;
+        }
     }
-    http::error_response(&failed).map(|resp| with_hook_error(resp, r.request_id))
+    match &a.reply {
+        Ok(reply) => http::json_response(reply),
+        Err(e) => http::error_response(e).map(|resp| with_hook_error(resp, request_id)),
+    }
 }
 
 /// Verifies and parses, then lets the core plan.
@@ -231,8 +204,7 @@ fn outcome(plan: Plan, digest: Option<String>) -> Outcome {
 
 /// Sentry's request log shows this header's value next to a failed delivery.
 fn with_hook_error(mut resp: Response, request_id: Option<&str>) -> Response {
-    let safe = |id: &&str| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if let Some(id) = request_id.filter(safe) {
+    if let Some(id) = sentry_ack::echoed_request_id(request_id) {
         let _ = resp.headers_mut().set("Sentry-Hook-Error", id);
     }
     resp

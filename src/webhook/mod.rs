@@ -5,6 +5,7 @@
 //! Plain Rust: `shell/webhook.rs` runs an `Ack` and decides nothing.
 
 pub mod github;
+pub mod sentry;
 pub mod verdict;
 
 use crate::error::AppError;
