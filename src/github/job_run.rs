@@ -73,13 +73,22 @@ pub struct TeamRun<'a> {
     bearer: Option<String>,
     /// The rename found no team under the old slug and is creating the new one.
     fell_back: bool,
+    /// An earlier attempt of this event ran (`TeamRun::tried`).
+    tried: bool,
     now: String,
 }
 
 impl<'a> TeamRun<'a> {
     pub fn new(cfg: &'a Config, job: &'a TeamJob, now: &str) -> Self {
         let (mapped, step, org, bearer, fell_back) = (None, None, String::new(), None, false);
-        TeamRun { cfg, job, mapped, step, org, bearer, fell_back, now: now.to_string() }
+        TeamRun { cfg, job, mapped, step, org, bearer, fell_back, tried: false, now: now.to_string() }
+    }
+
+    /// Whether an earlier attempt of the event started, so a create it sent
+    /// may have landed (`store::github::mark_tried`).
+    pub fn tried(mut self, tried: bool) -> Self {
+        self.tried = tried;
+        self
     }
 
     /// Given the team's map entry and whether a newer event superseded this one.
@@ -114,7 +123,8 @@ impl<'a> TeamRun<'a> {
     }
 
     fn created(&self, slug: &str, reply: &HttpReply) -> Result<Finish, CallError> {
-        let (status, ownership, detail) = sync::creation(slug, sync::team_created(reply)?, &self.cfg.github.link_teams);
+        let (status, ownership, detail) =
+            sync::creation(slug, sync::team_created(reply)?, &self.cfg.github.link_teams, self.tried);
         Ok(Finish::new(status, detail).with(self.map(slug, ownership)))
     }
 }

@@ -8,6 +8,7 @@ use super::target::{NoTarget, Target};
 use super::users::Mapping;
 use crate::config::Config;
 use crate::outbound::{CallError, HttpReply};
+use crate::store::github as store;
 
 fn cfg(dry_run: bool) -> Config {
     let mut cfg = Config { sentry_api_base: "https://s".into(), ..Config::default() };
@@ -81,6 +82,21 @@ fn a_rename_sentry_accepts_keeps_the_team_and_one_that_exists_elsewhere_is_a_con
     run.replied(&reply(404, "{}")).unwrap();
     let end = finished(run.replied(&reply(409, "{}")).unwrap());
     assert_eq!(end.status, "conflict", "a 409 on the fallback is never adopted");
+}
+
+#[test]
+fn a_409_to_an_event_tried_before_manages_the_team_as_linked() {
+    let (cfg, job) = (cfg(false), team_job(TeamAction::Created, "web"));
+    for (tried, status, ownership) in [(false, "conflict", Ownership::Conflict), (true, "done", Ownership::Linked)] {
+        let mut run = TeamRun::new(&cfg, &job, "t").tried(tried);
+        run.start(None, false);
+        run.targeted(target());
+        run.authorized("tok".into());
+        let end = finished(run.replied(&reply(409, "{}")).unwrap());
+        assert_eq!(end.status, status, "tried before: {tried}");
+        let map = store::map_team(&job.team_id, "web", "acme", "web", ownership, "t");
+        assert_eq!(end.writes, vec![map], "tried before: {tried}");
+    }
 }
 
 #[test]

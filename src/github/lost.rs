@@ -14,8 +14,10 @@ pub struct Cutoffs {
     /// A `queued` row's job should have run within the requeue window.
     pub queued_before: String,
     /// A `retrying` row waits at most the longest backoff on top of it. A
-    /// `Retry-After` longer than `JOB_RETRY_MAX_SECONDS` can see one early
-    /// second attempt; every team-sync step is idempotent, so it converges.
+    /// `Retry-After` longer than `JOB_RETRY_MAX_SECONDS` can see an early
+    /// second run beside the waiting one: a membership is idempotent, and a
+    /// second create answers 409, which an event tried before takes as a
+    /// linked team (`sync::creation`).
     pub retrying_before: String,
 }
 

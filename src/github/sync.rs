@@ -354,13 +354,24 @@ pub fn team_created(reply: &HttpReply) -> Result<Created, CallError> {
 }
 
 /// How a create's answer is recorded: the event's status, the team's
-/// ownership, and the detail. A 409 is never adopted unless linked.
-pub fn creation(slug: &str, created: Created, links: &[String]) -> (&'static str, Ownership, String) {
+/// ownership, and the detail. A 409 is never adopted as owned. When the
+/// event was tried before (`tried`: an earlier attempt's create may have
+/// landed before its answer was lost), the team is managed as linked:
+/// its members mirrored, the team itself never deleted.
+pub fn creation(slug: &str, created: Created, links: &[String], tried: bool) -> (&'static str, Ownership, String) {
     match created {
         Created::Created => ("done", Ownership::Owned, format!("team {slug} created in Sentry")),
         Created::Exists if is_linked(links, slug) => {
             ("done", Ownership::Linked, format!("team {slug} already existed in Sentry; linked (GITHUB_LINK_TEAMS)"))
         }
+        Created::Exists if tried => (
+            "done",
+            Ownership::Linked,
+            format!(
+                "team {slug} existed when this event was tried again (an earlier attempt's create may have landed); \
+                 managed as linked: never deleted"
+            ),
+        ),
         Created::Exists => ("conflict", Ownership::Conflict, format!("{}: not managed", not_ours(slug))),
     }
 }

@@ -159,13 +159,17 @@ fn a_renamed_team_keeps_its_ownership_and_a_config_link_is_recorded() {
 
 #[test]
 fn a_409_is_a_conflict_unless_the_slug_is_linked() {
-    let (status, ownership, detail) = creation("web", Created::Exists, NO_LINKS);
+    let (status, ownership, detail) = creation("web", Created::Exists, NO_LINKS, false);
     assert_eq!((status, ownership), ("conflict", Ownership::Conflict));
     assert!(detail.contains("not created by this worker"), "{detail}");
     let links = vec!["Web".to_string()];
-    assert_eq!(creation("web", Created::Exists, &links).1, Ownership::Linked);
-    assert_eq!(creation("web", Created::Created, NO_LINKS).0, "done");
-    assert_eq!(creation("web", Created::Created, NO_LINKS).1, Ownership::Owned);
+    assert_eq!(creation("web", Created::Exists, &links, false).1, Ownership::Linked);
+    assert_eq!(creation("web", Created::Created, NO_LINKS, true).0, "done");
+    assert_eq!(creation("web", Created::Created, NO_LINKS, false).1, Ownership::Owned);
+    // A retry whose first create may have landed: its own team, never taken as owned.
+    let (status, ownership, detail) = creation("web", Created::Exists, NO_LINKS, true);
+    assert_eq!((status, ownership), ("done", Ownership::Linked), "{detail}");
+    assert!(detail.contains("tried again") && detail.contains("never deleted"), "{detail}");
     assert_eq!(Ownership::parse(Some("owned")), Ownership::Owned);
     assert_eq!(Ownership::parse(None), Ownership::Unknown);
     for o in [Ownership::Owned, Ownership::Linked, Ownership::Conflict] {

@@ -20,7 +20,9 @@ use worker::{D1Database, Date};
 pub async fn team(cfg: &Config, db: &D1Database, job: &TeamJob, attempt: u32) -> Result<Outcome, CallError> {
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
     let (mapped, superseded) = team_state(db, &job.team_id, key).await?;
-    let mut run = TeamRun::new(cfg, job, &now());
+    let tried = d1::run_first_rows(db, &store::mark_tried(key)).await.map_err(storage)?;
+    let tried = tried.first().is_some_and(Option::is_some);
+    let mut run = TeamRun::new(cfg, job, &now()).tried(tried);
     let first = run.start(mapped, superseded);
     drive(cfg, db, key, attempt, &mut run, first).await
 }

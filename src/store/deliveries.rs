@@ -7,10 +7,9 @@ use crate::prior::{Lookup, Prior};
 use crate::sql::{SqlValue, Stmt};
 use serde_json::{Map, Value};
 
-/// How many verified deliveries are kept; older rows are trimmed by one
-/// insert in `TRIM_ONE_IN` (see `trims`).
+/// How many verified deliveries are kept: older rows are trimmed inside
+/// every 16th insert (`migrations/0022_delivery_log_trim.sql`).
 pub const DELIVERY_LOG_ROWS: i32 = 10_000;
-pub const TRIM_ONE_IN: usize = 16;
 /// How many refused requests are kept (a ring: the newest overwrite the oldest).
 pub const REJECTION_SLOTS: i32 = 50;
 /// The longest text kept from a request header or an error.
@@ -49,8 +48,6 @@ pub fn keeps_body(verdict: &str) -> bool {
 pub const KEPT: &str = "\
 SELECT d.id, d.source, d.resource, d.action, d.request_id, b.body_hex
 FROM delivery_bodies AS b JOIN deliveries AS d ON d.id = b.delivery_id WHERE b.delivery_id = ?1";
-
-const TRIM_DELIVERIES: &str = "DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?1";
 
 /// Writes the next slot of the ring in one statement.
 const INSERT_REJECTION: &str = "\
@@ -101,18 +98,7 @@ pub fn record_with_body(d: &DeliveryLog, body: &[u8], now: crate::time::Millis) 
 pub fn record_unless_seen(d: &DeliveryLog, key: &str, if_seen: &str) -> Vec<Stmt> {
     let mut params = delivery_params(d);
     params.extend([key.into(), if_seen.into()]);
-    let mut stmts = vec![Stmt { sql: INSERT_DELIVERY_UNLESS_SEEN, params }];
-    stmts.extend(trim(d));
-    stmts
-}
-
-/// The trim, on the inserts whose body digest ends in `0`: one in
-/// `TRIM_ONE_IN` over distinct bodies, so the other acks carry one
-/// statement fewer (each costs a crossing into D1's JS) and the log holds a
-/// few rows over its bound at most. A delivery without a digest trims.
-fn trim(d: &DeliveryLog) -> Option<Stmt> {
-    let trims = d.body_sha256.is_none_or(|h| h.ends_with('0'));
-    trims.then(|| Stmt { sql: TRIM_DELIVERIES, params: vec![DELIVERY_LOG_ROWS.into()] })
+    vec![Stmt { sql: INSERT_DELIVERY_UNLESS_SEEN, params }]
 }
 
 fn record(d: &DeliveryLog, body: Option<Stmt>) -> Vec<Stmt> {
@@ -121,7 +107,6 @@ fn record(d: &DeliveryLog, body: Option<Stmt>) -> Vec<Stmt> {
     }
     let mut stmts = vec![Stmt { sql: INSERT_DELIVERY, params: delivery_params(d) }];
     stmts.extend(body);
-    stmts.extend(trim(d));
     stmts
 }
 

@@ -121,6 +121,23 @@ SELECT 1 AS newer FROM github_sync AS me JOIN github_sync AS later
     AND COALESCE(later.login, '') = COALESCE(me.login, '') AND later.rowid > me.rowid
 WHERE me.delivery_id = ?1 AND me.body_sha256 = ?2 LIMIT 1";
 
+/// Whether an earlier attempt of event `key` started (first statement's
+/// row), then marks this one as started, in one batch: a create sent by an
+/// attempt that died before recording anything is known to the next.
+pub fn mark_tried(key: (&str, &str)) -> [Stmt; 2] {
+    let params = vec![key.0.into(), key.1.into()];
+    [
+        Stmt {
+            sql: "SELECT 1 AS tried FROM github_sync WHERE delivery_id = ?1 AND body_sha256 = ?2 AND attempts > 0",
+            params: params.clone(),
+        },
+        Stmt {
+            sql: "UPDATE github_sync SET attempts = MAX(attempts, 1) WHERE delivery_id = ?1 AND body_sha256 = ?2",
+            params,
+        },
+    ]
+}
+
 /// Whether an event for GitHub team `?1` itself is still queued or retrying.
 pub const TEAM_PENDING: &str = "\
 SELECT 1 AS pending FROM github_sync

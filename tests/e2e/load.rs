@@ -279,7 +279,7 @@ fn load_app() -> App {
         );
         assert_eq!(r.status, 200, "{}", r.body);
     }
-    app.mock.route(Canned::new("POST", "/api/0/organizations/internal-org/teams/", 201, "{}"));
+    app.mock.route(Canned::new("POST", "/api/0/organizations/internal-org/teams/", 201, "{}").on_repeat(409));
     // Re-reads of the load's issues (a status change of an existing card
     // queues one): Sentry no longer has them, so the cards stay as the
     // deliveries left them and each re-read job ends done.
@@ -383,6 +383,7 @@ fn every_accepted_delivery_is_stored_once_and_the_queue_drains() {
         (SELECT COUNT(*) FROM github_sync WHERE delivery_id LIKE 'load-%') AS github_rows, \
         (SELECT COUNT(*) FROM github_sync WHERE delivery_id LIKE 'load-%' AND status = 'done') AS github_done, \
         (SELECT COUNT(*) FROM github_teams WHERE github_slug LIKE 'load-team-%') AS teams, \
+        (SELECT COUNT(*) FROM github_teams WHERE github_slug LIKE 'load-team-%' AND ownership = 'conflict') AS team_conflicts, \
         (SELECT COUNT(*) FROM jobs WHERE kind LIKE 'github_%' AND status = 'done') AS github_jobs_done, \
         (SELECT COUNT(*) FROM jobs WHERE status = 'dead') AS dead_jobs, \
         (SELECT COUNT(*) FROM jobs WHERE status IN ('running', 'retrying', 'failed')) AS unfinished_jobs, \
@@ -415,6 +416,9 @@ fn every_accepted_delivery_is_stored_once_and_the_queue_drains() {
         ("github_rows", github),
         ("github_done", github),
         ("teams", want[&Kind::GithubTeam] as i64),
+        // A create sent again after a lost answer meets Sentry's 409 and is
+        // still managed (linked), never left as someone else's team.
+        ("team_conflicts", 0),
         ("github_jobs_done", github),
         ("dead_jobs", 0),
         ("unfinished_jobs", 0),

@@ -29,6 +29,9 @@ pub struct Canned {
     pub body_contains: Option<String>,
     /// Close the connection without a byte of answer (status and body unused).
     pub hang_up: bool,
+    /// Answered to a call whose method, path and body an earlier call had
+    /// (Sentry's 409 to a second create of the same team).
+    pub on_repeat: Option<u16>,
 }
 
 impl Canned {
@@ -42,6 +45,7 @@ impl Canned {
             delay_ms: 0,
             body_contains: None,
             hang_up: false,
+            on_repeat: None,
         }
     }
 
@@ -58,6 +62,11 @@ impl Canned {
 
     pub fn for_body(mut self, needle: &str) -> Canned {
         self.body_contains = Some(needle.to_string());
+        self
+    }
+
+    pub fn on_repeat(mut self, status: u16) -> Canned {
+        self.on_repeat = Some(status);
         self
     }
 
@@ -208,6 +217,13 @@ impl State {
             .and_then(|i| self.queue.remove(i))
             .or_else(|| self.routes.iter().find(|c| matches(c)).cloned())
             .unwrap_or_else(|| Canned::new(&call.method, &call.path, 200, "{}"));
+        let repeated = |c: &Call| c.method == call.method && c.path == call.path && c.body == call.body;
+        let reply = match reply.on_repeat {
+            Some(status) if self.calls.iter().any(repeated) => {
+                Canned { status, body: r#"{"detail":"already exists"}"#.into(), ..reply }
+            }
+            _ => reply,
+        };
         self.calls.push(call);
         reply
     }

@@ -188,7 +188,7 @@ fn a_sigkill_mid_burst_loses_no_delivery_that_reached_d1() {
         // An event `queued` this long lost its job: the cron queues it again.
         ("GITHUB_REQUEUE_AFTER_SECONDS", "5"),
     ]);
-    r.app.mock.route(Canned::new("POST", "/api/0/organizations/internal-org/teams/", 201, "{}"));
+    r.app.mock.route(Canned::new("POST", "/api/0/organizations/internal-org/teams/", 201, "{}").on_repeat(409));
     let units = plan();
     let total: usize = units.iter().map(Vec::len).sum();
     let clock = Clock { killed_at: Mutex::new(None), up: AtomicBool::new(true) };

@@ -259,3 +259,17 @@ fn team_pending_sees_only_that_teams_own_unfinished_events() {
         assert!(!pending("1"), "{status}: settled");
     }
 }
+
+#[test]
+fn an_attempt_knows_whether_an_earlier_one_started() {
+    let conn = db::fresh_db();
+    claim_all(&conn, &[team_event("k-1", "created", "8")]);
+    let key = ("k-1", digest("k-1"));
+    let tried =
+        |conn: &Connection| db::try_run_first_rows(conn, &gh::mark_tried((key.0, &key.1))).unwrap()[0].is_some();
+    assert!(!tried(&conn), "the first attempt: no create was sent before");
+    assert!(tried(&conn), "a later attempt, even if the first died before recording anything");
+    db::run(&conn, &[gh::set_status((key.0, &key.1), "retrying", Some("timed out"), 1, T0)]);
+    let row = db::query(&conn, "SELECT attempts FROM github_sync WHERE delivery_id = 'k-1'", &[]);
+    assert_eq!(row[0]["attempts"], 1, "a started attempt counts once");
+}
