@@ -4,7 +4,9 @@
 //! to acknowledge it or deliver it again. The shell runs the answer.
 
 use crate::config::RetryPolicy;
+use crate::error::AppError;
 use crate::jobs::{Job, Outcome};
+use crate::plan::Reply;
 use crate::sentry::errors::ErrorRecord;
 use crate::sql::Stmt;
 use crate::store::{github, installations as jobs_store, reconcile, rereads, sync, writeback};
@@ -99,6 +101,19 @@ pub fn not_started(policy: RetryPolicy) -> Ack {
 /// Messages from the dead-letter queue (`<queue>-dlq`) used up their retries.
 pub fn is_dead_letter(queue: &str) -> bool {
     queue.ends_with("-dlq")
+}
+
+/// A board change whose write-back job could not be queued: the card says
+/// the write-back failed (so nothing waits on it silently), and the board
+/// is answered 503.
+pub fn writeback_unqueued(job: &crate::writeback::WriteBackJob, error: &str) -> (Stmt, AppError) {
+    let why = format!("could not queue the Sentry update: {error}");
+    (writeback::settle(job, "failed", Some(&why), &job.requested_at), AppError::Unavailable(why))
+}
+
+/// The board's answer to a change it applied: Sentry is told by a job.
+pub fn writeback_accepted() -> Reply {
+    Reply { status: 202, ..Reply::ok(serde_json::json!({ "ok": true, "writeback": "pending" })) }
 }
 
 /// The newest record of a dead-lettered job (`jobs_store::LAST_JOB`).
@@ -236,5 +251,18 @@ mod tests {
         assert_eq!(s.writes, jobs_store::finish_job("m1", "retrying", Some("D1: too big"), NOW));
         assert_eq!(not_started(policy), Ack::Retry { delay_secs: 10 });
         assert!(is_dead_letter("sentry-kanban-jobs-dlq") && !is_dead_letter("sentry-kanban-jobs"));
+    }
+
+    #[test]
+    fn a_board_change_is_202_and_one_whose_job_was_not_queued_fails_visibly() {
+        let job = crate::writeback::WriteBackJob { card: "42".into(), requested_at: NOW.into(), installation: None };
+        let (write, e) = writeback_unqueued(&job, "queue down");
+        assert_eq!(e.status(), 503);
+        let why = "could not queue the Sentry update: queue down";
+        assert_eq!(write, writeback::settle(&job, "failed", Some(why), NOW));
+        assert_eq!(
+            (writeback_accepted().status, writeback_accepted().body["writeback"].as_str()),
+            (202, Some("pending"))
+        );
     }
 }

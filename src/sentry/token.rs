@@ -109,6 +109,25 @@ fn credentials(cfg: &Config) -> Result<(&str, &str), CallError> {
 }
 
 /// `POST …/authorizations/` exchanging the grant code from installation.created.
+/// Whose token a Sentry call carries: the internal integration's when one is
+/// configured, else its installation's. Neither is a job that can't run (a
+/// call with an empty token would only earn a 401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bearer {
+    Internal(String),
+    Installation(String),
+}
+
+pub fn bearer(cfg: &Config, installation: Option<&str>) -> Result<Bearer, CallError> {
+    match (&cfg.internal, installation) {
+        (Some(internal), _) => Ok(Bearer::Internal(internal.token.clone())),
+        (None, Some(uuid)) => Ok(Bearer::Installation(uuid.to_string())),
+        (None, None) => Err(CallError::Permanent {
+            detail: "no installation to take a token from, and no SENTRY_AUTH_TOKEN".into(),
+        }),
+    }
+}
+
 pub fn exchange_call(cfg: &Config, installation: &str, code: &str) -> Result<HttpCall, CallError> {
     authorization_call(cfg, installation, json!({"grant_type": "authorization_code", "code": code}))
 }
@@ -258,5 +277,15 @@ mod tests {
         assert!(matches!(parse("exchange", &bad), Err(CallError::Permanent { .. })));
         let denied = HttpReply { status: 403, body: r#"{"error":"Invalid grant"}"#.into(), ..Default::default() };
         assert!(matches!(parse("exchange", &denied), Err(CallError::Permanent { .. })));
+    }
+
+    #[test]
+    fn the_internal_token_wins_then_the_installation_and_neither_is_permanent() {
+        let mut cfg = Config::from_lookup(|_| None);
+        assert_eq!(bearer(&cfg, Some("u1")), Ok(Bearer::Installation("u1".into())));
+        assert!(matches!(bearer(&cfg, None), Err(CallError::Permanent { .. })), "never an empty token");
+        cfg.internal = Some(crate::config::Internal { token: "sntrys_x".into(), org_slug: "acme".into() });
+        assert_eq!(bearer(&cfg, Some("u1")), Ok(Bearer::Internal("sntrys_x".into())));
+        assert_eq!(bearer(&cfg, None), Ok(Bearer::Internal("sntrys_x".into())));
     }
 }

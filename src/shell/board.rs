@@ -7,6 +7,7 @@ use crate::board::ItemFilter;
 use crate::error::AppError;
 use crate::etag;
 use crate::jobs::Job;
+use crate::settle;
 use crate::sql::SqlValue;
 use crate::store::{self, writeback as wb};
 use crate::time::format_millis;
@@ -94,7 +95,7 @@ fn conditional(req: &Request, body: &Value) -> Result<Response> {
 /// sign-in gives one (Access), for the card's history.
 pub async fn action(mut req: Request, env: &Env, id: &str, user: Option<&str>) -> Result<Response> {
     match apply_action(&mut req, env, id, user).await {
-        Ok(()) => Ok(Response::from_json(&json!({ "ok": true, "writeback": "pending" }))?.with_status(202)),
+        Ok(()) => http::json_response(&settle::writeback_accepted()),
         Err(e) => {
             log("board_action_failed", json!({ "card": id, "error": format!("{e:?}") }));
             http::error_response(&e)
@@ -119,12 +120,10 @@ async fn apply_action(req: &mut Request, env: &Env, id: &str, user: Option<&str>
             "assign": change.assignee.is_some(),
         }),
     );
-    if let Err(e) = queue::enqueue(env, vec![Job::WriteBack(job.clone())]).await {
-        let why = format!("could not queue the Sentry update: {e}");
-        let _ = d1::run(&db, &[wb::settle(&job, "failed", Some(&why), &job.requested_at)]).await;
-        return Err(AppError::Unavailable(why));
-    }
-    Ok(())
+    let Err(e) = queue::enqueue(env, vec![Job::WriteBack(job.clone())]).await else { return Ok(()) };
+    let (write, refused) = settle::writeback_unqueued(&job, &e.to_string());
+    let _ = d1::run(&db, &[write]).await;
+    Err(refused)
 }
 
 /// `GET /api/items/{id}/assignees`.

@@ -299,10 +299,7 @@ async fn write_back(cfg: &Config, db: &D1Database, job: &WriteBackJob) -> Result
         Push::Fail(why) => return Ok(Outcome::Fail { error: why }),
         Push::Send { org, installation, body } => (org, installation, body),
     };
-    let bearer = match &installation {
-        Some(uuid) if cfg.internal.is_none() => access_token(cfg, db, uuid).await?,
-        _ => cfg.internal.as_ref().map(|i| i.token.clone()).unwrap_or_default(),
-    };
+    let bearer = super::tokens::bearer(cfg, db, installation.as_deref()).await?;
     let call = writeback::call(cfg, &org, &job.card, &body, &bearer);
     let reply = fetch::send("update issue", &call, cfg.http_timeout_ms).await?;
     outbound::check("update issue", &reply)?;

@@ -3,7 +3,7 @@
 
 use super::d1::{self, text};
 use super::fetch;
-use super::tokens::{access_token, storage};
+use super::tokens::storage;
 use crate::config::Config;
 use crate::jobs::Outcome;
 use crate::outbound::CallError;
@@ -21,10 +21,7 @@ pub async fn run(cfg: &Config, db: &D1Database, job: &RereadJob) -> Result<Outco
         Target::Read { org, installation } => (org, installation),
         Target::Skip(why) => return Ok(Outcome::Fail { error: why.to_string() }),
     };
-    let bearer = match &installation {
-        Some(uuid) => access_token(cfg, db, uuid).await?,
-        None => cfg.internal.as_ref().map(|i| i.token.clone()).unwrap_or_default(),
-    };
+    let bearer = super::tokens::bearer(cfg, db, installation.as_deref()).await?;
     let started_at = now();
     let reply =
         fetch::send("read issue", &reread::issue_call(cfg, &org, &job.issue, &bearer), cfg.http_timeout_ms).await?;

@@ -4,7 +4,7 @@
 use super::d1;
 use super::env::{cron_caller, db};
 use super::queue::{enqueue, enqueue_after};
-use super::tokens::{access_token, storage};
+use super::tokens::storage;
 use super::{fetch, http};
 use crate::config::Config;
 use crate::error::AppError;
@@ -119,7 +119,7 @@ async fn fetch_page(
     token: &mut Option<String>,
 ) -> std::result::Result<sync::Page, CallError> {
     if token.is_none() {
-        *token = Some(bearer(cfg, db, job).await?);
+        *token = Some(super::tokens::bearer(cfg, db, job.installation.as_deref()).await?);
     }
     let call = sync::page_call(cfg, &job.org, cursor, token.as_deref());
     // The page is Sentry's state no earlier than when it was asked for.
@@ -129,14 +129,6 @@ async fn fetch_page(
     let until = format_millis(Date::now().as_millis() as i64 + LEASE_MS);
     d1::run(db, &sync::page_batch(&page, &job.run, &fetched_at, &until, &now())).await.map_err(storage)?;
     Ok(page)
-}
-
-async fn bearer(cfg: &Config, db: &D1Database, job: &PageJob) -> std::result::Result<String, CallError> {
-    match (&cfg.internal, &job.installation) {
-        (Some(internal), _) => Ok(internal.token.clone()),
-        (None, Some(uuid)) => access_token(cfg, db, uuid).await,
-        (None, None) => Err(CallError::Permanent { detail: "no installation to take a token from".into() }),
-    }
 }
 
 async fn continue_run(env: &Env, next: PageJob, delay_secs: u32) -> std::result::Result<Outcome, CallError> {

@@ -16,6 +16,14 @@ use worker::{D1Database, Date, Delay};
 const WAIT_STEP_MS: u64 = 250;
 const WAIT_STEPS: u32 = 40;
 
+/// The token for a Sentry call about `installation` (`token::bearer`).
+pub async fn bearer(cfg: &Config, db: &D1Database, installation: Option<&str>) -> Result<String, CallError> {
+    match token::bearer(cfg, installation)? {
+        token::Bearer::Internal(t) => Ok(t),
+        token::Bearer::Installation(uuid) => access_token(cfg, db, &uuid).await,
+    }
+}
+
 pub async fn access_token(cfg: &Config, db: &D1Database, installation: &str) -> Result<String, CallError> {
     for _ in 0..WAIT_STEPS {
         let stored = read(db, installation).await?;
