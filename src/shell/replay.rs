@@ -47,9 +47,8 @@ pub async fn body(env: &Env, id: i64) -> Result<Response> {
 
 pub async fn replay(env: &Env, id: i64) -> Result<Response> {
     let started = Date::now().as_millis();
-    let k = match kept(env, id).await {
-        Ok(k) if k.source == "sentry" => k,
-        Ok(_) => return http::error_response(&AppError::BadRequest("only Sentry deliveries can be replayed".into())),
+    let k = match kept(env, id).await.and_then(|k| deliveries::replayable(&k.source).map(|()| k)) {
+        Ok(k) => k,
         Err(e) => return http::error_response(&e),
     };
     let cfg = config(env);

@@ -9,9 +9,6 @@ use crate::store::retention;
 use serde_json::{json, Value};
 use worker::{D1Database, Date, Env, Request, Response, Result};
 
-/// Bounded-delete rounds per retention run.
-const ROUNDS: usize = 10;
-
 /// `GET|POST /api/cron/retention`: the daily clean-up, now.
 pub async fn trigger(req: Request, env: &Env) -> Result<Response> {
     let run_now = async {
@@ -22,15 +19,15 @@ pub async fn trigger(req: Request, env: &Env) -> Result<Response> {
 }
 
 /// Deletes in rounds of `retention::bound` rows per table until a round
-/// deletes less, or `ROUNDS` ran (the next day goes on).
+/// is `retention::complete`, or `retention::ROUNDS` ran.
 pub(crate) async fn run(cfg: &Config, db: &D1Database) -> std::result::Result<Value, AppError> {
     let mut totals = [0usize; retention::TABLES.len()];
     let mut complete = false;
-    for _ in 0..ROUNDS {
+    for _ in 0..retention::ROUNDS {
         let stmts = retention::statements(Date::now().as_millis() as i64, cfg.retention_days);
         let counts = d1::run_counted(db, &stmts).await?;
         totals.iter_mut().zip(&counts).for_each(|(t, c)| *t += c);
-        if counts.iter().zip(retention::TABLES).all(|(&c, t)| c < retention::bound(t) as usize) {
+        if retention::complete(&counts) {
             complete = true;
             break;
         }

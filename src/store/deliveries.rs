@@ -38,6 +38,15 @@ pub const MAX_KEPT_BODY: usize = 256 * 1024;
 /// How long a kept body stays.
 pub const BODY_DAYS: i64 = 7;
 
+/// Only a Sentry delivery can be replayed: it enters the Sentry path again
+/// with its verification record (a GitHub delivery's claim is its own).
+pub fn replayable(source: &str) -> Result<(), crate::error::AppError> {
+    match source {
+        "sentry" => Ok(()),
+        _ => Err(crate::error::AppError::BadRequest("only Sentry deliveries can be replayed".into())),
+    }
+}
+
 /// Which verdicts keep the delivery's body: verified deliveries that could
 /// not be used, or whose processing failed, so they can be replayed.
 pub fn keeps_body(verdict: &str) -> bool {

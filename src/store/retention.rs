@@ -38,6 +38,15 @@ pub const TABLES: [&str; 10] = [
     "delivery_bodies",
 ];
 
+/// Bounded-delete rounds per retention run (the next day goes on).
+pub const ROUNDS: usize = 10;
+
+/// Whether a round's deletes (`counts`, in `TABLES` order) left nothing:
+/// every statement deleted fewer rows than its bound.
+pub fn complete(counts: &[usize]) -> bool {
+    counts.iter().zip(TABLES).all(|(&c, t)| c < bound(t) as usize)
+}
+
 /// The most rows a run's statement for `table` deletes; a statement that
 /// deleted as many may have left some.
 pub fn bound(table: &str) -> i32 {

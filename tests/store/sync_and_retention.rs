@@ -407,3 +407,23 @@ fn retention_deletes_at_most_one_batch_per_statement_per_run() {
     run(&conn, &retention::statements(NOW, 30));
     assert_eq!(col(&conn, "SELECT event_id FROM error_events"), ["new"]);
 }
+
+#[test]
+fn a_retention_round_is_complete_only_when_every_delete_stayed_under_its_bound() {
+    let under: Vec<usize> = retention::TABLES.iter().map(|t| retention::bound(t) as usize - 1).collect();
+    assert!(retention::complete(&under));
+    for (i, table) in retention::TABLES.iter().enumerate() {
+        let mut hit = under.clone();
+        hit[i] = retention::bound(table) as usize;
+        assert!(!retention::complete(&hit), "{table} hit its bound: rows may be left");
+    }
+    assert!(retention::ROUNDS >= 1);
+}
+
+#[test]
+fn only_a_sentry_delivery_is_replayable() {
+    assert!(store::deliveries::replayable("sentry").is_ok());
+    for other in ["github", "", "Sentry"] {
+        assert_eq!(store::deliveries::replayable(other).map_err(|e| e.status()), Err(400), "{other}");
+    }
+}
