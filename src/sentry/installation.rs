@@ -125,6 +125,33 @@ pub fn activation(uuid: &str, stored: Option<&Stored>, has_token: bool, internal
     }
 }
 
+/// Whether a job about an installation runs: a deleted installation's job
+/// has nothing left to do, an unknown one can never run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check<T> {
+    Done,
+    Fail(String),
+    Run(T),
+}
+
+/// The verify job's check.
+pub fn verify_check(uuid: &str, stored: Option<&Stored>) -> Check<()> {
+    match stored {
+        None => Check::Fail(format!("installation {uuid} is not recorded")),
+        Some(s) if s.status == "deleted" => Check::Done,
+        Some(_) => Check::Run(()),
+    }
+}
+
+/// The member sync's check: it needs the organization's slug.
+pub fn members_check(uuid: &str, stored: Option<&Stored>, org: Option<String>) -> Check<String> {
+    match (stored, org) {
+        (Some(s), _) if s.status == "deleted" => Check::Done,
+        (Some(_), Some(org)) => Check::Run(org),
+        _ => Check::Fail(format!("installation {uuid} has no organization slug")),
+    }
+}
+
 /// After a token exists: verify the install (unless Sentry already says it
 /// is installed) and mirror the organization's members.
 pub fn follow_up(uuid: &str, status: &str) -> Vec<Job> {

@@ -31,6 +31,24 @@ struct WireUser {
     name: Option<String>,
 }
 
+/// What follows a page of the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterPage {
+    Next(String),
+    /// The listing is complete: members not seen in it left.
+    Prune,
+    /// `MAX_PAGES` read and more remain: keep what was read, prune nothing.
+    Stop,
+}
+
+pub fn after_page(pages_read: usize, next: Option<String>) -> AfterPage {
+    match next {
+        None => AfterPage::Prune,
+        Some(_) if pages_read >= MAX_PAGES => AfterPage::Stop,
+        Some(url) => AfterPage::Next(url),
+    }
+}
+
 /// `GET /api/0/organizations/{org}/members/`, the first page.
 pub fn first_page(cfg: &Config, org_slug: &str, token: &str) -> HttpCall {
     get(format!("{}/api/0/organizations/{}/members/", cfg.sentry_api_base, org_slug), token)
@@ -103,5 +121,14 @@ mod tests {
         {
             assert!(matches!(next_page(&cfg, evil.into(), "tok"), Err(CallError::Permanent { .. })), "{evil}");
         }
+    }
+
+    #[test]
+    fn only_a_complete_listing_prunes() {
+        assert_eq!(after_page(1, None), AfterPage::Prune);
+        assert_eq!(after_page(1, Some("u".into())), AfterPage::Next("u".into()));
+        assert_eq!(after_page(MAX_PAGES - 1, Some("u".into())), AfterPage::Next("u".into()));
+        assert_eq!(after_page(MAX_PAGES, Some("u".into())), AfterPage::Stop, "a runaway listing prunes nothing");
+        assert_eq!(after_page(MAX_PAGES, None), AfterPage::Prune);
     }
 }

@@ -237,10 +237,11 @@ async fn activate(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, 
 }
 
 async fn verify(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, CallError> {
-    match installation(db, uuid).await? {
-        Some((s, _)) if s.status == "deleted" => return Ok(Outcome::done()),
-        None => return Ok(Outcome::Fail { error: format!("installation {uuid} is not recorded") }),
-        Some(_) => {}
+    let stored = installation(db, uuid).await?;
+    match install::verify_check(uuid, stored.as_ref().map(|(s, _)| s)) {
+        install::Check::Done => return Ok(Outcome::done()),
+        install::Check::Fail(error) => return Ok(Outcome::Fail { error }),
+        install::Check::Run(()) => {}
     }
     let bearer = access_token(cfg, db, uuid).await?;
     let reply =
@@ -251,28 +252,27 @@ async fn verify(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, Ca
 }
 
 async fn sync_members(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, CallError> {
-    let org = match installation(db, uuid).await? {
-        Some((s, _)) if s.status == "deleted" => return Ok(Outcome::done()),
-        Some((_, Some(org))) => org,
-        _ => return Ok(Outcome::Fail { error: format!("installation {uuid} has no organization slug") }),
+    let (stored, org) = installation(db, uuid).await?.map_or((None, None), |(s, org)| (Some(s), org));
+    let org = match install::members_check(uuid, stored.as_ref(), org) {
+        install::Check::Done => return Ok(Outcome::done()),
+        install::Check::Fail(error) => return Ok(Outcome::Fail { error }),
+        install::Check::Run(org) => org,
     };
     let bearer = access_token(cfg, db, uuid).await?;
     let started = now();
     let mut call = members::first_page(cfg, &org, &bearer);
-    for _ in 0..members::MAX_PAGES {
+    for pages in 1.. {
         let reply = fetch::send("list members", &call, cfg.http_timeout_ms).await?;
         let (page, next) = members::parse_page(&reply)?;
         let writes: Vec<Stmt> = page.iter().map(|m| store::upsert_member(uuid, m, &now())).collect();
         d1::run(db, &writes).await.map_err(storage)?;
-        match next {
-            Some(url) => call = members::next_page(cfg, url, &bearer)?,
-            None => {
-                d1::run(db, &[store::prune_members(uuid, &started)]).await.map_err(storage)?;
-                return Ok(Outcome::done());
-            }
+        match members::after_page(pages, next) {
+            members::AfterPage::Next(url) => call = members::next_page(cfg, url, &bearer)?,
+            members::AfterPage::Prune => break,
+            members::AfterPage::Stop => return Ok(Outcome::done()),
         }
     }
-    // Too many pages: keep what was read, prune nothing.
+    d1::run(db, &[store::prune_members(uuid, &started)]).await.map_err(storage)?;
     Ok(Outcome::done())
 }
 

@@ -1,7 +1,7 @@
 //! Installation deliveries, signed and driven through `hook::handle`.
 //! Kept out of `installation.rs` because `hook` calls into `installation`.
 
-use crate::sentry::installation::{activation, Activation, Stored};
+use crate::sentry::installation::{activation, members_check, verify_check, Activation, Check, Stored};
 
 #[test]
 fn activation_exchanges_once_and_then_only_follows_up() {
@@ -79,4 +79,18 @@ fn a_created_delivery_without_a_uuid_is_unusable() {
     assert!(plan.statements.is_empty() && plan.jobs.is_empty());
     let plan = deliver("installation", r#"{"action":"updated","data":{}}"#).unwrap();
     assert_eq!(plan.verdict.outcome.as_str(), "skipped");
+}
+
+#[test]
+fn a_deleted_installations_jobs_are_done_and_an_unknown_ones_fail() {
+    let live = Stored { status: "installed".into(), ..Default::default() };
+    let gone = Stored { status: "deleted".into(), ..Default::default() };
+    assert_eq!(verify_check("u1", Some(&live)), Check::Run(()));
+    assert_eq!(verify_check("u1", Some(&gone)), Check::Done);
+    assert!(matches!(verify_check("u1", None), Check::Fail(why) if why.contains("not recorded")));
+    assert_eq!(members_check("u1", Some(&live), Some("acme".into())), Check::Run("acme".to_string()));
+    assert_eq!(members_check("u1", Some(&gone), None), Check::Done);
+    for (stored, org) in [(Some(&live), None), (None, Some("acme".to_string()))] {
+        assert!(matches!(members_check("u1", stored, org), Check::Fail(why) if why.contains("no organization")));
+    }
 }
