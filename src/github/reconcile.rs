@@ -252,6 +252,18 @@ impl ReconcileJob {
     }
 }
 
+/// Whether a reconcile can run, and which organization it reads: a token
+/// is needed, and `GITHUB_ORG`, else the org the newest webhooks came from.
+pub fn target_org(github: &GithubConfig, last_org: Option<String>) -> Result<String, crate::error::AppError> {
+    use crate::error::AppError::Unavailable;
+    if github.token.is_none() {
+        return Err(Unavailable("set GITHUB_TOKEN (read:org) to reconcile GitHub teams".into()));
+    }
+    github.org.clone().or(last_org).ok_or_else(|| {
+        Unavailable("no GitHub organization to reconcile: set GITHUB_ORG (or let a webhook arrive)".into())
+    })
+}
+
 #[cfg(test)]
 #[path = "reconcile_tests.rs"]
 mod tests;

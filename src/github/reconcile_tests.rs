@@ -356,3 +356,18 @@ fn dry_run_is_asked_for_or_configured() {
     assert!(dry_run(false, &GithubConfig { reconcile_dry_run: true, ..GithubConfig::default() }));
     assert!(dry_run(false, &GithubConfig { dry_run: true, ..GithubConfig::default() }), "the sync only describes");
 }
+
+#[test]
+fn a_reconcile_needs_a_token_and_reads_github_org_else_the_newest_webhooks() {
+    let mut gh = github();
+    assert_eq!(target_org(&gh, Some("from-hooks".into())), Ok("from-hooks".to_string()));
+    assert!(
+        matches!(target_org(&gh, None), Err(crate::error::AppError::Unavailable(why)) if why.contains("GITHUB_ORG"))
+    );
+    gh.org = Some("acme".into());
+    assert_eq!(target_org(&gh, Some("from-hooks".into())), Ok("acme".to_string()), "GITHUB_ORG wins");
+    gh.token = None;
+    assert!(
+        matches!(target_org(&gh, Some("x".into())), Err(crate::error::AppError::Unavailable(why)) if why.contains("GITHUB_TOKEN"))
+    );
+}

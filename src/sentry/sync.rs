@@ -20,6 +20,27 @@ use serde_json::Value;
 pub const PAGES_PER_MESSAGE: u32 = 10;
 /// How long a run's lease lasts without progress; every page extends it.
 pub const LEASE_MS: i64 = 10 * 60 * 1000;
+/// A run of `org` starting at `now_ms`: its id, the instants of its start
+/// and of its lease's end, and its first page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunStart {
+    pub run: String,
+    pub now: String,
+    pub until: String,
+    pub first: PageJob,
+}
+
+pub fn run_start(org: &str, installation: Option<String>, now_ms: crate::time::Millis) -> RunStart {
+    let run = format!("{now_ms}-{org}");
+    let first = PageJob { run: run.clone(), org: org.to_string(), installation, cursor: None, attempt: 0 };
+    RunStart { run, now: crate::time::format_millis(now_ms), until: lease_until(now_ms), first }
+}
+
+/// The end of a run's lease renewed at `now_ms` (each page renews it).
+pub fn lease_until(now_ms: crate::time::Millis) -> String {
+    crate::time::format_millis(now_ms + LEASE_MS)
+}
+
 /// Failed attempts at one page before the run is given up.
 pub const MAX_PAGE_ATTEMPTS: u32 = 6;
 
@@ -102,6 +123,22 @@ pub fn page_batch(page: &Page, run: &str, fetched_at: &str, lease_until: &str, n
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_run_is_named_by_its_start_and_org_and_leased_for_ten_minutes() {
+        let now = crate::time::parse_rfc3339("2026-12-03T12:00:00.000Z").unwrap();
+        let r = super::run_start("acme", Some("u1".into()), now);
+        assert_eq!(r.run, format!("{now}-acme"));
+        assert_eq!((r.now.as_str(), r.until.as_str()), ("2026-12-03T12:00:00.000Z", "2026-12-03T12:10:00.000Z"));
+        let first = super::PageJob {
+            run: r.run.clone(),
+            org: "acme".into(),
+            installation: Some("u1".into()),
+            cursor: None,
+            attempt: 0,
+        };
+        assert_eq!(r.first, first);
+    }
+
     use super::*;
     use crate::board::Status;
 

@@ -53,20 +53,11 @@ async fn start(
     trigger: &str,
     asked: bool,
 ) -> std::result::Result<Value, AppError> {
-    if cfg.github.token.is_none() {
-        return Err(AppError::Unavailable("set GITHUB_TOKEN (read:org) to reconcile GitHub teams".into()));
-    }
-    let org = match &cfg.github.org {
-        Some(org) => Some(org.clone()),
-        None => store::last_org(d1::first(db, store::LAST_ORG, &[]).await?.as_ref()),
-    };
-    let org = org.ok_or_else(|| {
-        AppError::Unavailable("no GitHub organization to reconcile: set GITHUB_ORG (or let a webhook arrive)".into())
-    })?;
+    let last_org = store::last_org(d1::first(db, store::LAST_ORG, &[]).await?.as_ref());
+    let org = reconcile::target_org(&cfg.github, last_org)?;
     let dry_run = reconcile::dry_run(asked, &cfg.github);
     let now_ms = Date::now().as_millis() as i64;
-    let (now, until) = (format_millis(now_ms), format_millis(now_ms + store::LEASE_MS));
-    let run = now_ms.to_string();
+    let (run, now, until) = (now_ms.to_string(), format_millis(now_ms), store::lease_until(now_ms, 0));
     d1::run(db, &[store::expire(&now)]).await?;
     let params = store::start_params(&run, &org, trigger, dry_run, &now, &until);
     if d1::first(db, store::START, &params).await?.is_none() {
@@ -125,8 +116,7 @@ pub async fn step(
                 Input::Queued(recorded)
             }
             Action::Continue { delay_secs, error } => {
-                let until =
-                    format_millis(Date::now().as_millis() as i64 + i64::from(delay_secs) * 1000 + store::LEASE_MS);
+                let until = store::lease_until(Date::now().as_millis() as i64, delay_secs);
                 let write = store::progress(&job.run, &job.counts, error.as_deref(), &until, &now());
                 d1::run(db, &[write]).await.map_err(storage)?;
                 enqueue_after(env, Job::GithubReconcile(job.clone()), delay_secs).await?;

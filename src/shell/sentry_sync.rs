@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::CallError;
-use crate::sentry::sync::{self, PageJob, LEASE_MS};
+use crate::sentry::sync::{self, PageJob};
 use crate::sentry::sync_run::{Step, SyncRun};
 use crate::store::sync as store;
 use crate::time::format_millis;
@@ -47,9 +47,8 @@ pub(crate) async fn start_runs(
     let rows = d1::query(db, store::TARGETS, &[]).await?;
     let mut runs = vec![];
     for (org, installation) in store::targets(cfg, &rows) {
-        let now_ms = Date::now().as_millis() as i64;
-        let (now, until) = (format_millis(now_ms), format_millis(now_ms + LEASE_MS));
-        let run = format!("{now_ms}-{org}");
+        let sync::RunStart { run, now, until, first } =
+            sync::run_start(&org, installation, Date::now().as_millis() as i64);
         // A run whose lease ran out (its messages were lost) is closed first.
         d1::run(db, &[store::expire_stale(&org, &now)]).await?;
         if d1::first(db, store::CLAIM_LEASE, &store::claim_params(&org, &run, &until, &now)).await?.is_none() {
@@ -58,9 +57,8 @@ pub(crate) async fn start_runs(
             runs.push(json!({ "org": org, "started": false, "running": running }));
             continue;
         }
-        d1::run(db, &[store::start_run(&run, &org, installation.as_deref(), trigger, &now)]).await?;
-        let job = PageJob { run: run.clone(), org: org.clone(), installation, cursor: None, attempt: 0 };
-        if let Err(e) = enqueue(env, vec![Job::SyncPage(job)]).await {
+        d1::run(db, &[store::start_run(&run, &org, first.installation.as_deref(), trigger, &now)]).await?;
+        if let Err(e) = enqueue(env, vec![Job::SyncPage(first)]).await {
             d1::run(db, &store::finish(&run, "failed", Some(&e.to_string()), &now)).await?;
             return Err(e.into());
         }
@@ -126,7 +124,7 @@ async fn fetch_page(
     let fetched_at = now();
     let reply = fetch::send("list issues", &call, cfg.http_timeout_ms).await?;
     let page = sync::parse_page(&reply, job.installation.as_deref())?;
-    let until = format_millis(Date::now().as_millis() as i64 + LEASE_MS);
+    let until = sync::lease_until(Date::now().as_millis() as i64);
     d1::run(db, &sync::page_batch(&page, &job.run, &fetched_at, &until, &now())).await.map_err(storage)?;
     Ok(page)
 }

@@ -16,6 +16,11 @@ type Row = Map<String, Value>;
 /// every message moves it on (past any wait it asks for).
 pub const LEASE_MS: i64 = 15 * 60 * 1000;
 
+/// The end of a run's lease moved on at `now_ms`, past a wait of `delay_secs`.
+pub fn lease_until(now_ms: i64, delay_secs: u32) -> String {
+    crate::time::format_millis(now_ms + i64::from(delay_secs) * 1000 + LEASE_MS)
+}
+
 /// Closes the runs whose lease ran out at `?1` (their messages were lost).
 pub fn expire(now: &str) -> Stmt {
     Stmt {
