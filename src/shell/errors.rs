@@ -8,9 +8,6 @@ use crate::store::errors::{self as store, Filter};
 use serde_json::{json, Value};
 use worker::{console_log, Date, Env, Request, Response, Result};
 
-/// Days of history in trends and series.
-const DAYS: i64 = 14;
-
 pub async fn list(req: &Request, env: &Env) -> Result<Response> {
     let result = async {
         let url = req.url().map_err(|e| AppError::BadRequest(format!("bad URL: {e}")))?;
@@ -22,7 +19,7 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response> {
             q: param("q"),
             sort: param("sort"),
         };
-        let days = store::days_ending(now(), DAYS);
+        let days = store::days_ending(now(), store::TREND_DAYS);
         let params = store::list_params(&filter);
         let since = [days[0].as_str().into()];
         let db = db(env)?;
@@ -39,7 +36,7 @@ pub async fn list(req: &Request, env: &Env) -> Result<Response> {
 pub async fn group(id: &str, env: &Env) -> Result<Response> {
     let result = async {
         let db = db(env)?;
-        let (issue, since) = ([id.into()], [id.into(), store::hours_since(now(), DAYS).into()]);
+        let (issue, since) = ([id.into()], [id.into(), store::hours_since(now(), store::TREND_DAYS).into()]);
         let read =
             d1::rows_batch(&db, &[(store::GROUP, &issue), (store::RECENT_EVENTS, &issue), (store::HOURLY, &since)])
                 .await?;
@@ -47,12 +44,7 @@ pub async fn group(id: &str, env: &Env) -> Result<Response> {
             return Err(AppError::Internal("D1 batch returned an unexpected result count".into()));
         };
         let group = group.first().ok_or(AppError::NotFound)?;
-        Ok(json!({
-            "group": store::group_json(group),
-            "events": events,
-            "hourly": hourly,
-            "daily": daily(hourly),
-        }))
+        Ok(store::group_answer(group, events, hourly))
     }
     .await;
     answer("error_group", result)
@@ -65,20 +57,6 @@ pub async fn stats(env: &Env) -> Result<Response> {
     }
     .await;
     answer("error_stats", result)
-}
-
-/// Hourly rows summed per day.
-fn daily(hourly: &[serde_json::Map<String, Value>]) -> Value {
-    let mut days: Vec<(String, i64)> = vec![];
-    for row in hourly {
-        let Some(day) = d1::text(row, "hour").map(|h| h.chars().take(10).collect::<String>()) else { continue };
-        let n = row.get("count").and_then(Value::as_f64).unwrap_or(0.0) as i64;
-        match days.last_mut() {
-            Some((d, total)) if *d == day => *total += n,
-            _ => days.push((day, n)),
-        }
-    }
-    Value::Array(days.into_iter().map(|(day, count)| json!({ "day": day, "count": count })).collect())
 }
 
 fn answer(what: &str, result: std::result::Result<Value, AppError>) -> Result<Response> {

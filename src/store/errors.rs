@@ -256,6 +256,29 @@ pub fn group_json(g: &Map<String, Value>) -> Value {
     item
 }
 
+/// Days of history in trends and series.
+pub const TREND_DAYS: i64 = 14;
+
+/// `GET /api/errors/{id}`'s answer: the group, its newest events, its
+/// hourly counts (`HOURLY`) and those summed per day.
+pub fn group_answer(group: &Map<String, Value>, events: &[Map<String, Value>], hourly: &[Map<String, Value>]) -> Value {
+    json!({ "group": group_json(group), "events": events, "hourly": hourly, "daily": daily(hourly) })
+}
+
+/// Hourly rows (oldest first) summed per day.
+pub fn daily(hourly: &[Map<String, Value>]) -> Value {
+    let mut days: Vec<(String, i64)> = vec![];
+    for row in hourly {
+        let Some(day) = text(row, "hour").map(|h| h.chars().take(10).collect::<String>()) else { continue };
+        let n = row.get("count").and_then(Value::as_f64).unwrap_or(0.0) as i64;
+        match days.last_mut() {
+            Some((d, total)) if *d == day => *total += n,
+            _ => days.push((day, n)),
+        }
+    }
+    Value::Array(days.into_iter().map(|(day, count)| json!({ "day": day, "count": count })).collect())
+}
+
 /// The `n` days ending today ('YYYY-MM-DD', oldest first).
 pub fn days_ending(now: crate::time::Millis, n: i64) -> Vec<String> {
     const DAY: i64 = 86_400_000;

@@ -144,3 +144,12 @@ fn stats_count_groups_events_distinct_events_and_dead_letters() {
         json!({"groups": 3, "events": 6, "distinct_events": 6, "dead_letters": 2})
     );
 }
+
+#[test]
+fn a_groups_hours_are_summed_per_day_in_order() {
+    let hour = |h: &str, n: i64| json!({"hour": h, "count": n}).as_object().unwrap().clone();
+    let hourly = [hour("2026-12-01T22:00", 2), hour("2026-12-01T23:00", 3), hour("2026-12-02T00:00", 1)];
+    let daily = sentry_kanban::store::errors::daily(&hourly);
+    assert_eq!(daily, json!([{"day": "2026-12-01", "count": 5}, {"day": "2026-12-02", "count": 1}]));
+    assert_eq!(sentry_kanban::store::errors::daily(&[]), json!([]));
+}
