@@ -93,6 +93,12 @@ pub fn check_bearer(expected: &str, authorization: Option<&str>) -> Result<(), R
     }
 }
 
+/// A bearer-protected endpoint (`ADMIN_TOKEN`, `CRON_SECRET`): refused
+/// while its secret is not set, else the header must carry it.
+pub fn check_configured_bearer(secret: Option<&str>, authorization: Option<&str>) -> Result<(), Rejection> {
+    check_bearer(secret.ok_or(Rejection::SecretNotConfigured)?, authorization)
+}
+
 /// Compares without an early exit, so timing reveals only the lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = (a.len() ^ b.len()) as u8 | ((a.len() ^ b.len()) >> 8) as u8;
@@ -179,6 +185,13 @@ mod tests {
             r[i / 8] ^= 1 << (i % 8);
             assert_eq!(check_hex_hmac(Some("k"), &body, Some(&hex::encode(r))), Err(Rejection::BadSignature));
         }
+    }
+
+    #[test]
+    fn an_unset_secret_refuses_every_bearer() {
+        assert_eq!(check_configured_bearer(None, Some("Bearer x")), Err(Rejection::SecretNotConfigured));
+        assert_eq!(check_configured_bearer(Some("s3"), Some("Bearer s3")), Ok(()));
+        assert_eq!(check_configured_bearer(Some("s3"), None), Err(Rejection::BadBearer));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::http;
 use crate::config::Config;
 use crate::error::AppError;
-use crate::verify::{check_bearer, Rejection};
+use crate::verify::check_configured_bearer;
 use worker::{Env, Request};
 
 const DB: &str = "DB";
@@ -33,7 +33,7 @@ pub(crate) fn db(env: &Env) -> std::result::Result<worker::D1Database, AppError>
 /// manual triggers of the cron's tasks).
 pub(crate) fn cron_caller(req: &Request, env: &Env) -> Result<Config, AppError> {
     let cfg = config(env);
-    let secret = cfg.cron_secret.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
-    check_bearer(secret, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)?;
+    check_configured_bearer(cfg.cron_secret.as_deref(), http::header(req, "Authorization").as_deref())
+        .map_err(AppError::Unauthorized)?;
     Ok(cfg)
 }

@@ -11,7 +11,7 @@ use crate::github::{lost, users};
 use crate::jobs::Job;
 use crate::store::{self, github as sync_store};
 use crate::time::format_millis;
-use crate::verify::{check_bearer, Rejection};
+use crate::verify::check_configured_bearer;
 use crate::webhook::{self, github as driver, Received};
 use serde_json::json;
 use worker::{console_log, Date, Env, Request, Response, Result};
@@ -111,9 +111,9 @@ pub async fn edit_user(mut req: Request, env: &Env, login: &str) -> Result<Respo
 
 /// The admin API's bearer: `ADMIN_TOKEN`, which must be set.
 fn check_admin(req: &Request, env: &Env) -> std::result::Result<(), AppError> {
-    let cfg = config(env);
-    let admin = cfg.admin_token.as_deref().ok_or(AppError::Unauthorized(Rejection::SecretNotConfigured))?;
-    check_bearer(admin, http::header(req, "Authorization").as_deref()).map_err(AppError::Unauthorized)
+    let admin = config(env).admin_token;
+    check_configured_bearer(admin.as_deref(), http::header(req, "Authorization").as_deref())
+        .map_err(AppError::Unauthorized)
 }
 
 async fn edit(req: &mut Request, env: &Env, login: &str) -> std::result::Result<serde_json::Value, AppError> {
