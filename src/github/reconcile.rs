@@ -36,8 +36,9 @@ pub struct MapEntry {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    /// A queue message starts (or resumes) the run.
-    Begin,
+    /// A queue message starts (or resumes) the run; `holds`: whether the
+    /// run still holds its lease (`store::reconcile::HOLDS`).
+    Begin { holds: bool },
     /// The answer to `Action::Fetch`, and when it was asked for.
     Reply { reply: Result<HttpReply, CallError>, at: String },
     /// The map's entries for the teams of `Action::ReadMap`.
@@ -66,6 +67,9 @@ pub enum Action {
     },
     Finish,
     Fail(String),
+    /// The message is stale: its run's lease ran out and it was closed, so
+    /// the message ends without a word to the run.
+    Stale,
 }
 
 /// What the run needs to know besides its own state.
@@ -99,7 +103,8 @@ fn plan(team: &Listed, entry: Option<&MapEntry>, links: &[String]) -> Plan {
 impl ReconcileJob {
     pub fn next(&mut self, input: Input, cx: &Context) -> Action {
         match (std::mem::take(&mut self.step), input) {
-            (Step::Idle, Input::Begin) => self.advance(cx),
+            (_, Input::Begin { holds: false }) => Action::Stale,
+            (Step::Idle, Input::Begin { holds: true }) => self.advance(cx),
             (Step::TeamsPage, Input::Reply { reply, at }) => self.on_teams(reply, at, cx),
             (Step::Map { listed, at }, Input::Map(map)) => self.on_map(listed, &at, &map, cx),
             (Step::Recorded, Input::Recorded(logins)) => {

@@ -67,7 +67,7 @@ struct Message {
 fn message(job: &mut ReconcileJob, fake: &Fake, github: &GithubConfig) -> Message {
     let cx = cx(github);
     let mut m = Message { end: Action::Finish, fixes: vec![], fetched: vec![], recorded_reads: vec![] };
-    let mut input = Input::Begin;
+    let mut input = Input::Begin { holds: true };
     for _ in 0..1000 {
         input = match job.next(input, &cx) {
             Action::Fetch(call) => {
@@ -288,18 +288,20 @@ fn limited(reset: i64) -> HttpReply {
 fn a_rate_limited_page_is_asked_again_after_githubs_wait_and_the_run_gives_up_eventually() {
     let github = github();
     let mut job = ReconcileJob::new("r8", "acme", false);
-    assert!(matches!(job.next(Input::Begin, &cx(&github)), Action::Fetch(_)));
+    assert!(matches!(job.next(Input::Begin { holds: true }, &cx(&github)), Action::Fetch(_)));
     let reply = Input::Reply { reply: Ok(limited(1_900)), at: "t".into() };
     let Action::Continue { delay_secs, error } = job.next(reply, &cx(&github)) else { panic!("a wait") };
     assert_eq!(delay_secs, 900, "until x-ratelimit-reset");
     assert!(error.is_some_and(|e| e.contains("HTTP 403")));
     let mut job: ReconcileJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
-    let Action::Fetch(again) = job.next(Input::Begin, &cx(&github)) else { panic!("the same page again") };
+    let Action::Fetch(again) = job.next(Input::Begin { holds: true }, &cx(&github)) else {
+        panic!("the same page again")
+    };
     assert_eq!(again.url, teams_url());
     for _ in 2..MAX_ATTEMPTS {
         let err = Err(CallError::Retryable { after: None, detail: "timeout".into() });
         assert!(matches!(job.next(Input::Reply { reply: err, at: "t".into() }, &cx(&github)), Action::Continue { .. }));
-        assert!(matches!(job.next(Input::Begin, &cx(&github)), Action::Fetch(_)));
+        assert!(matches!(job.next(Input::Begin { holds: true }, &cx(&github)), Action::Fetch(_)));
     }
     let err = Err(CallError::Retryable { after: None, detail: "timeout".into() });
     let Action::Fail(why) = job.next(Input::Reply { reply: err, at: "t".into() }, &cx(&github)) else { panic!() };
@@ -340,7 +342,7 @@ fn a_team_gone_since_the_listing_is_left_alone() {
 fn without_a_token_nothing_is_called_and_an_unexpected_input_fails() {
     let none = GithubConfig { token: None, ..github() };
     let mut job = ReconcileJob::new("r12", "acme", false);
-    let Action::Fail(why) = job.next(Input::Begin, &cx(&none)) else { panic!() };
+    let Action::Fail(why) = job.next(Input::Begin { holds: true }, &cx(&none)) else { panic!() };
     assert!(why.contains("GITHUB_TOKEN"), "{why}");
     let github = github();
     let mut job = ReconcileJob::new("r13", "acme", false);
@@ -370,4 +372,12 @@ fn a_reconcile_needs_a_token_and_reads_github_org_else_the_newest_webhooks() {
     assert!(
         matches!(target_org(&gh, Some("x".into())), Err(crate::error::AppError::Unavailable(why)) if why.contains("GITHUB_TOKEN"))
     );
+}
+
+#[test]
+fn a_message_of_a_run_that_lost_its_lease_is_stale() {
+    let github = github();
+    let mut job = ReconcileJob::new("r1", "acme", false);
+    assert_eq!(job.next(Input::Begin { holds: false }, &cx(&github)), Action::Stale);
+    assert!(matches!(job.next(Input::Begin { holds: true }, &cx(&github)), Action::Fetch(_)), "a held run goes on");
 }

@@ -81,13 +81,10 @@ pub async fn step(
     db: &D1Database,
     job: &ReconcileJob,
 ) -> std::result::Result<Outcome, CallError> {
-    if !d1::exists(db, store::HOLDS, &[job.run.as_str().into()]).await.map_err(storage)? {
-        // Its lease ran out and it was closed: this message is stale.
-        return Ok(Outcome::done());
-    }
+    let holds = d1::exists(db, store::HOLDS, &[job.run.as_str().into()]).await.map_err(storage)?;
     let mut job = job.clone();
     let cx = Context { github: &cfg.github, retry: cfg.retry };
-    let mut input = Input::Begin;
+    let mut input = Input::Begin { holds };
     loop {
         input = match job.next(input, &cx) {
             Action::Fetch(call) => {
@@ -123,6 +120,7 @@ pub async fn step(
                 log(&job, "continues", error.as_deref());
                 return Ok(Outcome::done());
             }
+            Action::Stale => return Ok(Outcome::done()),
             Action::Finish => return end(db, &job, "done", None).await,
             Action::Fail(why) => return end(db, &job, "failed", Some(&why)).await,
         };
