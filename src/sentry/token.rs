@@ -108,7 +108,6 @@ fn credentials(cfg: &Config) -> Result<(&str, &str), CallError> {
     }
 }
 
-/// `POST …/authorizations/` exchanging the grant code from installation.created.
 /// Whose token a Sentry call carries: the internal integration's when one is
 /// configured, else its installation's. Neither is a job that can't run (a
 /// call with an empty token would only earn a 401).
@@ -128,6 +127,7 @@ pub fn bearer(cfg: &Config, installation: Option<&str>) -> Result<Bearer, CallEr
     }
 }
 
+/// `POST …/authorizations/` exchanging the grant code from installation.created.
 pub fn exchange_call(cfg: &Config, installation: &str, code: &str) -> Result<HttpCall, CallError> {
     authorization_call(cfg, installation, json!({"grant_type": "authorization_code", "code": code}))
 }

@@ -251,3 +251,10 @@ fn the_health_row_carries_the_newest_finished_reconcile() {
     assert!(drift.dry_run);
     assert_eq!((drift.teams_missing, drift.members_missing, drift.members_extra), (1, 4, 1));
 }
+
+#[test]
+fn a_runs_lease_moves_past_the_wait_it_asks_for() {
+    let now = sentry_kanban::time::parse_rfc3339("2026-01-01T00:00:00.000Z").unwrap();
+    assert_eq!(sentry_kanban::store::reconcile::lease_until(now, 0), "2026-01-01T00:15:00.000Z");
+    assert_eq!(sentry_kanban::store::reconcile::lease_until(now, 60), "2026-01-01T00:16:00.000Z");
+}

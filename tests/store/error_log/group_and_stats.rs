@@ -152,4 +152,10 @@ fn a_groups_hours_are_summed_per_day_in_order() {
     let daily = sentry_kanban::store::errors::daily(&hourly);
     assert_eq!(daily, json!([{"day": "2026-12-01", "count": 5}, {"day": "2026-12-02", "count": 1}]));
     assert_eq!(sentry_kanban::store::errors::daily(&[]), json!([]));
+    let group = json!({"issue_id": "7", "event_count": 6.0, "has_card": 0}).as_object().unwrap().clone();
+    let events = [json!({"event_id": "e1"}).as_object().unwrap().clone()];
+    let answer = sentry_kanban::store::errors::group_answer(&group, &events, &hourly);
+    assert_eq!(answer["group"], sentry_kanban::store::errors::group_json(&group));
+    assert_eq!((answer["events"].clone(), answer["daily"].clone()), (json!([{"event_id": "e1"}]), daily));
+    assert_eq!(answer["hourly"].as_array().map(Vec::len), Some(3));
 }
