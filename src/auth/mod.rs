@@ -205,6 +205,34 @@ pub fn form_field(body: &str, name: &str) -> Option<String> {
     })
 }
 
+/// Why an Access token was not accepted: the token's fault, or the keys
+/// to check it with could not be had.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    Token(&'static str),
+    KeysUnavailable(String),
+}
+
+/// What an Access token's check means for the request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccessVerdict {
+    /// Signed in; a token without a name shows as "Access user".
+    Viewer(String),
+    /// A bad token: the request goes on as not signed in (401 unless a
+    /// session says otherwise), and the reason is logged.
+    Refused(&'static str),
+    /// The signing keys are out of reach: 503, not the caller's fault.
+    Unavailable(AppError),
+}
+
+pub fn access_verdict(checked: Result<Option<String>, Refusal>) -> AccessVerdict {
+    match checked {
+        Ok(name) => AccessVerdict::Viewer(name.unwrap_or_else(|| "Access user".into())),
+        Err(Refusal::Token(why)) => AccessVerdict::Refused(why),
+        Err(Refusal::KeysUnavailable(message)) => AccessVerdict::Unavailable(AppError::UpstreamUnavailable(message)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -333,5 +361,19 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn an_access_check_signs_in_refuses_or_is_unavailable() {
+        assert_eq!(
+            access_verdict(Ok(Some("jane@example.com".into()))),
+            AccessVerdict::Viewer("jane@example.com".into())
+        );
+        assert_eq!(access_verdict(Ok(None)), AccessVerdict::Viewer("Access user".into()));
+        assert_eq!(access_verdict(Err(Refusal::Token("expired"))), AccessVerdict::Refused("expired"));
+        let AccessVerdict::Unavailable(e) = access_verdict(Err(Refusal::KeysUnavailable("certs down".into()))) else {
+            panic!()
+        };
+        assert_eq!(e.status(), 503);
     }
 }

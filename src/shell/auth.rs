@@ -4,7 +4,7 @@
 
 use super::env::{config, db};
 use super::{d1, fetch, http};
-use crate::auth::{self, jwt, keys, session, throttle, Admission, Mode, RefusalPage};
+use crate::auth::{self, jwt, keys, session, throttle, AccessVerdict, Admission, Mode, Refusal, RefusalPage};
 use crate::config::{AccessConfig, Config};
 use crate::error::AppError;
 use crate::outbound::HttpCall;
@@ -61,12 +61,12 @@ async fn signed_in(req: &Request, env: &Env, cfg: &Config) -> std::result::Resul
         let presented = http::header(req, "Cf-Access-Jwt-Assertion")
             .or_else(|| auth::cookie(cookies.as_deref(), "CF_Authorization").map(str::to_string));
         if let Some(token) = presented {
-            match verify_access(cfg, access, &token, now).await {
-                Ok(user) => return Ok(Some(user.unwrap_or_else(|| "Access user".into()))),
-                Err(Refusal::Token(why)) => log("access_token_refused", why),
-                Err(Refusal::KeysUnavailable(message)) => {
-                    log("access_keys_unavailable", &message);
-                    return Err(AppError::UpstreamUnavailable(message));
+            match auth::access_verdict(verify_access(cfg, access, &token, now).await) {
+                AccessVerdict::Viewer(name) => return Ok(Some(name)),
+                AccessVerdict::Refused(why) => log("access_token_refused", why),
+                AccessVerdict::Unavailable(e) => {
+                    log("access_keys_unavailable", e.body()["message"].as_str().unwrap_or_default());
+                    return Err(e);
                 }
             }
         }
@@ -245,13 +245,6 @@ struct CachedKeys {
 
 thread_local! {
     static KEYS: RefCell<Option<CachedKeys>> = const { RefCell::new(None) };
-}
-
-/// Why an Access token was not accepted: the token's fault (401), or the
-/// keys to check it with could not be had (503).
-enum Refusal {
-    Token(&'static str),
-    KeysUnavailable(String),
 }
 
 async fn verify_access(
