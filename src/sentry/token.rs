@@ -108,6 +108,22 @@ fn credentials(cfg: &Config) -> Result<(&str, &str), CallError> {
     }
 }
 
+/// A job that lost the refresh race reads the token again every
+/// `REFRESH_WAIT_MS`, at most `REFRESH_READS` times, then gives its message
+/// back to the queue (the other job's refresh shows up in the meantime).
+pub const REFRESH_WAIT_MS: u64 = 250;
+pub const REFRESH_READS: u32 = 40;
+
+/// After `reads` reads found another job refreshing: how long to wait
+/// before the next read, or the retry that ends the wait.
+pub fn refresh_wait(reads: u32) -> Result<u64, CallError> {
+    if reads < REFRESH_READS {
+        Ok(REFRESH_WAIT_MS)
+    } else {
+        Err(CallError::Retryable { after: None, detail: "token refresh still in progress in another job".into() })
+    }
+}
+
 /// Whose token a Sentry call carries: the internal integration's when one is
 /// configured, else its installation's. Neither is a job that can't run (a
 /// call with an empty token would only earn a 401).
@@ -287,5 +303,13 @@ mod tests {
         cfg.internal = Some(crate::config::Internal { token: "sntrys_x".into(), org_slug: "acme".into() });
         assert_eq!(bearer(&cfg, Some("u1")), Ok(Bearer::Internal("sntrys_x".into())));
         assert_eq!(bearer(&cfg, None), Ok(Bearer::Internal("sntrys_x".into())));
+    }
+
+    #[test]
+    fn a_job_waits_out_another_jobs_refresh_for_ten_seconds_then_retries() {
+        assert_eq!(refresh_wait(1), Ok(REFRESH_WAIT_MS));
+        assert_eq!(refresh_wait(REFRESH_READS - 1), Ok(REFRESH_WAIT_MS));
+        assert!(matches!(refresh_wait(REFRESH_READS), Err(CallError::Retryable { .. })));
+        assert_eq!(u64::from(REFRESH_READS) * REFRESH_WAIT_MS, 10_000);
     }
 }

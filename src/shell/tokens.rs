@@ -11,11 +11,6 @@ use crate::store::installations as store;
 use crate::time::format_millis;
 use worker::{D1Database, Date, Delay};
 
-/// How often a job that lost the refresh race rereads the token, and for
-/// how long, before it gives its message back to the queue.
-const WAIT_STEP_MS: u64 = 250;
-const WAIT_STEPS: u32 = 40;
-
 /// The token for a Sentry call about `installation` (`token::bearer`).
 pub async fn bearer(cfg: &Config, db: &D1Database, installation: Option<&str>) -> Result<String, CallError> {
     match token::bearer(cfg, installation)? {
@@ -25,7 +20,9 @@ pub async fn bearer(cfg: &Config, db: &D1Database, installation: Option<&str>) -
 }
 
 pub async fn access_token(cfg: &Config, db: &D1Database, installation: &str) -> Result<String, CallError> {
-    for _ in 0..WAIT_STEPS {
+    let mut reads = 0;
+    loop {
+        reads += 1;
         let stored = read(db, installation).await?;
         let now = Date::now().as_millis() as i64;
         match token::decide(cfg, stored.as_ref(), now) {
@@ -37,11 +34,11 @@ pub async fn access_token(cfg: &Config, db: &D1Database, installation: &str) -> 
                     return refresh_with(cfg, db, installation, &refresh).await;
                 }
                 // Another job is refreshing: its new token shows up here.
-                Delay::from(std::time::Duration::from_millis(WAIT_STEP_MS)).await;
+                let ms = token::refresh_wait(reads)?;
+                Delay::from(std::time::Duration::from_millis(ms)).await;
             }
         }
     }
-    Err(CallError::Retryable { after: None, detail: "token refresh still in progress in another job".into() })
 }
 
 async fn read(db: &D1Database, installation: &str) -> Result<Option<Stored>, CallError> {
