@@ -36,6 +36,12 @@ pub fn run_start(org: &str, installation: Option<String>, now_ms: crate::time::M
     RunStart { run, now: crate::time::format_millis(now_ms), until: lease_until(now_ms), first }
 }
 
+/// A run whose first page could not be queued: closed as failed at once
+/// (the trigger answers the queue's error), so no lease waits on it.
+pub fn start_unqueued(run: &str, error: &str, now: &str) -> Vec<Stmt> {
+    store::sync::finish(run, "failed", Some(error), now)
+}
+
 /// The end of a run's lease renewed at `now_ms` (each page renews it).
 pub fn lease_until(now_ms: crate::time::Millis) -> String {
     crate::time::format_millis(now_ms + LEASE_MS)
@@ -123,6 +129,12 @@ pub fn page_batch(page: &Page, run: &str, fetched_at: &str, lease_until: &str, n
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_run_that_could_not_be_queued_is_closed_as_failed() {
+        let stmts = super::start_unqueued("r1", "queue down", "t");
+        assert_eq!(stmts, crate::store::sync::finish("r1", "failed", Some("queue down"), "t"));
+    }
+
     #[test]
     fn a_run_is_named_by_its_start_and_org_and_leased_for_ten_minutes() {
         let now = crate::time::parse_rfc3339("2026-12-03T12:00:00.000Z").unwrap();

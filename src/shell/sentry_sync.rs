@@ -59,7 +59,7 @@ pub(crate) async fn start_runs(
         }
         d1::run(db, &[store::start_run(&run, &org, first.installation.as_deref(), trigger, &now)]).await?;
         if let Err(e) = enqueue(env, vec![Job::SyncPage(first)]).await {
-            d1::run(db, &store::finish(&run, "failed", Some(&e.to_string()), &now)).await?;
+            d1::run(db, &sync::start_unqueued(&run, &e.to_string(), &now)).await?;
             return Err(e.into());
         }
         runs.push(json!({ "org": org, "started": true, "run": run }));
