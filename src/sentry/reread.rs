@@ -76,6 +76,13 @@ pub fn comments_call(cfg: &Config, org: &str, issue: &str, bearer: &str) -> Http
 
 /// The issue as Sentry has it now; `None` when Sentry no longer has it
 /// (404): the card is then left alone, as the sync leaves it.
+/// Whether the re-read also reads the issue's comments: only a request
+/// that asked for them (a comment webhook's), and only of an issue that
+/// still exists.
+pub fn reads_comments(asked: bool, state: Option<&IssueState>) -> bool {
+    asked && state.is_some()
+}
+
 pub fn parse_issue(reply: &HttpReply, installation: Option<&str>) -> Result<Option<IssueState>, CallError> {
     if reply.status == 404 {
         return Ok(None);
@@ -154,6 +161,15 @@ mod tests {
 
     fn reply(status: u16, body: &str) -> HttpReply {
         HttpReply { status, body: body.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn comments_are_read_only_when_asked_and_the_issue_exists() {
+        let body = r#"{"id":"42","status":"unresolved","assignedTo":null,"title":"T"}"#;
+        let state = parse_issue(&reply(200, body), None).unwrap().unwrap();
+        assert!(reads_comments(true, Some(&state)));
+        assert!(!reads_comments(false, Some(&state)));
+        assert!(!reads_comments(true, None), "a deleted issue has no comments to read");
     }
 
     #[test]

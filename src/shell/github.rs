@@ -146,9 +146,8 @@ async fn link(req: &Request, env: &Env, team_id: &str) -> std::result::Result<se
     let db = db(env)?;
     let now = format_millis(Date::now().as_millis() as i64);
     d1::run(&db, &[sync_store::link_team(team_id, &now)]).await?;
-    // No row, or a deleted team: nothing was linked.
     let row = d1::first(&db, sync_store::TEAM, &[team_id.into()]).await?;
-    let team = row.as_ref().and_then(sync_store::mapped_team).filter(|t| !t.deleted).ok_or(AppError::NotFound)?;
+    let team = sync_store::linked(row.as_ref())?;
     let ownership = team.ownership.as_str();
     Ok(json!({ "ok": true, "github_team_id": team_id, "sentry_slug": team.sentry_slug, "ownership": ownership }))
 }

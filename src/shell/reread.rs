@@ -26,13 +26,12 @@ pub async fn run(cfg: &Config, db: &D1Database, job: &RereadJob) -> Result<Outco
     let reply =
         fetch::send("read issue", &reread::issue_call(cfg, &org, &job.issue, &bearer), cfg.http_timeout_ms).await?;
     let state = reread::parse_issue(&reply, installation.as_deref())?;
-    let notes = match (comments, &state) {
-        (true, Some(_)) => {
-            let call = reread::comments_call(cfg, &org, &job.issue, &bearer);
-            let reply = fetch::send("read comments", &call, cfg.http_timeout_ms).await?;
-            Some(reread::parse_comments(&reply, &job.issue, &started_at)?)
-        }
-        _ => None,
+    let notes = if reread::reads_comments(comments, state.as_ref()) {
+        let call = reread::comments_call(cfg, &org, &job.issue, &bearer);
+        let reply = fetch::send("read comments", &call, cfg.http_timeout_ms).await?;
+        Some(reread::parse_comments(&reply, &job.issue, &started_at)?)
+    } else {
+        None
     };
     let stmts = reread::statements(state.as_ref(), notes.as_deref(), job, &started_at, &now());
     let changed = d1::run_counted(db, &stmts).await.map_err(storage)?;

@@ -145,6 +145,12 @@ WHERE event = 'team' AND team_id = ?1 AND status IN ('queued', 'retrying') LIMIT
 
 pub const TEAM: &str = "SELECT sentry_slug, state, ownership FROM github_teams WHERE github_team_id = ?1";
 
+/// The team a link answers with: a mapped team that is not deleted, else
+/// nothing was linked (404).
+pub fn linked(row: Option<&Row>) -> Result<MappedTeam, crate::error::AppError> {
+    row.and_then(mapped_team).filter(|t| !t.deleted).ok_or(crate::error::AppError::NotFound)
+}
+
 pub fn mapped_team(row: &Row) -> Option<MappedTeam> {
     Some(MappedTeam {
         sentry_slug: text(row, "sentry_slug")?,

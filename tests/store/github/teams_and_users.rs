@@ -134,3 +134,14 @@ fn an_admin_link_turns_a_conflict_into_a_linked_team_and_leaves_the_rest() {
     assert_eq!(team(&conn, "3").unwrap().ownership, Ownership::Conflict, "a deleted team stays closed");
     assert_eq!(team(&conn, "9"), None, "no row is made up");
 }
+
+#[test]
+fn a_link_answers_a_live_mapped_team_and_404_otherwise() {
+    let conn = db::fresh_db();
+    let row = |conn: &Connection| db::query(conn, gh::TEAM, &["9".into()]).first().cloned();
+    assert_eq!(gh::linked(row(&conn).as_ref()).map_err(|e| e.status()), Err(404), "no row");
+    db::run(&conn, &[gh::map_team("9", "gh-a", "org", "team-a", Ownership::Linked, T0)]);
+    assert_eq!(gh::linked(row(&conn).as_ref()).map(|t| t.sentry_slug), Ok("team-a".to_string()));
+    db::run(&conn, &[gh::team_deleted("9", T1)]);
+    assert_eq!(gh::linked(row(&conn).as_ref()).map_err(|e| e.status()), Err(404), "a deleted team");
+}
