@@ -33,8 +33,8 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
     let detail = driver::detail(&result);
     let done = driver::done(&result, digest.as_deref(), &detail);
     let record = webhook::record(&received, done, Date::now().as_millis().saturating_sub(started) as u32);
-    let (now, stuck_before) = now_and_cutoff(&cfg);
-    let (ack, reply) = driver::ack(&result, &record, &now, &stuck_before);
+    let cutoffs = lost::cutoffs(&cfg, Date::now().as_millis() as i64);
+    let (ack, reply) = driver::ack(&result, &record, &cutoffs.now, &cutoffs.queued_before);
     let claimed = ack.unseen.is_some();
     let ran = match db(env) {
         Ok(db) => super::webhook::execute(env, &db, ack).await.map_err(AppError::from),
@@ -188,10 +188,4 @@ pub async fn requeue_stuck(env: &Env, db: &worker::D1Database) -> std::result::R
         enqueue(env, jobs).await?;
     }
     Ok(count)
-}
-
-/// Now, and the moment before which a `queued` event counts as stuck.
-fn now_and_cutoff(cfg: &crate::config::Config) -> (String, String) {
-    let c = lost::cutoffs(cfg, Date::now().as_millis() as i64);
-    (c.now, c.queued_before)
 }

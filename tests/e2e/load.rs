@@ -434,12 +434,11 @@ fn every_accepted_delivery_is_stored_once_and_the_queue_drains() {
     assert_eq!(stats["dead_letters"], 0, "{stats}");
     assert!(sync["counts"].get("dead").is_none() && sync["counts"].get("retrying").is_none(), "{}", sync["counts"]);
     assert!(!app.list("/api/jobs", "jobs").iter().any(|j| j["status"] == "dead"));
-    // And Sentry was told each GitHub change once, again only where the job
-    // recorded a retry (a reply slower than SENTRY_HTTP_TIMEOUT_MS on a busy
-    // machine is sent again, as it must be: the call may not have landed).
+    // And Sentry was told each GitHub change, told apart by its team (the
+    // body of a creation, the path of a membership), and again only where
+    // the job recorded a retry: a reply slower than SENTRY_HTTP_TIMEOUT_MS on
+    // a busy machine is sent again, as it must be (the call may have landed).
     let calls = app.mock.calls();
-    // Each call once, told apart by its team (the body of a creation, the
-    // path of a membership); sent again no more often than retried.
     let sent = |team: bool| -> (usize, usize) {
         let posts: Vec<&str> = calls
             .iter()
