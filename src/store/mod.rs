@@ -18,6 +18,7 @@ pub mod deliveries;
 pub mod errors;
 pub mod gate;
 pub mod github;
+#[macro_use]
 pub mod health;
 pub mod history;
 pub mod installations;

@@ -25,11 +25,12 @@ pub const COMMENTS_PER_CARD: i32 = 100;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Table names, in the order of `statements`.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 11] = [
     "error_events",
     "error_hourly",
     "error_seen",
     "error_groups",
+    "sync_drift",
     "deliveries",
     "github_sync",
     "jobs",
@@ -78,6 +79,19 @@ DELETE FROM comments WHERE id IN (SELECT id FROM (
     WHERE (deleted = 1 AND updated_at < ?1) OR card IS NULL OR (deleted = 0 AND n > ?3)
     LIMIT ?2)";
 
+/// Drift that is no longer the silence alarm's evidence (a verified Sentry
+/// delivery followed it, or it never was) once its run has counted it. Run
+/// before the deliveries' prune: a pruned delivery would make the drift it
+/// followed look unreported again.
+const PRUNE_DRIFT: &str = concat!(
+    "\
+DELETE FROM sync_drift WHERE issue_id IN (SELECT issue_id FROM sync_drift
+    WHERE NOT (evidence = 1 AND changed_at > COALESCE(",
+    last_webhook!("sentry"),
+    ", ''))
+    AND run_id NOT IN (SELECT id FROM sync_runs WHERE status = 'running') LIMIT ?1)"
+);
+
 /// `now` minus `days`, in the stored time format.
 pub fn cutoff(now: Millis, days: i64) -> String {
     format_millis(now - days * DAY_MS)
@@ -112,6 +126,7 @@ pub fn statements(now: Millis, retention_days: u32) -> Vec<Stmt> {
                 WHERE status = 'RESOLVED' AND COALESCE(last_seen, updated_at) < ?1 LIMIT ?2)",
             &groups,
         ),
+        Stmt { sql: PRUNE_DRIFT, params: vec![BATCH.into()] },
         bounded(
             "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE received_at < ?1 LIMIT ?2)",
             &logs,

@@ -310,6 +310,12 @@ fn seed_retention(conn: &Connection, days: i64) {
         params![ago(1)],
     )
     .unwrap();
+    // Drift the newest verified delivery (29 days ago) followed, or that
+    // never was evidence, goes once its run has counted it.
+    let drifts = [("d-reported", "r", 1, 33), ("d-quiet", "r", 0, 1), ("d-unreported", "r", 1, 10)];
+    for (id, run_id, evidence, changed) in drifts.into_iter().chain([("d-running", "old-running", 0, 1)]) {
+        drift(conn, id, run_id, evidence, &ago(changed), &ago(1));
+    }
     let comments = [
         ("c-live-old", "card-1", 0, 400),
         ("c-tomb-old", "card-1", 1, 31),
@@ -324,6 +330,14 @@ fn seed_retention(conn: &Connection, days: i64) {
         )
         .unwrap();
     }
+}
+
+fn drift(conn: &Connection, issue: &str, run_id: &str, evidence: i32, changed_at: &str, seen_at: &str) {
+    conn.execute(
+        "INSERT INTO sync_drift (issue_id, run_id, missing, evidence, changed_at, seen_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+        params![issue, run_id, evidence, changed_at, seen_at],
+    )
+    .unwrap();
 }
 
 #[test]
@@ -350,6 +364,41 @@ fn retention_deletes_exactly_the_old_finished_rows() {
     assert_eq!(remaining("SELECT id FROM sync_runs ORDER BY 1"), ["new-done", "old-running"]);
     // A live comment stays however old; a tombstone only for LOG_DAYS.
     assert_eq!(remaining("SELECT id FROM comments ORDER BY 1"), ["c-live-old", "c-tomb-new"]);
+    assert_eq!(remaining("SELECT issue_id FROM sync_drift ORDER BY 1"), ["d-running", "d-unreported"]);
+}
+
+#[test]
+fn retention_keeps_old_drift_while_it_is_the_silence_alarms_evidence() {
+    let conn = fresh_db();
+    let ago = |d: i64| retention::cutoff(NOW, d);
+    drift(&conn, "unreported", "r", 1, &ago(40), &ago(35));
+    drift(&conn, "unassigned", "r", 0, &ago(40), &ago(35));
+    run(&conn, &retention::statements(NOW, 30));
+    assert_eq!(col(&conn, "SELECT issue_id FROM sync_drift"), ["unreported"], "no Sentry delivery ever followed it");
+    conn.execute(
+        "INSERT INTO deliveries (id, received_at, source, verdict, status) VALUES (1, ?1, 'sentry', 'ok', 200)",
+        params![ago(2)],
+    )
+    .unwrap();
+    run(&conn, &retention::statements(NOW, 30));
+    assert!(col(&conn, "SELECT issue_id FROM sync_drift").is_empty(), "a verified delivery followed it");
+}
+
+#[test]
+fn retention_leaves_no_followed_drift_to_look_unreported_once_its_delivery_is_pruned() {
+    let conn = fresh_db();
+    let ago = |d: i64| retention::cutoff(NOW, d);
+    drift(&conn, "followed", "finished", 1, &ago(33), &ago(32));
+    conn.execute(
+        "INSERT INTO deliveries (id, received_at, source, verdict, status) VALUES (1, ?1, 'sentry', 'ok', 200)",
+        params![ago(31)],
+    )
+    .unwrap();
+    let unreported = || rows(&conn, store::health::HEALTH)[0]["unreported"].clone();
+    assert_eq!(unreported(), Value::from(0));
+    run(&conn, &retention::statements(NOW, 30));
+    assert!(col(&conn, "SELECT id FROM deliveries").is_empty(), "the delivery is past LOG_DAYS");
+    assert_eq!(unreported(), Value::from(0), "the change it reported does not count as unreported again");
 }
 
 #[test]
