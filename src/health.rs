@@ -131,9 +131,49 @@ pub fn transition(logged: Option<bool>, alarm: bool) -> Option<bool> {
     }
 }
 
+/// The log line of a rise or fall whose record changed `changed` rows: of
+/// two readers that saw the same change, only the one whose write changed
+/// the row logs it.
+pub fn alarm_line(
+    alarm: bool,
+    changed: usize,
+    sentry: &SourceHealth,
+    facts: &Facts,
+    seen_by: &str,
+) -> Option<serde_json::Value> {
+    (changed == 1).then(|| {
+        serde_json::json!({
+            "event": if alarm { "webhook_alarm_raised" } else { "webhook_alarm_cleared" },
+            "source": "sentry", "reason": sentry.reason, "last_verified_at": sentry.last_verified_at,
+            "unreported": facts.unreported, "unreported_since": facts.unreported_since, "seen_by": seen_by,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_reader_whose_record_changed_the_row_logs_the_change() {
+        let f = facts(Some(40), 3, Some(35));
+        let up =
+            SourceHealth { last_verified_at: f.sentry_verified_at.clone(), alarm: true, reason: Some("quiet".into()) };
+        assert_eq!(alarm_line(true, 0, &up, &f, "sync"), None, "another reader recorded it first");
+        let line = alarm_line(true, 1, &up, &f, "sync").expect("logged");
+        assert_eq!(
+            (&line["event"], &line["reason"], &line["unreported"], &line["seen_by"]),
+            (
+                &serde_json::json!("webhook_alarm_raised"),
+                &serde_json::json!("quiet"),
+                &serde_json::json!(3),
+                &serde_json::json!("sync")
+            )
+        );
+        assert_eq!(line["unreported_since"], serde_json::json!(ago(35)));
+        let down = SourceHealth { alarm: false, reason: None, ..up };
+        assert_eq!(alarm_line(false, 1, &down, &f, "health_read").expect("logged")["event"], "webhook_alarm_cleared");
+    }
 
     const NOW: Millis = 1_800_000_000_000; // 2027-01-15T08:00:00.000Z
 

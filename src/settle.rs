@@ -85,8 +85,10 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, now: &str) -
 /// An error event whose own write failed (after its batch did): retried
 /// with its attempt's backoff. Only a failing event costs a jobs row: its
 /// attempt count sets the delay, and after the retries it is dead-lettered.
-pub fn event_failed(id: &str, attempt: u32, error: &str, policy: RetryPolicy, now: &str) -> Settlement {
-    let delay_secs = crate::jobs::retry_delay(policy, attempt, None);
+/// An attempt that could not be counted (`None`: D1 refused that too) is
+/// taken as the first: the shortest backoff, never an early burial.
+pub fn event_failed(id: &str, attempt: Option<u32>, error: &str, policy: RetryPolicy, now: &str) -> Settlement {
+    let delay_secs = crate::jobs::retry_delay(policy, attempt.unwrap_or(1), None);
     let writes = jobs_store::finish_job(id, JobStatus::Retrying.as_str(), Some(error), now);
     Settlement { status: JobStatus::Retrying, error: Some(error.to_string()), writes, ack: Ack::Retry { delay_secs } }
 }
@@ -246,8 +248,10 @@ mod tests {
     #[test]
     fn a_failing_error_event_backs_off_by_its_attempt_and_a_job_not_started_by_the_base() {
         let policy = RetryPolicy { base_secs: 10, max_secs: 3600 };
-        let s = event_failed("m1", 3, "D1: too big", policy, NOW);
+        let s = event_failed("m1", Some(3), "D1: too big", policy, NOW);
         assert_eq!((s.status, s.ack), (JobStatus::Retrying, Ack::Retry { delay_secs: 40 }));
+        let uncounted = event_failed("m1", None, "D1: down", policy, NOW);
+        assert_eq!(uncounted.ack, Ack::Retry { delay_secs: 10 }, "an attempt that could not be counted is the first");
         assert_eq!(s.writes, jobs_store::finish_job("m1", "retrying", Some("D1: too big"), NOW));
         assert_eq!(not_started(policy), Ack::Retry { delay_secs: 10 });
         assert!(is_dead_letter("sentry-kanban-jobs-dlq") && !is_dead_letter("sentry-kanban-jobs"));

@@ -12,6 +12,7 @@
 pub mod jwt;
 pub mod keys;
 pub mod session;
+pub mod sign_in;
 pub mod throttle;
 
 use crate::config::Config;

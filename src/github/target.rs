@@ -49,6 +49,12 @@ impl fmt::Display for NoTarget {
 /// Picks the Sentry organization: the internal integration's, else the one
 /// installed organization (`SENTRY_ORG_SLUG` chooses among several).
 /// `installed` lists `(uuid, org slug)` of installed installations.
+/// Whether `target` looks at the installations at all: an internal
+/// integration's token and organization are its configuration.
+pub fn needs_installations(cfg: &Config) -> bool {
+    cfg.internal.is_none()
+}
+
 pub fn target(cfg: &Config, installed: &[(String, String)]) -> Result<Target, NoTarget> {
     if let Some(Internal { token, org_slug }) = &cfg.internal {
         return Ok(Target::Internal { org: org_slug.clone(), token: token.clone() });
@@ -89,5 +95,7 @@ mod tests {
         assert!(why(target(&Config { sentry_org: Some("gamma".into()), ..cfg() }, &two)).contains("gamma"));
         let internal = Config { internal: Some(Internal { token: "t".into(), org_slug: "in".into() }), ..cfg() };
         assert_eq!(target(&internal, &two), Ok(Target::Internal { org: "in".into(), token: "t".into() }));
+        assert_eq!(target(&internal, &[]), target(&internal, &two), "the installations do not matter to it");
+        assert!(!needs_installations(&internal) && needs_installations(&cfg()));
     }
 }

@@ -7,12 +7,13 @@
 use super::wire::WireIssue;
 use crate::board::IssueState;
 use crate::config::Config;
+use crate::error::AppError;
 use crate::outbound::{self, CallError, HttpCall, HttpReply};
 use crate::percent::encode;
 use crate::sql::Stmt;
 use crate::store;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Pages fetched by one queue message before it hands over to the next, so
 /// a run of many pages neither waits on the queue for each page nor holds
@@ -40,6 +41,44 @@ pub fn run_start(org: &str, installation: Option<String>, now_ms: crate::time::M
 /// (the trigger answers the queue's error), so no lease waits on it.
 pub fn start_unqueued(run: &str, error: &str, now: &str) -> Vec<Stmt> {
     store::sync::finish(run, "failed", Some(error), now)
+}
+
+/// How one organization's start came out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrgStart {
+    /// Its lease is held by a run in progress (`running`, when still known).
+    Busy {
+        running: Option<String>,
+    },
+    Started {
+        run: String,
+    },
+    /// Its first page could not be queued; the run is closed (`start_unqueued`).
+    Unqueued {
+        run: String,
+        error: AppError,
+    },
+}
+
+/// The trigger's answer, one entry per organization. Every organization was
+/// tried: a queue failure for one does not keep the others from their run.
+/// If any run could not be queued the trigger fails with the first such
+/// error, so its caller (the cron's log, a manual trigger) sees it; the
+/// runs that started stand.
+pub fn trigger_answer(starts: Vec<(String, OrgStart)>) -> Result<Vec<Value>, AppError> {
+    let mut entries = Vec::with_capacity(starts.len());
+    let mut failed = None;
+    for (org, start) in starts {
+        entries.push(match start {
+            OrgStart::Busy { running } => json!({ "org": org, "started": false, "running": running }),
+            OrgStart::Started { run } => json!({ "org": org, "started": true, "run": run }),
+            OrgStart::Unqueued { error, .. } => {
+                failed.get_or_insert(error);
+                continue;
+            }
+        });
+    }
+    failed.map_or(Ok(entries), Err)
 }
 
 /// The end of a run's lease renewed at `now_ms` (each page renews it).
@@ -129,6 +168,26 @@ pub fn page_batch(page: &Page, run: &str, fetched_at: &str, lease_until: &str, n
 
 #[cfg(test)]
 mod tests {
+    use super::{trigger_answer, OrgStart};
+    use crate::error::AppError;
+    use serde_json::json;
+
+    #[test]
+    fn every_organization_is_started_and_a_queue_failure_fails_the_trigger() {
+        let busy = ("a".to_string(), OrgStart::Busy { running: Some("r0".into()) });
+        let started = ("b".to_string(), OrgStart::Started { run: "r1".into() });
+        let answer = trigger_answer(vec![busy.clone(), started.clone()]);
+        let want =
+            [json!({"org": "a", "started": false, "running": "r0"}), json!({"org": "b", "started": true, "run": "r1"})];
+        assert_eq!(answer, Ok(want.to_vec()));
+        let down =
+            |run: &str, why: &str| OrgStart::Unqueued { run: run.into(), error: AppError::Unavailable(why.into()) };
+        let failed =
+            trigger_answer(vec![("x".into(), down("r2", "first")), started, ("y".into(), down("r3", "second"))]);
+        assert_eq!(failed, Err(AppError::Unavailable("first".into())), "the first failure is the answer");
+        assert_eq!(trigger_answer(vec![]), Ok(vec![]));
+    }
+
     #[test]
     fn a_run_that_could_not_be_queued_is_closed_as_failed() {
         let stmts = super::start_unqueued("r1", "queue down", "t");

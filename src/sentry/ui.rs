@@ -5,6 +5,7 @@
 use super::wire::{opt_id, opt_text};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
+use crate::log::DeliveryLog;
 use crate::plan::{Plan, Reply, Verdict};
 use crate::store::installations::{self, LinkedCard};
 use crate::verify;
@@ -26,6 +27,48 @@ pub fn authenticate(cfg: &Config, signature: Option<&str>, body: &[u8]) -> Resul
 pub enum Options {
     Items,
     Users,
+}
+
+impl Options {
+    /// The action the delivery log records.
+    pub fn logged_as(self) -> &'static str {
+        match self {
+            Options::Items => "options.items",
+            Options::Users => "options.users",
+        }
+    }
+}
+
+/// The delivery-log record of a UI-component request: a Sentry request of
+/// resource `ui_component` (so it lowers no silence alarm and is never
+/// replayed), with the error's code and status or `answered`. `detail` is
+/// `detail(result)`.
+pub fn log_record<'a>(
+    action: &'a str,
+    received_at: &'a str,
+    request_id: Option<&'a str>,
+    result: &Result<Reply, AppError>,
+    detail: Option<&'a str>,
+    latency_ms: u32,
+) -> DeliveryLog<'a> {
+    DeliveryLog {
+        received_at,
+        source: "sentry",
+        resource: Some("ui_component"),
+        action: Some(action),
+        verdict: result.as_ref().map_or_else(|e| e.code(), |_| "answered"),
+        status: result.as_ref().map_or_else(AppError::status, |r| r.status),
+        request_id,
+        detail,
+        body_sha256: None,
+        latency_ms,
+        replay_of: None,
+    }
+}
+
+/// What the log says of a refused request (the error, never the body).
+pub fn detail(result: &Result<Reply, AppError>) -> Option<String> {
+    result.as_ref().err().map(|e| format!("{e:?}"))
 }
 
 /// The most options one select answer holds (the queries ask for no more).
@@ -78,6 +121,14 @@ impl LinkAction {
         match self {
             LinkAction::Create => "create",
             LinkAction::Link => "link",
+        }
+    }
+
+    /// The action the delivery log records.
+    pub fn logged_as(self) -> &'static str {
+        match self {
+            LinkAction::Create => "issue_link.create",
+            LinkAction::Link => "issue_link.link",
         }
     }
 }
@@ -225,6 +276,26 @@ pub fn check_alert_rule_action(body: &[u8]) -> Result<Reply, AppError> {
 mod tests {
     use super::*;
     use crate::verify::{sign_hex, Rejection};
+
+    #[test]
+    fn a_ui_component_request_is_logged_as_answered_or_with_its_errors_code() {
+        let ok: Result<Reply, AppError> = Ok(Reply::ok(json!([])));
+        let none = detail(&ok);
+        let record = log_record(Options::Users.logged_as(), "t", Some("r1"), &ok, none.as_deref(), 7);
+        let got = (record.verdict, record.status, record.action, record.resource, record.detail, record.body_sha256);
+        assert_eq!(got, ("answered", 200, Some("options.users"), Some("ui_component"), None, None));
+        assert_eq!(
+            (record.source, record.request_id, record.latency_ms, record.replay_of),
+            ("sentry", Some("r1"), 7, None)
+        );
+        let refused: Result<Reply, AppError> = Err(AppError::Unauthorized(Rejection::BadSignature));
+        let why = detail(&refused);
+        let record = log_record(LinkAction::Create.logged_as(), "t", None, &refused, why.as_deref(), 1);
+        assert_eq!((record.verdict, record.status, record.action), ("bad_signature", 401, Some("issue_link.create")));
+        assert!(why.is_some_and(|d| d.contains("BadSignature")));
+        assert_eq!(LinkAction::Link.logged_as(), "issue_link.link");
+        assert_eq!(Options::Items.logged_as(), "options.items");
+    }
 
     fn cfg() -> Config {
         Config { sentry_secret: Some("s".into()), ..Default::default() }

@@ -4,7 +4,8 @@
 
 use super::env::{config, db};
 use super::{d1, fetch, http};
-use crate::auth::{self, jwt, keys, session, throttle, AccessVerdict, Admission, Mode, Refusal, RefusalPage};
+use crate::auth::sign_in::{self, Checked, Credential, LoginRefusal, Next};
+use crate::auth::{self, jwt, keys, session, throttle, Admission, Mode, Refusal, RefusalPage};
 use crate::config::{AccessConfig, Config};
 use crate::error::AppError;
 use crate::outbound::HttpCall;
@@ -47,31 +48,28 @@ fn same_origin(req: &Request) -> bool {
     auth::same_origin(&own, http::header(req, "Origin").as_deref(), http::header(req, "Sec-Fetch-Site").as_deref())
 }
 
-/// A valid session cookie, else a valid Access token. `Ok(None)` is a
-/// session login (no name to show).
+/// Checks the credentials `sign_in::credentials` lists, in its order, until
+/// `sign_in::after` says how it ends.
 async fn signed_in(req: &Request, env: &Env, cfg: &Config) -> std::result::Result<Option<String>, AppError> {
     let cookies = http::header(req, "Cookie");
     let now = now_secs();
-    if let Some(token) = &cfg.dashboard_token {
-        if valid_session(req, env, token, now).await? {
-            return Ok(None);
-        }
-    }
-    if let Some(access) = &cfg.access {
-        let presented = http::header(req, "Cf-Access-Jwt-Assertion")
-            .or_else(|| auth::cookie(cookies.as_deref(), "CF_Authorization").map(str::to_string));
-        if let Some(token) = presented {
-            match auth::access_verdict(verify_access(cfg, access, &token, now).await) {
-                AccessVerdict::Viewer(name) => return Ok(Some(name)),
-                AccessVerdict::Refused(why) => log("access_token_refused", why),
-                AccessVerdict::Unavailable(e) => {
-                    log("access_keys_unavailable", e.body()["message"].as_str().unwrap_or_default());
-                    return Err(e);
-                }
+    for credential in sign_in::credentials(cfg, cookies.as_deref(), http::header(req, "Cf-Access-Jwt-Assertion")) {
+        let checked = match credential {
+            Credential::Session { token, cookie } => {
+                Checked::Session { valid: session::valid(token, cookie, session_version(env).await?, now) }
+            }
+            Credential::Access { access, token } => Checked::Access(verify_access(cfg, access, &token, now).await),
+        };
+        match sign_in::after(checked) {
+            Next::Viewer(name) => return Ok(name),
+            Next::Continue(why) => why.iter().for_each(|(event, why)| log(event, why)),
+            Next::Stop(e, (event, why)) => {
+                log(event, &why);
+                return Err(e);
             }
         }
     }
-    Err(AppError::Unauthenticated)
+    Err(sign_in::nobody())
 }
 
 /// Whether the request carries a session cookie of the current session
@@ -137,15 +135,11 @@ fn path_and_query(u: &worker::Url) -> String {
 /// `POST /api/login`: the token form. A wrong token goes back to the form;
 /// too many wrong tokens from one client in a minute get a 429.
 pub async fn login(mut req: Request, env: &Env) -> Result<Response> {
-    if !same_origin(&req) {
-        return http::error_response(&AppError::Forbidden("cross-origin write refused".into()));
-    }
     let cfg = config(env);
-    if !auth::config_problems(&cfg).is_empty() {
-        return form_error(&req, &misconfigured(&cfg));
-    }
-    let Some(expected) = cfg.dashboard_token else {
-        return http::error_response(&AppError::BadRequest("DASHBOARD_TOKEN is not set on this worker".into()));
+    let expected = match sign_in::login_token(&cfg, same_origin(&req)) {
+        Ok(token) => token.to_string(),
+        Err(LoginRefusal::Misconfigured) => return form_error(&req, &misconfigured(&cfg)),
+        Err(refusal) => return http::error_response(&refusal.error(&cfg)),
     };
     match try_login(&mut req, env, &expected).await {
         Ok(resp) => Ok(resp),
@@ -194,33 +188,16 @@ pub async fn logout(req: &Request, env: &Env) -> Result<Response> {
 
 async fn end_sessions(req: &Request, env: &Env) -> std::result::Result<(), AppError> {
     let Some(token) = config(env).dashboard_token else { return Ok(()) };
-    if valid_session(req, env, &token, now_secs()).await? {
-        d1::run(&db(env)?, &[store::auth::bump_session_version()]).await.map_err(store_failed)?;
-        log("logout", "session version bumped");
-    }
+    let writes = store::auth::logout(valid_session(req, env, &token, now_secs()).await?);
+    d1::run(&db(env)?, &writes).await.map_err(store_failed)?;
+    writes.iter().for_each(|_| log("logout", "session version bumped"));
     Ok(())
 }
 
 /// `GET /api/session`: what the pages need to know about the viewer.
 pub async fn session_info(req: &Request, env: &Env) -> Result<Response> {
     let result = check(req, env, Gate::Viewer).await;
-    let mode = mode(req, &config(env));
-    let user = result.as_ref().ok().cloned().flatten();
-    let message = match (mode, &result) {
-        (Mode::Unconfigured, _) => Some(auth::HOW_TO_CONFIGURE.to_string()),
-        (_, Err(e @ (AppError::Unavailable(_) | AppError::UpstreamUnavailable(_)))) => {
-            e.body()["message"].as_str().map(str::to_string)
-        }
-        _ => None,
-    };
-    Response::from_json(&json!({
-        "mode": mode.name(),
-        "authenticated": result.is_ok(),
-        "unprotected": mode == Mode::Open,
-        "user": user,
-        "login": matches!(mode, Mode::Protected { token: true, .. }),
-        "message": message,
-    }))
+    Response::from_json(&sign_in::session_answer(mode(req, &config(env)), &result))
 }
 
 fn redirect(location: &str, cookie: Option<&str>) -> Result<Response> {

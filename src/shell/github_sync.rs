@@ -79,8 +79,10 @@ async fn team_state(
 }
 
 async fn target(cfg: &Config, db: &D1Database) -> Result<Result<Target, NoTarget>, CallError> {
-    let rows =
-        if cfg.internal.is_some() { vec![] } else { d1::query(db, store::INSTALLED, &[]).await.map_err(storage)? };
+    let rows = match target::needs_installations(cfg) {
+        true => d1::query(db, store::INSTALLED, &[]).await.map_err(storage)?,
+        false => vec![],
+    };
     Ok(target::target(cfg, &store::installed(&rows)))
 }
 

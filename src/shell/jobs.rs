@@ -90,7 +90,7 @@ async fn ingest_errors(cfg: &Config, db: &D1Database, events: &[(RawMessage, Err
             Ok(()) => msg.ack(),
             Err(e) => {
                 let job = Job::ErrorEvent(Box::new(record.clone()));
-                let attempt = start(db, &msg.id(), &job).await.unwrap_or(1);
+                let attempt = start(db, &msg.id(), &job).await.ok();
                 let s = settle::event_failed(&msg.id(), attempt, &format!("{e:?}"), cfg.retry, &now());
                 log(
                     "error_event_failed",
@@ -149,7 +149,7 @@ fn parse(msg: &RawMessage) -> Result<Job, String> {
 async fn start(db: &D1Database, id: &str, job: &Job) -> Result<u32, CallError> {
     let params = store::start_job_params(id, job.kind(), job.installation(), &now());
     let row = d1::first(db, store::START_JOB, &params).await.map_err(storage)?;
-    Ok(row.and_then(|r| r.get("attempts").and_then(Value::as_f64)).map_or(1, |n| n as u32))
+    Ok(store::attempt_of(row.as_ref()))
 }
 
 async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) -> Outcome {

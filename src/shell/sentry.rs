@@ -15,7 +15,7 @@ use crate::sql::Stmt;
 use crate::store::deliveries;
 use crate::time::format_millis;
 use crate::verify::one_signature;
-use crate::webhook::sentry::{self as sentry_ack, After};
+use crate::webhook::sentry::{self as sentry_ack, After, Path};
 use crate::webhook::{self, Ack, Failed, Undo};
 use worker::{console_log, D1Database, Date, Env, Request, Response, Result};
 
@@ -101,7 +101,7 @@ pub(super) async fn finish(
     };
     let record = webhook::record(&arrived, done, Date::now().as_millis().saturating_sub(r.started) as u32);
     let now = Date::now().as_millis() as i64;
-    if outcome.verdict == hook::QUEUED {
+    if sentry_ack::path(outcome.verdict) == Path::Enqueue {
         let queued = super::queue::enqueue(env, std::mem::take(&mut outcome.jobs)).await.map_err(AppError::from);
         let answered = sentry_ack::after_enqueue(queued, outcome.reply, record, r.body, now);
         return respond(env, answered, r.request_id).await;

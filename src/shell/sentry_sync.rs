@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::jobs::{Job, Outcome};
 use crate::outbound::CallError;
-use crate::sentry::sync::{self, PageJob};
+use crate::sentry::sync::{self, OrgStart, PageJob};
 use crate::sentry::sync_run::{Step, SyncRun};
 use crate::store::sync as store;
 use crate::time::format_millis;
@@ -37,7 +37,8 @@ async fn respond(body: impl std::future::Future<Output = std::result::Result<Val
 }
 
 /// Starts a run for every organization whose lease is free; an organization
-/// with a run in progress is reported, not started twice.
+/// with a run in progress is reported, not started twice
+/// (`sync::trigger_answer` says what the trigger answers).
 pub(crate) async fn start_runs(
     cfg: &Config,
     env: &Env,
@@ -45,26 +46,36 @@ pub(crate) async fn start_runs(
     trigger: &str,
 ) -> std::result::Result<Vec<Value>, AppError> {
     let rows = d1::query(db, store::TARGETS, &[]).await?;
-    let mut runs = vec![];
+    let mut starts = vec![];
     for (org, installation) in store::targets(cfg, &rows) {
-        let sync::RunStart { run, now, until, first } =
-            sync::run_start(&org, installation, Date::now().as_millis() as i64);
-        // A run whose lease ran out (its messages were lost) is closed first.
-        d1::run(db, &[store::expire_stale(&org, &now)]).await?;
-        if d1::first(db, store::CLAIM_LEASE, &store::claim_params(&org, &run, &until, &now)).await?.is_none() {
-            let holder = d1::first(db, store::LEASE_HOLDER, &[org.as_str().into()]).await?;
-            let running = holder.as_ref().and_then(|r| d1::text(r, "run_id"));
-            runs.push(json!({ "org": org, "started": false, "running": running }));
-            continue;
-        }
-        d1::run(db, &[store::start_run(&run, &org, first.installation.as_deref(), trigger, &now)]).await?;
-        if let Err(e) = enqueue(env, vec![Job::SyncPage(first)]).await {
-            d1::run(db, &sync::start_unqueued(&run, &e.to_string(), &now)).await?;
-            return Err(e.into());
-        }
-        runs.push(json!({ "org": org, "started": true, "run": run }));
+        let start = start_run(env, db, &org, installation, trigger).await?;
+        starts.push((org, start));
     }
-    Ok(runs)
+    sync::trigger_answer(starts)
+}
+
+async fn start_run(
+    env: &Env,
+    db: &D1Database,
+    org: &str,
+    installation: Option<String>,
+    trigger: &str,
+) -> std::result::Result<OrgStart, AppError> {
+    let sync::RunStart { run, now, until, first } = sync::run_start(org, installation, Date::now().as_millis() as i64);
+    // A run whose lease ran out (its messages were lost) is closed first.
+    d1::run(db, &[store::expire_stale(org, &now)]).await?;
+    if d1::first(db, store::CLAIM_LEASE, &store::claim_params(org, &run, &until, &now)).await?.is_none() {
+        let holder = d1::first(db, store::LEASE_HOLDER, &[org.into()]).await?;
+        return Ok(OrgStart::Busy { running: holder.as_ref().and_then(|r| d1::text(r, "run_id")) });
+    }
+    d1::run(db, &[store::start_run(&run, org, first.installation.as_deref(), trigger, &now)]).await?;
+    match enqueue(env, vec![Job::SyncPage(first)]).await {
+        Ok(()) => Ok(OrgStart::Started { run }),
+        Err(e) => {
+            d1::run(db, &sync::start_unqueued(&run, &e.to_string(), &now)).await?;
+            Ok(OrgStart::Unqueued { run, error: e.into() })
+        }
+    }
 }
 
 /// One message of a run, as `SyncRun` steps it.

@@ -4,7 +4,6 @@ use super::env::{config, db};
 use super::{d1, http};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::AppError;
-use crate::log::DeliveryLog;
 use crate::plan::Reply;
 use crate::sentry::setup::{self, SetupQuery};
 use crate::sentry::ui::{self, LinkAction, Options};
@@ -40,11 +39,7 @@ pub async fn options(mut req: Request, env: &Env, kind: Options) -> Result<Respo
         Ok(Reply::ok(ui::options_json(kind, &rows)))
     }
     .await;
-    let action = match kind {
-        Options::Items => "options.items",
-        Options::Users => "options.users",
-    };
-    finish(env, &req, action, started, result).await
+    finish(env, &req, kind.logged_as(), started, result).await
 }
 
 pub async fn issue_link(mut req: Request, env: &Env, action: LinkAction) -> Result<Response> {
@@ -61,11 +56,7 @@ pub async fn issue_link(mut req: Request, env: &Env, action: LinkAction) -> Resu
         Ok(plan.reply)
     }
     .await;
-    let name = match action {
-        LinkAction::Create => "issue_link.create",
-        LinkAction::Link => "issue_link.link",
-    };
-    finish(env, &req, name, started, result).await
+    finish(env, &req, action.logged_as(), started, result).await
 }
 
 pub async fn alert_rule_action(mut req: Request, env: &Env) -> Result<Response> {
@@ -84,20 +75,9 @@ async fn finish(
 ) -> Result<Response> {
     let request_id = http::header(req, "Request-ID");
     let received_at = format_millis(started as i64);
-    let detail = result.as_ref().err().map(|e| format!("{e:?}"));
-    let record = DeliveryLog {
-        received_at: &received_at,
-        source: "sentry",
-        resource: Some("ui_component"),
-        action: Some(action),
-        verdict: result.as_ref().map_or_else(|e| e.code(), |_| "answered"),
-        status: result.as_ref().map_or_else(AppError::status, |r| r.status),
-        request_id: request_id.as_deref(),
-        detail: detail.as_deref(),
-        body_sha256: None,
-        latency_ms: Date::now().as_millis().saturating_sub(started) as u32,
-        replay_of: None,
-    };
+    let detail = ui::detail(&result);
+    let latency_ms = Date::now().as_millis().saturating_sub(started) as u32;
+    let record = ui::log_record(action, &received_at, request_id.as_deref(), &result, detail.as_deref(), latency_ms);
     console_log!("{}", record.line());
     if let Ok(db) = db(env) {
         let _ = d1::run(&db, &store::record_delivery(&record)).await;

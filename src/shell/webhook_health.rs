@@ -27,22 +27,17 @@ pub async fn read(env: &Env) -> Result<Response> {
     )
 }
 
-/// Records and logs the Sentry alarm's rise or fall, once: of two readers
-/// that saw the same change, only the one whose write changed the row logs.
+/// Records and logs the Sentry alarm's rise or fall, once
+/// (`health::alarm_line`).
 pub async fn note(db: &D1Database, facts: &Facts, sentry: &SourceHealth, seen_by: &str) {
     let Some(alarm) = health::transition(facts.logged_alarm, sentry.alarm) else { return };
     let now = format_millis(Date::now().as_millis() as i64);
     let stmt = store::record_alarm("sentry", alarm, sentry.reason.as_deref(), &now);
     let line = match d1::run_counted(db, &[stmt]).await {
-        Ok(changed) if changed.first() == Some(&1) => json!({
-            "event": if alarm { "webhook_alarm_raised" } else { "webhook_alarm_cleared" },
-            "source": "sentry", "reason": sentry.reason, "last_verified_at": sentry.last_verified_at,
-            "unreported": facts.unreported, "unreported_since": facts.unreported_since, "seen_by": seen_by,
-        }),
-        Ok(_) => return,
-        Err(e) => json!({ "event": "webhook_alarm_record_failed", "error": format!("{e:?}") }),
+        Ok(changed) => health::alarm_line(alarm, changed.first().copied().unwrap_or(0), sentry, facts, seen_by),
+        Err(e) => Some(json!({ "event": "webhook_alarm_record_failed", "error": format!("{e:?}") })),
     };
-    console_log!("{line}");
+    line.iter().for_each(|line| console_log!("{line}"));
 }
 
 /// The end of a sync run: the health row read in the run's finishing batch.

@@ -6,6 +6,16 @@ use crate::sql::Stmt;
 /// The current session version (`v`); the migration creates the row.
 pub const SESSION_VERSION: &str = "SELECT session_version AS v FROM auth_state WHERE id = 1";
 
+/// A logout's writes: only a request a valid session signs in ends every
+/// session, or anyone could sign everyone out.
+pub fn logout(valid_session: bool) -> Vec<Stmt> {
+    if valid_session {
+        vec![bump_session_version()]
+    } else {
+        vec![]
+    }
+}
+
 /// Logout: every session issued so far stops being valid.
 pub fn bump_session_version() -> Stmt {
     Stmt {

@@ -232,6 +232,12 @@ VALUES (?1, ?2, ?3, 1, 'running', ?4, ?4)
 ON CONFLICT (id) DO UPDATE SET attempts = jobs.attempts + 1, status = 'running', updated_at = excluded.updated_at
 RETURNING attempts";
 
+/// The attempt `START_JOB` returned; a row without one counts as the first.
+pub fn attempt_of(row: Option<&serde_json::Map<String, serde_json::Value>>) -> u32 {
+    row.and_then(|r| r.get("attempts").and_then(serde_json::Value::as_f64))
+        .map_or(1, |n| n.clamp(1.0, f64::from(u32::MAX)) as u32)
+}
+
 const FINISH_JOB: &str = "UPDATE jobs SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1";
 
 /// Records a message that reached the dead-letter queue, whether or not an

@@ -5,6 +5,7 @@
 //! so Sentry retries, and is recorded on its own with the body kept for a
 //! replay.
 
+use super::verdict::Outcome;
 use super::Failed;
 use crate::error::AppError;
 use crate::log::DeliveryLog;
@@ -12,6 +13,24 @@ use crate::plan::Reply;
 use crate::sql::Stmt;
 use crate::store::deliveries;
 use crate::time::Millis;
+
+/// How an ack is carried out, by the plan's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// A queued error event: only the queue, no D1 on its ack path (one
+    /// arrives for every event of every issue); a log row only if it fails.
+    Enqueue,
+    /// One D1 batch: the plan's statements, its guard, and the log row.
+    Batch,
+}
+
+pub fn path(verdict: &str) -> Path {
+    if verdict == Outcome::Queued.as_str() {
+        Path::Enqueue
+    } else {
+        Path::Batch
+    }
+}
 
 #[derive(Debug, PartialEq)]
 pub enum After<F> {
@@ -75,6 +94,15 @@ pub fn echoed_request_id(request_id: Option<&str>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_queued_delivery_skips_the_batch() {
+        assert_eq!(path(Outcome::Queued.as_str()), Path::Enqueue);
+        for other in [Outcome::Applied, Outcome::Repeat, Outcome::Duplicate, Outcome::Unusable, Outcome::Skipped] {
+            assert_eq!(path(other.as_str()), Path::Batch, "{other:?}");
+        }
+        assert_eq!(path("bad_signature"), Path::Batch, "a refusal is logged in a batch");
+    }
 
     const NOW: Millis = 1_764_763_200_000;
 

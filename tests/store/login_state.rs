@@ -26,6 +26,10 @@ fn logout_bumps_the_session_version() {
     conn.execute("DELETE FROM auth_state", []).unwrap();
     run(&conn, &[auth::bump_session_version()]);
     assert_eq!(version(&conn), 1, "a missing row is created past version 0");
+    run(&conn, &auth::logout(false));
+    assert_eq!(version(&conn), 1, "a logout without a valid session ends nobody's session");
+    run(&conn, &auth::logout(true));
+    assert_eq!(version(&conn), 2);
 }
 
 #[test]

@@ -79,6 +79,9 @@ fn start_job_counts_attempts() {
     assert_eq!(j["created_at"], ts(1));
     assert_eq!(j["updated_at"], ts(3));
     assert_eq!(start(&conn, "m2", "exchange", "u1", &ts(4))[0]["attempts"], 1, "another message counts apart");
+    assert_eq!(inst::attempt_of(start(&conn, "m1", "exchange", "u1", &ts(5)).first()), 3);
+    assert_eq!(inst::attempt_of(None), 1, "no row read: the first attempt");
+    assert_eq!(inst::attempt_of(json!({"attempts": null}).as_object()), 1);
 }
 
 #[test]
