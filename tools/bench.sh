@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: builds the worker once, then benches/ack.rs: the Rust worker
+# `make bench`: builds the worker once, then benches/parse.rs (the native
+# parse by stage) and benches/ack.rs: the Rust worker
 # beside the JS baseline (benches/baseline/), alternating rounds, the ratio
 # rust/js per webhook type; then the wasm size and the error-log storage.
 # BENCH_N, BENCH_C, BENCH_ROUNDS: requests per round, concurrency, rounds;
@@ -12,5 +13,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 tools/build.sh
+[[ -n "${1:-}" ]] || cargo bench --locked --bench parse  # native verify + parse + plan, by stage
 SK_PREBUILT=1 cargo bench --locked --bench "${1:-ack}"
 [[ -n "${1:-}" ]] || cargo bench --locked --bench error_storage  # the error log in D1: bytes a day

@@ -6,7 +6,7 @@
 //! what D1 knows of it (`Lookup`: seen before? the card as it stands? a
 //! token to re-read with?) decides it, in `sentry/decide.rs`.
 
-use super::wire::{assignee_from, Envelope, IssueData};
+use super::wire::{assignee_from, Envelope, InstallationRef, IssueData, IssueEnvelope};
 use crate::board::{issue_state, AssigneeChange, Comment, CommentAction, IssueAction, IssueState};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::error::AppError;
@@ -107,14 +107,21 @@ pub fn handle_verified(cfg: &Config, d: &Delivery, now: Millis) -> Result<Step, 
             plan_error(cfg, &resource, d.body, now).unwrap_or_else(|e| unusable_from(&resource, "", e)),
         ));
     }
-    let env: Envelope = match serde_json::from_slice(d.body) {
-        Ok(env) => env,
-        Err(e) => {
-            return Ok(Step::Ready(unusable(&resource, "", &format!("the body is not a JSON webhook envelope: {e}"))))
+    let typed = (resource == "issue").then(|| serde_json::from_slice::<IssueEnvelope>(d.body).ok()).flatten();
+    let (action, parsed) = match typed {
+        Some(env) => (env.action.clone(), issue_typed(cfg, env, now)),
+        None => {
+            let env: Envelope = match serde_json::from_slice(d.body) {
+                Ok(env) => env,
+                Err(e) => {
+                    let why = format!("the body is not a JSON webhook envelope: {e}");
+                    return Ok(Step::Ready(unusable(&resource, "", &why)));
+                }
+            };
+            (env.action.clone(), parse(cfg, &resource, env, now))
         }
     };
-    let action = env.action.clone();
-    match parse(cfg, &resource, env, now) {
+    match parsed {
         Ok(Parsed::Ready(plan)) => Ok(Step::Ready(plan)),
         Ok(Parsed::Event { event, issue_id, installation, internal_row }) => {
             let lookup = Lookup {
@@ -130,6 +137,7 @@ pub fn handle_verified(cfg: &Config, d: &Delivery, now: Millis) -> Result<Step, 
     }
 }
 
+#[derive(Debug)]
 enum Parsed {
     Ready(Plan),
     Event { event: Event, issue_id: Option<String>, installation: Option<String>, internal_row: Option<Stmt> },
@@ -139,7 +147,8 @@ fn parse(cfg: &Config, resource: &str, env: Envelope, now: Millis) -> Result<Par
     let at = format_millis(now);
     let action = env.action.clone();
     let installation = env.installation.as_ref().and_then(|i| i.uuid.clone());
-    let internal_row = internal_installation(cfg, &env, &at).filter(|_| resource != "installation");
+    let internal_row =
+        internal_installation(cfg, env.installation.as_ref(), &at).filter(|_| resource != "installation");
     let planned = |plan: Option<Plan>, row: Option<Stmt>| match plan {
         Some(plan) => Parsed::Event {
             event: Event::Planned(Box::new(plan)),
@@ -169,12 +178,24 @@ fn parse(cfg: &Config, resource: &str, env: Envelope, now: Millis) -> Result<Par
     Ok(Parsed::Event { event, issue_id, installation, internal_row })
 }
 
+/// An issue delivery read by `IssueEnvelope`, as `parse` would read it.
+fn issue_typed(cfg: &Config, env: IssueEnvelope, now: Millis) -> Result<Parsed, AppError> {
+    let internal_row = internal_installation(cfg, env.installation.as_ref(), &format_millis(now));
+    let IssueEnvelope { action, installation, data, actor } = env;
+    let installation = installation.and_then(|i| i.uuid);
+    let skipped_plan = || skipped("issue", &action, "action not handled");
+    let Some((id, event)) = issue_event(action.clone(), installation.clone(), actor.and_then(|a| a.name), data) else {
+        return Ok(Parsed::Ready(skipped_plan()));
+    };
+    Ok(Parsed::Event { event, issue_id: Some(id), installation, internal_row })
+}
+
 /// In internal-integration mode the installation is never announced by an
 /// installation.created webhook: the first delivery records it, under the
 /// configured organization, so cards can be filtered by organization.
-fn internal_installation(cfg: &Config, env: &Envelope, now: &str) -> Option<Stmt> {
+fn internal_installation(cfg: &Config, installation: Option<&InstallationRef>, now: &str) -> Option<Stmt> {
     let internal = cfg.internal.as_ref()?;
-    let uuid = env.installation.as_ref()?.uuid.as_deref()?;
+    let uuid = installation?.uuid.as_deref()?;
     Some(crate::store::installations::ensure_internal(uuid, &internal.org_slug, now))
 }
 
@@ -182,18 +203,24 @@ fn internal_installation(cfg: &Config, env: &Envelope, now: &str) -> Option<Stmt
 fn parse_issue(env: Envelope) -> Result<Option<(String, Event)>, AppError> {
     let data: IssueData = serde_json::from_value(env.data)
         .map_err(|e| AppError::BadRequest(format!("issue webhook without a usable data.issue: {e}")))?;
-    let named = data.assignee.as_ref().and_then(assignee_from);
-    let Some(action) = IssueAction::parse(&env.action, named) else {
-        return Ok(None);
-    };
-    let installation = env.installation.and_then(|i| i.uuid);
     let actor = env.actor.as_ref().and_then(|a| a.get("name")).and_then(|n| n.as_str()).map(str::to_string);
+    Ok(issue_event(env.action, env.installation.and_then(|i| i.uuid), actor, data))
+}
+
+fn issue_event(
+    action_name: String,
+    installation: Option<String>,
+    actor: Option<String>,
+    data: IssueData,
+) -> Option<(String, Event)> {
+    let named = data.assignee.as_ref().and_then(assignee_from);
+    let action = IssueAction::parse(&action_name, named)?;
     let (snapshot, assigned_to) = data.issue.into_snapshot(installation);
     let project = snapshot.project_id.clone().filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     let id = snapshot.id.clone();
     let shows_nobody = matches!(action, IssueAction::Assigned(_)) && assigned_to == AssigneeChange::Set(None);
     let state = issue_state(action, snapshot, assigned_to);
-    Ok(Some((id, Event::Issue { action: env.action, state: Box::new(state), project, shows_nobody, actor })))
+    Some((id, Event::Issue { action: action_name, state: Box::new(state), project, shows_nobody, actor }))
 }
 
 /// Error events are only condensed and queued: no D1 work on the ack path,

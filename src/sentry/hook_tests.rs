@@ -6,6 +6,7 @@ use crate::prior::Prior;
 use crate::sentry::decide::decide;
 use crate::sql::SqlValue;
 use crate::verify::{sign_hex, Rejection};
+use serde_json::Value;
 
 const SECRET: &str = "test-secret";
 const NOW: Millis = 1_700_000_000_000;
@@ -358,4 +359,95 @@ fn the_lookup_names_the_request_the_body_and_the_issue() {
     assert_eq!(p.lookup.body_sha256, verify::body_digest(RESOLVED.as_bytes()));
     assert_eq!((p.lookup.resource.as_str(), p.lookup.issue_id.as_deref()), ("issue", Some("42")));
     assert_eq!(p.lookup.installation.as_deref(), Some("u1"));
+}
+
+/// Every issue fixture of `tests/fixtures/real`, as text.
+fn real_issue_bodies() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real");
+    let mut found: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("the real fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_str().is_some_and(|p| p.contains("--issue--")))
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).expect("a fixture")))
+        .collect();
+    found.sort();
+    found
+}
+
+/// The typed reading where it applies (`None`: refused, the envelope reads
+/// it), and the envelope's reading, the reference.
+fn both_readings(cfg: &Config, body: &str) -> (Option<String>, String) {
+    let typed = serde_json::from_str::<IssueEnvelope>(body).ok().map(|env| format!("{:?}", issue_typed(cfg, env, NOW)));
+    let reference = match serde_json::from_str::<Envelope>(body) {
+        Ok(env) => format!("{:?}", parse(cfg, "issue", env, NOW)),
+        Err(e) => format!("no envelope: {e}"),
+    };
+    (typed, reference)
+}
+
+/// The value at every object key under `data.issue`, `data`, and the
+/// envelope's own keys, replaced by each odd value, or removed.
+fn variants(body: &str) -> Vec<String> {
+    let root: Value = serde_json::from_str(body).expect("a JSON fixture");
+    let odd = [Value::Null, json!(7), json!(-1.5), json!("x"), json!(""), json!({}), json!([]), json!({"name": 3})];
+    let mut out = vec![];
+    for pointer in ["", "/data", "/data/issue", "/data/issue/project", "/installation", "/actor", "/data/assignee"] {
+        let Some(keys) =
+            root.pointer(pointer).and_then(Value::as_object).map(|o| o.keys().cloned().collect::<Vec<_>>())
+        else {
+            continue;
+        };
+        for key in keys {
+            for v in odd.iter().cloned().map(Some).chain([None]) {
+                let mut changed = root.clone();
+                let obj = changed.pointer_mut(pointer).and_then(Value::as_object_mut).expect("the object");
+                match v {
+                    Some(v) => obj.insert(key.clone(), v),
+                    None => obj.remove(&key),
+                };
+                out.push(changed.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_typed_issue_reading_is_taken_for_every_real_issue_and_agrees_with_the_envelope() {
+    let internal =
+        Config { internal: Some(crate::config::Internal { token: "t".into(), org_slug: "acme".into() }), ..cfg() };
+    let bodies = real_issue_bodies();
+    assert!(bodies.len() >= 8, "the real issue fixtures: {}", bodies.len());
+    let (mut typed_taken, mut compared) = (0, 0);
+    for (name, body) in &bodies {
+        let (typed, reference) = both_readings(&cfg(), body);
+        assert_eq!(typed.as_deref(), Some(reference.as_str()), "{name}: a real issue is read the typed way, the same");
+        for variant in variants(body) {
+            for c in [cfg(), internal.clone()] {
+                let (typed, reference) = both_readings(&c, &variant);
+                compared += 1;
+                if let Some(typed) = typed {
+                    typed_taken += 1;
+                    assert_eq!(typed, reference, "{name}: {variant}");
+                }
+            }
+        }
+    }
+    assert!(typed_taken > compared / 2, "the typed reading applies to most variants: {typed_taken} of {compared}");
+    assert!(typed_taken < compared, "some variants are refused by it and read by the envelope");
+}
+
+#[test]
+fn an_issue_the_typed_reading_refuses_is_answered_as_before() {
+    let dup = r#"{"action":"created","data":{"issue":{"id":"1","id":"2"}},"actor":{"name":"Ann"}}"#;
+    assert!(serde_json::from_str::<IssueEnvelope>(dup).is_err(), "a repeated key is the envelope's to read");
+    let plan = deliver("issue", dup).expect("a verified issue is accepted");
+    assert_eq!(plan.reply.status, 200);
+    let odd_actor = r#"{"action":"created","data":{"issue":{"id":"5"}},"actor":{"name":5}}"#;
+    assert!(serde_json::from_str::<IssueEnvelope>(odd_actor).is_err());
+    let (_, reference) = both_readings(&cfg(), odd_actor);
+    assert!(reference.contains("actor: None"), "{reference}");
+    let no_data = r#"{"action":"created"}"#;
+    let plan = deliver("issue", no_data).expect("accepted");
+    assert_eq!(plan.verdict.outcome, Outcome::Unusable);
 }

@@ -20,6 +20,27 @@ pub struct Envelope {
     pub actor: Option<Value>,
 }
 
+/// An issue delivery read straight into the fields the plan uses: unknown
+/// fields are skipped without building a tree (a 200 KB body is mostly
+/// them). Anything this refuses is read again through `Envelope`, whose
+/// errors and tolerance are the reference.
+#[derive(Debug, Deserialize)]
+pub struct IssueEnvelope {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub installation: Option<InstallationRef>,
+    pub data: IssueData,
+    #[serde(default)]
+    pub actor: Option<Actor>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Actor {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct InstallationRef {
     #[serde(default, deserialize_with = "opt_id")]
