@@ -112,6 +112,17 @@ pub enum Admission {
     SignIn,
 }
 
+/// `admit`, reading the request's facts only when the gate needs them: a
+/// public route (every webhook) is let through without parsing its URL or
+/// reading its headers.
+pub fn admit_lazily(gate: Gate, same_origin: impl FnOnce() -> bool, mode: impl FnOnce() -> Mode) -> Admission {
+    match gate {
+        Gate::Public => Admission::Pass,
+        Gate::Viewer => admit(gate, true, mode()),
+        Gate::ViewerWrite => admit(gate, same_origin(), mode()),
+    }
+}
+
 /// Writes must come from the board's own origin in every mode, the open one
 /// included (a page on another site must not drive a local board).
 pub fn admit(gate: Gate, same_origin: bool, mode: Mode) -> Admission {
@@ -249,6 +260,33 @@ mod tests {
             matches!(admit(Gate::Viewer, true, Mode::Unconfigured), Admission::Refuse(AppError::Unavailable(m)) if m == HOW_TO_CONFIGURE)
         );
         assert_eq!(admit(Gate::ViewerWrite, true, Mode::Misconfigured), Admission::Misconfigured);
+    }
+
+    #[test]
+    fn the_lazy_gate_reads_only_the_facts_its_gate_needs_and_agrees_with_admit() {
+        let modes =
+            [Mode::Open, Mode::Unconfigured, Mode::Misconfigured, Mode::Protected { token: true, access: false }];
+        for gate in [Gate::Public, Gate::Viewer, Gate::ViewerWrite] {
+            for mode in modes {
+                for origin in [true, false] {
+                    let (read_origin, read_mode) = (std::cell::Cell::new(false), std::cell::Cell::new(false));
+                    let lazy = admit_lazily(
+                        gate,
+                        || {
+                            read_origin.set(true);
+                            origin
+                        },
+                        || {
+                            read_mode.set(true);
+                            mode
+                        },
+                    );
+                    assert_eq!(lazy, admit(gate, origin, mode), "{gate:?} {mode:?} {origin}");
+                    assert_eq!(read_mode.get(), gate != Gate::Public, "{gate:?}: the mode");
+                    assert_eq!(read_origin.get(), gate == Gate::ViewerWrite, "{gate:?}: the origin");
+                }
+            }
+        }
     }
 
     #[test]

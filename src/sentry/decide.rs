@@ -50,6 +50,11 @@ pub fn guessed(pending: &Pending, internal: bool) -> Plan {
     let token_matters = !matches!(pending.event, Event::Planned(_));
     let check = store::gate::guess_check(&pending.lookup, internal, state, &known, token_matters);
     let mut plan = decide_known(pending.clone(), &known);
+    // The check proves the card absent (for an issue guessed new), so its
+    // birth is the insert alone.
+    if pending.is_birth() {
+        plan.statements = plan.statements.into_iter().map(store::cards::without_card).collect();
+    }
     plan.statements.insert(0, check);
     if let Some(g) = plan.guard.as_mut() {
         g.stmt += 1;
@@ -58,6 +63,11 @@ pub fn guessed(pending: &Pending, internal: bool) -> Plan {
 }
 
 impl Pending {
+    /// `issue.created`: the fast path guesses it finds no card.
+    pub fn is_birth(&self) -> bool {
+        self.issue_state().is_some_and(|s| s.birth)
+    }
+
     fn issue_state(&self) -> Option<&IssueState> {
         match &self.event {
             Event::Issue { state, .. } => Some(state),

@@ -22,7 +22,7 @@ use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 /// `Ok(Some(name))` when the viewer has a name to show (Access).
 pub async fn check(req: &Request, env: &Env, gate: Gate) -> std::result::Result<Option<String>, AppError> {
     let cfg = config(env);
-    match auth::admit(gate, same_origin(req), mode(req, &cfg)) {
+    match auth::admit_lazily(gate, || same_origin(req), || mode(req, &cfg)) {
         Admission::Pass => Ok(None),
         Admission::Refuse(e) => Err(e),
         Admission::Misconfigured => Err(misconfigured(&cfg)),

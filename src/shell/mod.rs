@@ -115,9 +115,16 @@ pub async fn page(req: Request, env: &Env) -> Result<Response> {
 /// Every answer leaves through here: the CSP on anything that is HTML
 /// (pages, the setup page, notices), `nosniff` on everything.
 pub fn secure(resp: Result<Response>) -> Result<Response> {
-    let resp = resp?;
-    let content_type = resp.headers().get("Content-Type").ok().flatten();
-    with_headers(resp, &crate::routes::security_headers(content_type.as_deref()))
+    let mut resp = resp?;
+    let headers = resp.headers_mut();
+    let content_type = headers.get("Content-Type").ok().flatten();
+    let extra = crate::routes::security_headers(content_type.as_deref());
+    // The worker's own answers take them in place; an asset's headers are
+    // immutable (the set fails), so it gets a copy.
+    if extra.iter().all(|(k, v)| headers.set(k, v).is_ok()) {
+        return Ok(resp);
+    }
+    with_headers(resp, &extra)
 }
 
 /// A copy of the headers with `extra` set: an asset's own headers are

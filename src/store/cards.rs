@@ -93,6 +93,25 @@ ON CONFLICT (id) DO UPDATE SET
 WHERE ?24 = ?24 AND ?26 = ?26"
 );
 
+/// `BIRTH_CARD` where the batch has proven there is no card yet (the fast
+/// path's check, `store::gate::guess_check`): the insert alone, with the
+/// same first 25 parameters. D1 prepares every statement of every batch
+/// anew, and SQLite compiles an upsert's update half together with every
+/// update trigger of `cards` (the history, `updated_at`): about eight times
+/// the insert's cost, for a half that cannot run without a card.
+const NEW_CARD: &str = insert_card!("ON CONFLICT (id) DO NOTHING");
+
+/// `stmt` as it runs once the batch has proven the issue has no card:
+/// a birth is `NEW_CARD`; anything else is left as it is.
+pub fn without_card(stmt: Stmt) -> Stmt {
+    if stmt.sql != BIRTH_CARD {
+        return stmt;
+    }
+    let mut params = stmt.params;
+    params.truncate(25);
+    Stmt { sql: NEW_CARD, params }
+}
+
 /// The statement that records `state` for an issue, applied at `applied_at`.
 /// `applied_at` is when the state was learned (see `UPSERT_CARD`); a birth
 /// (`issue.created`) uses `BIRTH_CARD`. Its changes go into the card's

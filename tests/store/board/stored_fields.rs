@@ -103,3 +103,37 @@ fn a_batch_is_all_or_nothing() {
     db::run(&conn, &stmts[..1]);
     assert_eq!(card_count(&conn), 1);
 }
+
+/// The card a birth writes on an empty database, through its plan's
+/// statements as given or as the fast path runs them (`without_card`).
+fn born(body: &[u8], fast: bool) -> Vec<serde_json::Map<String, Value>> {
+    let conn = fresh_db();
+    let sig = sign_hex(SECRET.as_bytes(), body);
+    let d = Delivery { resource: Some("issue"), signature: Some(&sig), body, ..Default::default() };
+    let Step::Lookup(pending) = handle(&cfg(), &d, NOW).unwrap() else { panic!("an issue is looked up") };
+    let mut stmts = decide(*pending, &Prior::default()).statements;
+    if fast {
+        stmts = stmts.into_iter().map(sentry_kanban::store::cards::without_card).collect();
+    }
+    db::run(&conn, &stmts);
+    db::rows(&conn, "SELECT * FROM cards")
+}
+
+#[test]
+fn a_birth_without_a_card_is_the_insert_alone_and_writes_the_same_card() {
+    let issues = [
+        Issue::new("160"),
+        Issue::new("161").status("resolved").title(""),
+        Issue::new("162").assigned(Assigned::To(jane())),
+        Issue::new("163").assigned(Assigned::To(backend_team())).status("ignored"),
+    ];
+    let mut bodies: Vec<Vec<u8>> = issues.iter().map(|i| issue_body("created", i).into_bytes()).collect();
+    bodies.extend(literal_fixtures().into_iter().filter(|(n, _)| n.contains("created")).map(|(_, b)| b.into_bytes()));
+    for body in &bodies {
+        let (fast, upsert) = (born(body, true), born(body, false));
+        assert_eq!(fast.len(), 1, "{}", String::from_utf8_lossy(body));
+        assert_eq!(fast, upsert, "{}", String::from_utf8_lossy(body));
+    }
+    let resolve = Stmt { sql: "UPDATE cards SET status = ?1", params: vec!["resolved".into()] };
+    assert_eq!(sentry_kanban::store::cards::without_card(resolve.clone()), resolve, "only a birth changes");
+}
