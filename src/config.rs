@@ -36,6 +36,8 @@ pub struct Config {
     /// `WEBHOOK_SILENCE_MINUTES`: how long a change a sync found may go
     /// unreported by any verified Sentry delivery before the alarm rises.
     pub webhook_silence_minutes: u32,
+    /// Which deliveries get a console line (`LOG_DELIVERIES`).
+    pub log_deliveries: crate::log::LogDeliveries,
     /// `DASHBOARD_TOKEN`: the shared login of the board's pages and API.
     pub dashboard_token: Option<String>,
     /// Cloudflare Access in front of the worker (`ACCESS_AUD` + `ACCESS_TEAM_DOMAIN`).
@@ -229,6 +231,7 @@ impl Config {
             retention_days: number("RETENTION_DAYS", DEFAULT_RETENTION_DAYS).clamp(1, 3650),
             webhook_silence_minutes: number("WEBHOOK_SILENCE_MINUTES", crate::health::DEFAULT_SILENCE_MINUTES)
                 .clamp(1, 7 * 24 * 60),
+            log_deliveries: crate::log::LogDeliveries::from_setting(non_empty("LOG_DELIVERIES").as_deref()),
             dashboard_token: non_empty("DASHBOARD_TOKEN"),
             access: access.as_ref().ok().cloned().flatten(),
             access_error: access.err(),
@@ -284,6 +287,7 @@ impl std::fmt::Debug for Config {
             .field("cron_secret", &set(&self.cron_secret))
             .field("retention_days", &self.retention_days)
             .field("webhook_silence_minutes", &self.webhook_silence_minutes)
+            .field("log_deliveries", &self.log_deliveries)
             .field("dashboard_token", &set(&self.dashboard_token))
             .field("access", &self.access)
             .field("access_error", &self.access_error)

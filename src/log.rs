@@ -1,7 +1,30 @@
 //! The one structured log line per delivery. It names what arrived and what
 //! was done; it never carries a secret, a signature or a body.
 
+use crate::webhook::verdict::Outcome;
 use serde_json::json;
+
+/// Which deliveries get a console line (`LOG_DELIVERIES`). Every verified
+/// delivery is in the delivery log (D1, the delivery page) whatever this
+/// says; the console line costs each ack a JSON line and a `console.log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogDeliveries {
+    /// What needs a look: refusals, failures, and verified deliveries whose
+    /// content could not be used.
+    #[default]
+    Problems,
+    /// Every delivery (`LOG_DELIVERIES=all`), for `wrangler tail`.
+    All,
+}
+
+impl LogDeliveries {
+    pub fn from_setting(value: Option<&str>) -> Self {
+        match value {
+            Some(v) if v.trim().eq_ignore_ascii_case("all") => LogDeliveries::All,
+            _ => LogDeliveries::Problems,
+        }
+    }
+}
 
 /// One delivery, as logged and as stored in the `deliveries` table.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +45,12 @@ pub struct DeliveryLog<'a> {
 }
 
 impl DeliveryLog<'_> {
+    /// The console line, if `policy` shows this delivery.
+    pub fn line_for(&self, policy: LogDeliveries) -> Option<String> {
+        let problem = self.status >= 300 || self.verdict == Outcome::Unusable.as_str();
+        (policy == LogDeliveries::All || problem).then(|| self.line())
+    }
+
     pub fn line(&self) -> String {
         json!({
             "event": "delivery",
@@ -42,6 +71,24 @@ impl DeliveryLog<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn by_default_only_a_delivery_that_needs_a_look_is_logged() {
+        let record = |verdict, status| DeliveryLog { source: "sentry", verdict, status, ..Default::default() };
+        let problems = LogDeliveries::from_setting(None);
+        assert_eq!(problems, LogDeliveries::Problems);
+        for (verdict, status) in [("applied", 200), ("queued", 200), ("repeat", 200), ("duplicate", 200)] {
+            assert_eq!(record(verdict, status).line_for(problems), None, "{verdict}");
+            let all = record(verdict, status).line_for(LogDeliveries::from_setting(Some(" ALL ")));
+            assert_eq!(all, Some(record(verdict, status).line()), "{verdict}");
+        }
+        for (verdict, status) in [("unusable", 200), ("bad_signature", 401), ("store_failed", 500), ("too_large", 413)]
+        {
+            assert_eq!(record(verdict, status).line_for(problems), Some(record(verdict, status).line()), "{verdict}");
+        }
+        assert_eq!(LogDeliveries::from_setting(Some("problems")), LogDeliveries::Problems);
+        assert_eq!(LogDeliveries::from_setting(Some("yes")), LogDeliveries::Problems, "only `all` adds lines");
+    }
 
     #[test]
     fn the_line_is_one_json_object_with_the_named_fields() {

@@ -40,8 +40,8 @@ pub async fn webhook(mut req: Request, env: &Env) -> Result<Response> {
         Ok(db) => super::webhook::execute(env, &db, ack).await.map_err(AppError::from),
         Err(e) => Err(e),
     };
-    let (reply, line) = driver::answer(ran, claimed, reply, record);
-    console_log!("{line}");
+    let (reply, line) = driver::answer(ran, claimed, reply, record, cfg.log_deliveries);
+    line.iter().for_each(|line| console_log!("{line}"));
     match reply {
         Ok(reply) => http::json_response(&reply),
         Err(e) => http::error_response(&e),

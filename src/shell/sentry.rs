@@ -100,14 +100,14 @@ pub(super) async fn finish(
         digest: outcome.digest.as_deref(),
     };
     let record = webhook::record(&arrived, done, Date::now().as_millis().saturating_sub(r.started) as u32);
-    let now = Date::now().as_millis() as i64;
+    let at = (Date::now().as_millis() as i64, config(env).log_deliveries);
     if sentry_ack::path(outcome.verdict) == Path::Enqueue {
         let queued = super::queue::enqueue(env, std::mem::take(&mut outcome.jobs)).await.map_err(AppError::from);
-        let answered = sentry_ack::after_enqueue(queued, outcome.reply, record, r.body, now);
+        let answered = sentry_ack::after_enqueue(queued, outcome.reply, record, r.body, at);
         return respond(env, answered, r.request_id).await;
     }
     let mut batch = std::mem::take(&mut outcome.statements);
-    batch.extend(deliveries::record_with_body(&record, r.body, now));
+    batch.extend(deliveries::record_with_body(&record, r.body, at.0));
     let undo = Undo::Delivery { digest: outcome.digest.clone() };
     let ack = Ack {
         statements: batch,
@@ -120,7 +120,7 @@ pub(super) async fn finish(
         Ok(db) => super::webhook::execute(env, &db, ack).await.map(|_| ()),
         Err(e) => Err(Failed::Unknown(e)),
     };
-    match sentry_ack::after_batch(ran, outcome.fallback.take(), outcome.reply, record, r.body, now) {
+    match sentry_ack::after_batch(ran, outcome.fallback.take(), outcome.reply, record, r.body, at) {
         After::DecideAgain(f) => {
             let decided = match db(env) {
                 Ok(db) => read_then_decide(&db, f).await.unwrap_or_else(Outcome::rejected),
@@ -135,7 +135,7 @@ pub(super) async fn finish(
 /// Logs, writes the record of a failure (best effort: the answer stands),
 /// and answers.
 async fn respond(env: &Env, a: sentry_ack::Answered, request_id: Option<&str>) -> Result<Response> {
-    console_log!("{}", a.line);
+    a.line.iter().for_each(|line| console_log!("{line}"));
     if !a.writes.is_empty() {
         if let Ok(db) = db(env) {
             let _ = d1::run(&db, &a.writes).await;

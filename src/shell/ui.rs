@@ -78,7 +78,7 @@ async fn finish(
     let detail = ui::detail(&result);
     let latency_ms = Date::now().as_millis().saturating_sub(started) as u32;
     let record = ui::log_record(action, &received_at, request_id.as_deref(), &result, detail.as_deref(), latency_ms);
-    console_log!("{}", record.line());
+    record.line_for(config(env).log_deliveries).iter().for_each(|line| console_log!("{line}"));
     if let Ok(db) = db(env) {
         let _ = d1::run(&db, &store::record_delivery(&record)).await;
     }

@@ -8,7 +8,7 @@
 use super::{Ack, Done, Undo, Unseen};
 use crate::error::AppError;
 use crate::github::hook::Handled;
-use crate::log::DeliveryLog;
+use crate::log::{DeliveryLog, LogDeliveries};
 use crate::plan::{Guarded, Reply, Verdict};
 use crate::store::{self, github as sync_store};
 use crate::webhook::verdict::Outcome;
@@ -90,16 +90,17 @@ pub fn answer(
     claimed: bool,
     reply: Result<Reply, AppError>,
     record: DeliveryLog<'_>,
-) -> (Result<Reply, AppError>, String) {
+    policy: LogDeliveries,
+) -> (Result<Reply, AppError>, Option<String>) {
     let (reply, line) = match (ran, reply) {
         (Err(e), Ok(_)) if claimed => {
-            let line = DeliveryLog { verdict: e.code(), status: e.status(), ..record }.line();
+            let line = DeliveryLog { verdict: e.code(), status: e.status(), ..record }.line_for(policy);
             (Err(e), line)
         }
         (Ok(super::Settled { seen: Some((reply, verdict)), .. }), Ok(_)) => {
-            (Ok(reply), DeliveryLog { verdict: verdict.outcome.as_str(), detail: None, ..record }.line())
+            (Ok(reply), DeliveryLog { verdict: verdict.outcome.as_str(), detail: None, ..record }.line_for(policy))
         }
-        (_, reply) => (reply, record.line()),
+        (_, reply) => (reply, record.line_for(policy)),
     };
     (reply, line)
 }

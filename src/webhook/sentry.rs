@@ -8,7 +8,7 @@
 use super::verdict::Outcome;
 use super::Failed;
 use crate::error::AppError;
-use crate::log::DeliveryLog;
+use crate::log::{DeliveryLog, LogDeliveries};
 use crate::plan::Reply;
 use crate::sql::Stmt;
 use crate::store::deliveries;
@@ -43,7 +43,8 @@ pub enum After<F> {
 #[derive(Debug, PartialEq)]
 pub struct Answered {
     pub reply: Result<Reply, AppError>,
-    pub line: String,
+    /// The console line, if the policy shows it (a failure's always).
+    pub line: Option<String>,
     pub writes: Vec<Stmt>,
 }
 
@@ -56,10 +57,10 @@ pub fn after_batch<F>(
     reply: Result<Reply, AppError>,
     record: DeliveryLog<'_>,
     body: &[u8],
-    now: Millis,
+    (now, policy): (Millis, LogDeliveries),
 ) -> After<F> {
     match (ran, fallback) {
-        (Ok(()), _) => After::Answer(Answered { reply, line: record.line(), writes: vec![] }),
+        (Ok(()), _) => After::Answer(Answered { reply, line: record.line_for(policy), writes: vec![] }),
         (Err(Failed::Refused(_)), Some(f)) => After::DecideAgain(f),
         (Err(failed), _) => After::Answer(failure("store_failed", failed.into(), record, body, now)),
     }
@@ -71,10 +72,10 @@ pub fn after_enqueue(
     reply: Result<Reply, AppError>,
     record: DeliveryLog<'_>,
     body: &[u8],
-    now: Millis,
+    (now, policy): (Millis, LogDeliveries),
 ) -> Answered {
     match queued {
-        Ok(()) => Answered { reply, line: record.line(), writes: vec![] },
+        Ok(()) => Answered { reply, line: record.line_for(policy), writes: vec![] },
         Err(e) => failure("enqueue_failed", e, record, body, now),
     }
 }
@@ -82,7 +83,7 @@ pub fn after_enqueue(
 fn failure(verdict: &'static str, e: AppError, record: DeliveryLog<'_>, body: &[u8], now: Millis) -> Answered {
     let detail = format!("{e:?}");
     let failed = DeliveryLog { verdict, status: e.status(), detail: Some(&detail), ..record };
-    Answered { line: failed.line(), writes: deliveries::record_with_body(&failed, body, now), reply: Err(e) }
+    Answered { line: Some(failed.line()), writes: deliveries::record_with_body(&failed, body, now), reply: Err(e) }
 }
 
 /// The `Request-ID` Sentry's request log shows next to a failed delivery,
@@ -119,26 +120,35 @@ mod tests {
         }
     }
 
+    const ALL: LogDeliveries = LogDeliveries::All;
+
     fn ok() -> Result<Reply, AppError> {
         Ok(Reply::ok(serde_json::json!({"ok": true})))
     }
 
     #[test]
     fn an_applied_batch_answers_the_plans_reply_and_writes_nothing_more() {
-        let After::Answer(a) = after_batch(Ok(()), Some(()), ok(), record(), b"{}", NOW) else { panic!() };
-        assert_eq!((a.reply, a.line, a.writes), (ok(), record().line(), vec![]));
+        let After::Answer(a) = after_batch(Ok(()), Some(()), ok(), record(), b"{}", (NOW, ALL)) else { panic!() };
+        assert_eq!((a.reply, a.line, a.writes), (ok(), Some(record().line()), vec![]));
+        let After::Answer(quiet) = after_batch(Ok(()), Some(()), ok(), record(), b"{}", (NOW, LogDeliveries::Problems))
+        else {
+            panic!()
+        };
+        assert_eq!(quiet.line, None, "an applied delivery is on the delivery page, not in the console");
     }
 
     #[test]
     fn only_a_refused_guess_is_decided_again() {
         let refused = || Failed::Refused(AppError::Internal("SQLITE_CONSTRAINT".into()));
-        assert_eq!(after_batch(Err(refused()), Some(7), ok(), record(), b"{}", NOW), After::DecideAgain(7));
-        let After::Answer(a) = after_batch(Err(refused()), None::<()>, ok(), record(), b"{}", NOW) else { panic!() };
+        assert_eq!(after_batch(Err(refused()), Some(7), ok(), record(), b"{}", (NOW, ALL)), After::DecideAgain(7));
+        let After::Answer(a) = after_batch(Err(refused()), None::<()>, ok(), record(), b"{}", (NOW, ALL)) else {
+            panic!()
+        };
         assert_eq!(a.reply.unwrap_err().status(), 500, "a refused plan that was not a guess is a failure");
         for unsure in
             [Failed::Unknown(AppError::Internal("lost".into())), Failed::Unqueued(AppError::Unavailable("q".into()))]
         {
-            assert!(matches!(after_batch(Err(unsure), Some(()), ok(), record(), b"{}", NOW), After::Answer(_)));
+            assert!(matches!(after_batch(Err(unsure), Some(()), ok(), record(), b"{}", (NOW, ALL)), After::Answer(_)));
         }
     }
 
@@ -146,24 +156,27 @@ mod tests {
     fn a_failure_answers_5xx_and_is_recorded_with_its_body() {
         let e = AppError::Internal("Network connection lost.".into());
         let After::Answer(a) =
-            after_batch(Err(Failed::Unknown(e.clone())), Some(()), ok(), record(), b"{\"x\":1}", NOW)
+            after_batch(Err(Failed::Unknown(e.clone())), Some(()), ok(), record(), b"{\"x\":1}", (NOW, ALL))
         else {
             panic!()
         };
         let detail = format!("{e:?}");
         let failed = DeliveryLog { verdict: "store_failed", status: 500, detail: Some(&detail), ..record() };
         assert_eq!(a.reply, Err(e));
-        assert_eq!(a.line, failed.line());
+        assert_eq!(a.line, Some(failed.line()));
         assert_eq!(a.writes, deliveries::record_with_body(&failed, b"{\"x\":1}", NOW));
         assert!(a.writes.iter().any(|s| s.sql.contains("delivery_bodies")), "the body is kept for a replay");
     }
 
     #[test]
     fn an_unqueued_error_event_is_5xx_and_kept() {
-        let a = after_enqueue(Err(AppError::Unavailable("q".into())), ok(), record(), b"{}", NOW);
+        let a = after_enqueue(Err(AppError::Unavailable("q".into())), ok(), record(), b"{}", (NOW, ALL));
         assert_eq!(a.reply.as_ref().unwrap_err().status(), 503);
-        assert!(a.line.contains("enqueue_failed") && a.writes.iter().any(|s| s.sql.contains("delivery_bodies")));
-        let a = after_enqueue(Ok(()), ok(), record(), b"{}", NOW);
+        assert!(
+            a.line.is_some_and(|l| l.contains("enqueue_failed"))
+                && a.writes.iter().any(|s| s.sql.contains("delivery_bodies"))
+        );
+        let a = after_enqueue(Ok(()), ok(), record(), b"{}", (NOW, ALL));
         assert_eq!((a.reply, a.writes), (ok(), vec![]));
     }
 

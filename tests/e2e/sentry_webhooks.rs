@@ -8,6 +8,7 @@ use crate::scenario::Scenario;
 use app::{App, SECRET};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// This module's worker, default settings (its scenario group).
 fn app() -> &'static App {
@@ -209,13 +210,23 @@ fn unknown_resources_and_actions_answer_2xx_and_write_nothing() {
 }
 
 #[test]
-fn deliveries_are_logged_without_secrets_or_bodies() {
+fn deliveries_that_need_a_look_are_logged_without_secrets_or_bodies() {
     let body = issue_body("created", "9010", "unresolved", "null", "");
-    app().send_sentry("issue", &body);
-    let log = app().log_text();
-    assert!(log.contains(r#""event":"delivery""#), "no delivery line in the log");
+    let rid = [("Request-ID", "log9010applied")];
+    assert_eq!(app().send_sentry_with("issue", &body, None, &rid).status, 200);
+    let unusable = r#"{"action":"created","data":{"issue":{"title":"caf\u00e9 \u2013 9011 without an id"}}}"#;
+    let rid = [("Request-ID", "log9011unusable")];
+    assert_eq!(app().send_sentry_with("issue", unusable, None, &rid).status, 200);
+    let log = app().wait_for("the unusable delivery's line", Duration::from_secs(10), || {
+        let log = app().log_text();
+        log.contains("log9011unusable").then_some(log)
+    });
+    let line = log.lines().find(|l| l.contains("log9011unusable")).unwrap_or_default();
+    assert!(line.contains(r#""event":"delivery""#) && line.contains(r#""verdict":"unusable""#), "{line}");
+    assert!(!log.contains("log9010applied"), "an applied delivery is on the delivery page, not in the console");
+    assert!(app().deliveries().iter().any(|d| d["request_id"] == "log9010applied"), "and it is on the delivery page");
     assert!(!log.contains(SECRET), "the secret reached the log");
-    assert!(!log.contains("caf\\u00e9 \\u2013 9010") && !log.contains("café – 9010"), "a body reached the log");
+    assert!(!log.contains("caf\\u00e9 \\u2013 90") && !log.contains("café – 90"), "a body reached the log");
 }
 
 #[test]
