@@ -4,9 +4,10 @@
 use crate::webhook::verdict::Outcome;
 use serde_json::json;
 
-/// Which deliveries get a console line (`LOG_DELIVERIES`). Every verified
-/// delivery is in the delivery log (D1, the delivery page) whatever this
-/// says; the console line costs each ack a JSON line and a `console.log`.
+/// Which deliveries get a console line (`LOG_DELIVERIES`). A delivery
+/// without a row in the delivery log (D1, the delivery page) always gets
+/// one: a queued error event, or one whose row could not be written. The
+/// line costs each ack a JSON line and a `console.log`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogDeliveries {
     /// What needs a look: refusals, failures, and verified deliveries whose
@@ -45,10 +46,11 @@ pub struct DeliveryLog<'a> {
 }
 
 impl DeliveryLog<'_> {
-    /// The console line, if `policy` shows this delivery.
-    pub fn line_for(&self, policy: LogDeliveries) -> Option<String> {
+    /// The console line, if `policy` shows this delivery; `recorded`:
+    /// whether it has its row in the delivery log.
+    pub fn line_for(&self, policy: LogDeliveries, recorded: bool) -> Option<String> {
         let problem = self.status >= 300 || self.verdict == Outcome::Unusable.as_str();
-        (policy == LogDeliveries::All || problem).then(|| self.line())
+        (policy == LogDeliveries::All || problem || !recorded).then(|| self.line())
     }
 
     pub fn line(&self) -> String {
@@ -77,14 +79,17 @@ mod tests {
         let record = |verdict, status| DeliveryLog { source: "sentry", verdict, status, ..Default::default() };
         let problems = LogDeliveries::from_setting(None);
         assert_eq!(problems, LogDeliveries::Problems);
-        for (verdict, status) in [("applied", 200), ("queued", 200), ("repeat", 200), ("duplicate", 200)] {
-            assert_eq!(record(verdict, status).line_for(problems), None, "{verdict}");
-            let all = record(verdict, status).line_for(LogDeliveries::from_setting(Some(" ALL ")));
+        for (verdict, status) in [("applied", 200), ("filled", 200), ("repeat", 200), ("duplicate", 200)] {
+            assert_eq!(record(verdict, status).line_for(problems, true), None, "{verdict}");
+            let all = record(verdict, status).line_for(LogDeliveries::from_setting(Some(" ALL ")), true);
             assert_eq!(all, Some(record(verdict, status).line()), "{verdict}");
+            let unrecorded = record(verdict, status).line_for(problems, false);
+            assert_eq!(unrecorded, Some(record(verdict, status).line()), "{verdict}: no row, so a line");
         }
         for (verdict, status) in [("unusable", 200), ("bad_signature", 401), ("store_failed", 500), ("too_large", 413)]
         {
-            assert_eq!(record(verdict, status).line_for(problems), Some(record(verdict, status).line()), "{verdict}");
+            let line = record(verdict, status).line_for(problems, true);
+            assert_eq!(line, Some(record(verdict, status).line()), "{verdict}");
         }
         assert_eq!(LogDeliveries::from_setting(Some("problems")), LogDeliveries::Problems);
         assert_eq!(LogDeliveries::from_setting(Some("yes")), LogDeliveries::Problems, "only `all` adds lines");

@@ -184,7 +184,8 @@ fn issue_typed(cfg: &Config, env: IssueEnvelope, now: Millis) -> Result<Parsed, 
     let IssueEnvelope { action, installation, data, actor } = env;
     let installation = installation.and_then(|i| i.uuid);
     let skipped_plan = || skipped("issue", &action, "action not handled");
-    let Some((id, event)) = issue_event(action.clone(), installation.clone(), actor.and_then(|a| a.name), data) else {
+    let actor = actor_name(actor.as_ref());
+    let Some((id, event)) = issue_event(action.clone(), installation.clone(), actor, data) else {
         return Ok(Parsed::Ready(skipped_plan()));
     };
     Ok(Parsed::Event { event, issue_id: Some(id), installation, internal_row })
@@ -203,8 +204,13 @@ fn internal_installation(cfg: &Config, installation: Option<&InstallationRef>, n
 fn parse_issue(env: Envelope) -> Result<Option<(String, Event)>, AppError> {
     let data: IssueData = serde_json::from_value(env.data)
         .map_err(|e| AppError::BadRequest(format!("issue webhook without a usable data.issue: {e}")))?;
-    let actor = env.actor.as_ref().and_then(|a| a.get("name")).and_then(|n| n.as_str()).map(str::to_string);
+    let actor = actor_name(env.actor.as_ref());
     Ok(issue_event(env.action, env.installation.and_then(|i| i.uuid), actor, data))
+}
+
+/// `actor.name`, for the card's history.
+fn actor_name(actor: Option<&serde_json::Value>) -> Option<String> {
+    actor?.get("name")?.as_str().map(str::to_string)
 }
 
 fn issue_event(

@@ -437,17 +437,45 @@ fn the_typed_issue_reading_is_taken_for_every_real_issue_and_agrees_with_the_env
     assert!(typed_taken < compared, "some variants are refused by it and read by the envelope");
 }
 
+/// The card statement's id parameter of a plan, if it writes a card.
+fn card_id(plan: &Plan) -> Option<SqlValue> {
+    plan.statements.iter().find(|s| s.sql.starts_with("INSERT INTO cards")).map(|s| s.params[0].clone())
+}
+
 #[test]
 fn an_issue_the_typed_reading_refuses_is_answered_as_before() {
     let dup = r#"{"action":"created","data":{"issue":{"id":"1","id":"2"}},"actor":{"name":"Ann"}}"#;
     assert!(serde_json::from_str::<IssueEnvelope>(dup).is_err(), "a repeated key is the envelope's to read");
     let plan = deliver("issue", dup).expect("a verified issue is accepted");
-    assert_eq!(plan.reply.status, 200);
-    let odd_actor = r#"{"action":"created","data":{"issue":{"id":"5"}},"actor":{"name":5}}"#;
-    assert!(serde_json::from_str::<IssueEnvelope>(odd_actor).is_err());
-    let (_, reference) = both_readings(&cfg(), odd_actor);
+    assert_eq!(plan.verdict.outcome, Outcome::Applied);
+    assert_eq!(card_id(&plan), Some(SqlValue::Text("2".into())), "the envelope's reading: the last key wins");
+    let (typed, reference) =
+        both_readings(&cfg(), r#"{"action":"created","data":{"issue":{"id":"5"}},"actor":{"name":5}}"#);
+    assert_eq!(typed.as_deref(), Some(reference.as_str()));
+    assert!(reference.contains("actor: None"), "a name that is not text names nobody: {reference}");
+    let listed = r#"{"action":"created","data":{"issue":{"id":"6"}},"actor":["Ann"]}"#;
+    let (typed, reference) = both_readings(&cfg(), listed);
+    assert_eq!(typed.as_deref(), Some(reference.as_str()), "an actor list is no actor in either reading");
     assert!(reference.contains("actor: None"), "{reference}");
     let no_data = r#"{"action":"created"}"#;
     let plan = deliver("issue", no_data).expect("accepted");
     assert_eq!(plan.verdict.outcome, Outcome::Unusable);
+}
+
+#[test]
+fn the_typed_reading_does_not_look_inside_what_it_skips() {
+    // A lone surrogate, a number past f64 and deep nesting in a field the
+    // plan does not use: the envelope refused such a body as unusable; the
+    // typed reading skips the field and applies the issue it carries.
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    for odd in [r#""\ud800""#.to_string(), "1e400".to_string(), deep] {
+        let body = format!(r#"{{"action":"created","data":{{"issue":{{"id":"7","extra":{odd}}}}}}}"#);
+        assert!(serde_json::from_str::<Envelope>(&body).is_err(), "{odd}: the envelope refuses it");
+        let plan = deliver("issue", &body).expect("accepted");
+        assert_eq!(
+            (plan.verdict.outcome, card_id(&plan)),
+            (Outcome::Applied, Some(SqlValue::Text("7".into()))),
+            "{odd}"
+        );
+    }
 }

@@ -31,14 +31,10 @@ pub struct IssueEnvelope {
     #[serde(default)]
     pub installation: Option<InstallationRef>,
     pub data: IssueData,
+    /// Small, and read as the `Envelope` reads it (a struct would also
+    /// take `["Ann"]` as a name).
     #[serde(default)]
-    pub actor: Option<Actor>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Actor {
-    #[serde(default)]
-    pub name: Option<String>,
+    pub actor: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -78,10 +78,11 @@ async fn finish(
     let detail = ui::detail(&result);
     let latency_ms = Date::now().as_millis().saturating_sub(started) as u32;
     let record = ui::log_record(action, &received_at, request_id.as_deref(), &result, detail.as_deref(), latency_ms);
-    record.line_for(config(env).log_deliveries).iter().for_each(|line| console_log!("{line}"));
-    if let Ok(db) = db(env) {
-        let _ = d1::run(&db, &store::record_delivery(&record)).await;
-    }
+    let recorded = match db(env) {
+        Ok(db) => d1::run(&db, &store::record_delivery(&record)).await.is_ok(),
+        Err(_) => false,
+    };
+    record.line_for(config(env).log_deliveries, recorded).iter().for_each(|line| console_log!("{line}"));
     match &result {
         Ok(reply) => http::json_response(reply),
         Err(e) => http::error_response(e),

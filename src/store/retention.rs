@@ -80,9 +80,9 @@ DELETE FROM comments WHERE id IN (SELECT id FROM (
     LIMIT ?2)";
 
 /// Drift that is no longer the silence alarm's evidence (a verified Sentry
-/// delivery followed it, or it never was) once its run has counted it. Run
-/// before the deliveries' prune: a pruned delivery would make the drift it
-/// followed look unreported again.
+/// delivery followed it, or it never was) once its run has counted it. The
+/// delivery that followed it stays: the newest of its source is never
+/// pruned (`PRUNE_DELIVERIES`).
 const PRUNE_DRIFT: &str = concat!(
     "\
 DELETE FROM sync_drift WHERE issue_id IN (SELECT issue_id FROM sync_drift
@@ -91,6 +91,15 @@ DELETE FROM sync_drift WHERE issue_id IN (SELECT issue_id FROM sync_drift
     ", ''))
     AND run_id NOT IN (SELECT id FROM sync_runs WHERE status = 'running') LIMIT ?1)"
 );
+
+/// Delivery-log rows older than `?1`, except the newest webhook of each
+/// source: the health page's "last verified" and the drift it followed
+/// outlive a silence longer than `LOG_DAYS`.
+const PRUNE_DELIVERIES: &str = "\
+DELETE FROM deliveries WHERE id IN (SELECT d.id FROM deliveries AS d WHERE d.received_at < ?1
+    AND d.received_at < COALESCE((SELECT MAX(n.received_at) FROM deliveries AS n WHERE n.source = d.source
+        AND n.replay_of IS NULL AND COALESCE(n.resource, '') != 'ui_component'), ?1)
+    LIMIT ?2)";
 
 /// `now` minus `days`, in the stored time format.
 pub fn cutoff(now: Millis, days: i64) -> String {
@@ -127,10 +136,7 @@ pub fn statements(now: Millis, retention_days: u32) -> Vec<Stmt> {
             &groups,
         ),
         Stmt { sql: PRUNE_DRIFT, params: vec![BATCH.into()] },
-        bounded(
-            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE received_at < ?1 LIMIT ?2)",
-            &logs,
-        ),
+        bounded(PRUNE_DELIVERIES, &logs),
         bounded(
             "DELETE FROM github_sync WHERE rowid IN (SELECT rowid FROM github_sync
                 WHERE updated_at < ?1 AND status NOT IN ('queued', 'retrying') LIMIT ?2)",

@@ -94,13 +94,48 @@ pub fn answer(
 ) -> (Result<Reply, AppError>, Option<String>) {
     let (reply, line) = match (ran, reply) {
         (Err(e), Ok(_)) if claimed => {
-            let line = DeliveryLog { verdict: e.code(), status: e.status(), ..record }.line_for(policy);
+            let line = DeliveryLog { verdict: e.code(), status: e.status(), ..record }.line_for(policy, false);
             (Err(e), line)
         }
         (Ok(super::Settled { seen: Some((reply, verdict)), .. }), Ok(_)) => {
-            (Ok(reply), DeliveryLog { verdict: verdict.outcome.as_str(), detail: None, ..record }.line_for(policy))
+            let seen = DeliveryLog { verdict: verdict.outcome.as_str(), detail: None, ..record };
+            (Ok(reply), seen.line_for(policy, true))
         }
-        (_, reply) => (reply, record.line_for(policy)),
+        (Err(e), reply) => {
+            // The answer stands, but the delivery has no row: the line says why.
+            let why = format!("the delivery log row was not written: {e:?}");
+            (reply, DeliveryLog { detail: Some(&why), ..record }.line_for(policy, false))
+        }
+        (Ok(_), reply) => (reply, record.line_for(policy, true)),
     };
     (reply, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> DeliveryLog<'static> {
+        DeliveryLog { source: "github", resource: Some("ping"), verdict: "pong", status: 200, ..Default::default() }
+    }
+
+    fn ok() -> Result<Reply, AppError> {
+        Ok(Reply::ok(serde_json::json!({"ok": true})))
+    }
+
+    #[test]
+    fn a_delivery_whose_row_was_not_written_is_logged_with_why_and_its_answer_stands() {
+        let settled = || Ok(super::super::Settled { jobs: vec![], seen: None });
+        let quiet = LogDeliveries::Problems;
+        assert_eq!(answer(settled(), false, ok(), record(), quiet), (ok(), None), "on the delivery page only");
+        let (reply, line) = answer(Err(AppError::Internal("D1 down".into())), false, ok(), record(), quiet);
+        assert_eq!(reply, ok(), "an answer that needs no claim stands");
+        let line = line.expect("no row, so a line");
+        assert!(line.contains("the delivery log row was not written") && line.contains("D1 down"), "{line}");
+        let (reply, line) = answer(Err(AppError::Internal("D1 down".into())), true, ok(), record(), quiet);
+        assert_eq!(reply.map_err(|e| e.status()), Err(500), "a claim that did not apply fails the answer");
+        assert!(line.is_some_and(|l| l.contains("\"status\":500")));
+        let all = answer(settled(), false, ok(), record(), LogDeliveries::All);
+        assert_eq!(all, (ok(), Some(record().line())));
+    }
 }

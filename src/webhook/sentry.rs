@@ -60,13 +60,14 @@ pub fn after_batch<F>(
     (now, policy): (Millis, LogDeliveries),
 ) -> After<F> {
     match (ran, fallback) {
-        (Ok(()), _) => After::Answer(Answered { reply, line: record.line_for(policy), writes: vec![] }),
+        (Ok(()), _) => After::Answer(Answered { reply, line: record.line_for(policy, true), writes: vec![] }),
         (Err(Failed::Refused(_)), Some(f)) => After::DecideAgain(f),
         (Err(failed), _) => After::Answer(failure("store_failed", failed.into(), record, body, now)),
     }
 }
 
-/// After queueing an error event (no D1 on its ack path).
+/// After queueing an error event (no D1 on its ack path, so no row in the
+/// delivery log: its console line is its one record).
 pub fn after_enqueue(
     queued: Result<(), AppError>,
     reply: Result<Reply, AppError>,
@@ -75,7 +76,7 @@ pub fn after_enqueue(
     (now, policy): (Millis, LogDeliveries),
 ) -> Answered {
     match queued {
-        Ok(()) => Answered { reply, line: record.line_for(policy), writes: vec![] },
+        Ok(()) => Answered { reply, line: record.line_for(policy, false), writes: vec![] },
         Err(e) => failure("enqueue_failed", e, record, body, now),
     }
 }
@@ -176,8 +177,12 @@ mod tests {
             a.line.is_some_and(|l| l.contains("enqueue_failed"))
                 && a.writes.iter().any(|s| s.sql.contains("delivery_bodies"))
         );
-        let a = after_enqueue(Ok(()), ok(), record(), b"{}", (NOW, ALL));
-        assert_eq!((a.reply, a.writes), (ok(), vec![]));
+        let a = after_enqueue(Ok(()), ok(), record(), b"{}", (NOW, LogDeliveries::Problems));
+        assert_eq!(
+            (a.reply, a.writes, a.line),
+            (ok(), vec![], Some(record().line())),
+            "a queued ack's line is its record"
+        );
     }
 
     #[test]

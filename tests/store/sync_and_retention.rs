@@ -267,10 +267,15 @@ fn seed_retention(conn: &Connection, days: i64) {
         )
         .unwrap();
     }
-    for (id, received) in [(1, ago(31)), (2, ago(29))] {
+    // GitHub's newest webhook is older than LOG_DAYS: it stays, for the
+    // health page's "last verified".
+    for (id, received, source) in [(1, ago(31), "sentry"), (2, ago(29), "sentry"), (3, ago(40), "github")]
+        .into_iter()
+        .chain([(4, ago(35), "github")])
+    {
         conn.execute(
-            "INSERT INTO deliveries (id, received_at, source, verdict, status) VALUES (?1, ?2, 'sentry', 'ok', 200)",
-            params![id, received],
+            "INSERT INTO deliveries (id, received_at, source, verdict, status) VALUES (?1, ?2, ?3, 'ok', 200)",
+            params![id, received, source],
         )
         .unwrap();
     }
@@ -358,7 +363,7 @@ fn retention_deletes_exactly_the_old_finished_rows() {
         remaining("SELECT issue_id FROM error_groups ORDER BY 1"),
         ["g-ignored-old", "g-open-old", "g-resolved-recent"]
     );
-    assert_eq!(remaining("SELECT id FROM deliveries ORDER BY 1"), ["2"]);
+    assert_eq!(remaining("SELECT id FROM deliveries ORDER BY 1"), ["2", "4"]);
     assert_eq!(remaining("SELECT delivery_id FROM github_sync ORDER BY 1"), ["new-done", "old-queued", "old-retrying"]);
     assert_eq!(remaining("SELECT id FROM jobs ORDER BY 1"), ["new-done", "old-retrying", "old-running"]);
     assert_eq!(remaining("SELECT id FROM sync_runs ORDER BY 1"), ["new-done", "old-running"]);
@@ -385,20 +390,29 @@ fn retention_keeps_old_drift_while_it_is_the_silence_alarms_evidence() {
 }
 
 #[test]
-fn retention_leaves_no_followed_drift_to_look_unreported_once_its_delivery_is_pruned() {
+fn retention_keeps_the_newest_webhook_so_the_drift_it_followed_stays_reported() {
     let conn = fresh_db();
     let ago = |d: i64| retention::cutoff(NOW, d);
+    let running = "INSERT INTO sync_runs (id, org_slug, trigger, status, started_at, updated_at)
+        VALUES ('live', 'o', 'cron', 'running', ?1, ?1)";
+    conn.execute(running, params![ago(0)]).unwrap();
     drift(&conn, "followed", "finished", 1, &ago(33), &ago(32));
-    conn.execute(
-        "INSERT INTO deliveries (id, received_at, source, verdict, status) VALUES (1, ?1, 'sentry', 'ok', 200)",
-        params![ago(31)],
-    )
-    .unwrap();
+    drift(&conn, "followed-live", "live", 1, &ago(34), &ago(0));
+    for (id, days) in [(1, 40), (2, 31)] {
+        conn.execute(
+            "INSERT INTO deliveries (id, received_at, source, verdict, status) VALUES (?1, ?2, 'sentry', 'ok', 200)",
+            params![id, ago(days)],
+        )
+        .unwrap();
+    }
     let unreported = || rows(&conn, store::health::HEALTH)[0]["unreported"].clone();
     assert_eq!(unreported(), Value::from(0));
     run(&conn, &retention::statements(NOW, 30));
-    assert!(col(&conn, "SELECT id FROM deliveries").is_empty(), "the delivery is past LOG_DAYS");
-    assert_eq!(unreported(), Value::from(0), "the change it reported does not count as unreported again");
+    assert_eq!(col(&conn, "SELECT id FROM deliveries"), ["2"], "the newest webhook stays, however old");
+    assert_eq!(col(&conn, "SELECT issue_id FROM sync_drift"), ["followed-live"], "its run has not counted it yet");
+    assert_eq!(unreported(), Value::from(0), "a change a webhook reported never counts as unreported again");
+    let last = rows(&conn, store::health::HEALTH)[0]["sentry_verified_at"].clone();
+    assert_eq!(last, Value::from(ago(31)));
 }
 
 #[test]
