@@ -62,12 +62,37 @@ impl DeliveryLog<'_> {
             "verdict": self.verdict,
             "status": self.status,
             "request_id": self.request_id,
-            "detail": self.detail,
+            "detail": self.detail.map(|d| if self.verdict == Outcome::Unusable.as_str() { elide_quoted(d) } else { d.to_string() }),
             "latency_ms": self.latency_ms,
             "replay_of": self.replay_of,
         })
         .to_string()
     }
+}
+
+/// An unusable delivery's `detail` with every double-quoted span emptied to
+/// `"…"`: a parser's message quotes the odd value it met ("invalid type:
+/// string \"…\""), which is text from the body. The delivery page keeps
+/// the whole reason; a failure's detail (the worker's own error) is kept.
+fn elide_quoted(detail: &str) -> String {
+    let mut out = String::with_capacity(detail.len());
+    let mut chars = detail.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' {
+            continue;
+        }
+        let mut escaped = false;
+        for q in chars.by_ref() {
+            match (escaped, q) {
+                (false, '\\') => escaped = true,
+                (false, '"') => break,
+                _ => escaped = false,
+            }
+        }
+        out.push_str("…\"");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -93,6 +118,20 @@ mod tests {
         }
         assert_eq!(LogDeliveries::from_setting(Some("problems")), LogDeliveries::Problems);
         assert_eq!(LogDeliveries::from_setting(Some("yes")), LogDeliveries::Problems, "only `all` adds lines");
+    }
+
+    #[test]
+    fn the_line_never_carries_a_quoted_value_from_the_body() {
+        let detail = r#"invalid type: string "café \"x\" – 9010", expected struct WireProject at line 1 column 80"#;
+        let line =
+            DeliveryLog { source: "sentry", verdict: "unusable", detail: Some(detail), ..Default::default() }.line();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["detail"], r#"invalid type: string "…", expected struct WireProject at line 1 column 80"#);
+        assert_eq!(elide_quoted("missing field `id`"), "missing field `id`", "field names are not quoted");
+        let failed =
+            DeliveryLog { verdict: "store_failed", detail: Some(r#"Internal("D1 down")"#), ..Default::default() };
+        assert!(failed.line().contains(r#"Internal(\"D1 down\")"#), "a failure's own error stays: {}", failed.line());
+        assert_eq!(elide_quoted(r#"a "b" c "d"#), r#"a "…" c "…""#, "an unclosed quote is elided too");
     }
 
     #[test]
