@@ -11,7 +11,7 @@ use sentry_kanban::config::Config;
 use sentry_kanban::sentry::hook::{handle, handle_verified, Delivery};
 use sentry_kanban::verify::{body_digest, check_hex_hmac, sign_hex};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::bodies;
 
 const SECRET: &str = "bench-secret";
@@ -22,18 +22,9 @@ fn iters() -> usize {
 }
 
 /// The median and p99 of `iters` calls, after a tenth as many warm-ups.
-fn time(iters: usize, mut call: impl FnMut()) -> (Duration, Duration) {
-    (0..iters / 10).for_each(|_| call());
-    let mut times: Vec<Duration> = (0..iters)
-        .map(|_| {
-            let t = Instant::now();
-            call();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.99))
+fn time(iters: usize, call: impl FnMut()) -> (Duration, Duration) {
+    let t = support::native::time("", 0, iters, call);
+    (t.p(0.5), t.p(0.99))
 }
 
 fn row(stage: &str, (p50, p99): (Duration, Duration)) {

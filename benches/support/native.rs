@@ -27,7 +27,7 @@ impl Timing {
 }
 
 /// Times `call` `iters` times after a tenth as many untimed warm-up calls.
-fn time(what: &str, bytes: usize, iters: usize, mut call: impl FnMut()) -> Timing {
+pub fn time(what: &str, bytes: usize, iters: usize, mut call: impl FnMut()) -> Timing {
     let iters = iters.max(1);
     for _ in 0..iters / 10 {
         call();

@@ -301,9 +301,11 @@ mod tests {
     use super::*;
     use crate::config::AccessConfig;
 
-    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+    pub(super) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
-    fn cfg(token: bool, access: bool) -> Config {
+    /// A configuration with the token login and/or Access (also used by
+    /// `sign_in`'s tests).
+    pub(super) fn cfg(token: bool, access: bool) -> Config {
         Config {
             dashboard_token: token.then(|| TOKEN.to_string()),
             access: access.then(|| AccessConfig { aud: "aud".into(), team_origin: "https://team.example".into() }),

@@ -1,14 +1,5 @@
 use super::*;
-
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
-
-fn cfg(token: bool, access: bool) -> Config {
-    Config {
-        dashboard_token: token.then(|| TOKEN.to_string()),
-        access: access.then(|| AccessConfig { aud: "aud".into(), team_origin: "https://team.example".into() }),
-        ..Config::default()
-    }
-}
+use crate::auth::tests::{cfg, TOKEN};
 
 fn kinds(list: &[Credential]) -> Vec<String> {
     list.iter()

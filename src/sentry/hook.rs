@@ -109,7 +109,7 @@ pub fn handle_verified(cfg: &Config, d: &Delivery, now: Millis) -> Result<Step, 
     }
     let typed = (resource == "issue").then(|| serde_json::from_slice::<IssueEnvelope>(d.body).ok()).flatten();
     let (action, parsed) = match typed {
-        Some(env) => (env.action.clone(), issue_typed(cfg, env, now)),
+        Some(env) => (env.action.clone(), Ok(issue_typed(cfg, env, now))),
         None => {
             let env: Envelope = match serde_json::from_slice(d.body) {
                 Ok(env) => env,
@@ -179,16 +179,15 @@ fn parse(cfg: &Config, resource: &str, env: Envelope, now: Millis) -> Result<Par
 }
 
 /// An issue delivery read by `IssueEnvelope`, as `parse` would read it.
-fn issue_typed(cfg: &Config, env: IssueEnvelope, now: Millis) -> Result<Parsed, AppError> {
+fn issue_typed(cfg: &Config, env: IssueEnvelope, now: Millis) -> Parsed {
     let internal_row = internal_installation(cfg, env.installation.as_ref(), &format_millis(now));
     let IssueEnvelope { action, installation, data, actor } = env;
     let installation = installation.and_then(|i| i.uuid);
-    let skipped_plan = || skipped("issue", &action, "action not handled");
     let actor = actor_name(actor.as_ref());
     let Some((id, event)) = issue_event(action.clone(), installation.clone(), actor, data) else {
-        return Ok(Parsed::Ready(skipped_plan()));
+        return Parsed::Ready(skipped("issue", &action, "action not handled"));
     };
-    Ok(Parsed::Event { event, issue_id: Some(id), installation, internal_row })
+    Parsed::Event { event, issue_id: Some(id), installation, internal_row }
 }
 
 /// In internal-integration mode the installation is never announced by an

@@ -377,7 +377,9 @@ fn real_issue_bodies() -> Vec<(String, String)> {
 /// The typed reading where it applies (`None`: refused, the envelope reads
 /// it), and the envelope's reading, the reference.
 fn both_readings(cfg: &Config, body: &str) -> (Option<String>, String) {
-    let typed = serde_json::from_str::<IssueEnvelope>(body).ok().map(|env| format!("{:?}", issue_typed(cfg, env, NOW)));
+    let typed = serde_json::from_str::<IssueEnvelope>(body)
+        .ok()
+        .map(|env| format!("{:?}", Ok::<_, AppError>(issue_typed(cfg, env, NOW))));
     let reference = match serde_json::from_str::<Envelope>(body) {
         Ok(env) => format!("{:?}", parse(cfg, "issue", env, NOW)),
         Err(e) => format!("no envelope: {e}"),

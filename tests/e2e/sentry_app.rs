@@ -13,9 +13,7 @@ use mock::{Call, Canned};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// This module's worker, default settings but a console line for every
-/// delivery, so the checks that no secret reaches the log see them all
-/// (its scenario group).
+/// This module's worker (its scenario group), logging every delivery for the no-secret checks.
 fn app() -> &'static App {
     static APP: Scenario = Scenario::new(module_path!(), || app::spawn_app(&[("LOG_DELIVERIES", "all")]));
     APP.app()
