@@ -113,8 +113,10 @@ pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::s
 /// What the consumer does with a message after an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Acknowledge. `follow_up` jobs are queued first.
-    Done { follow_up: Vec<Job> },
+    /// Acknowledge. `follow_up` jobs are queued first; `writes` (what the
+    /// job learnt) go into the batch that records it done, so both land or
+    /// neither does.
+    Done { follow_up: Vec<Job>, writes: Vec<crate::sql::Stmt> },
     /// Retry the message after `delay_secs`; after the queue's max retries it
     /// goes to the dead-letter queue.
     Retry { delay_secs: u32, error: String },
@@ -124,7 +126,16 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn done() -> Self {
-        Outcome::Done { follow_up: vec![] }
+        Outcome::Done { follow_up: vec![], writes: vec![] }
+    }
+
+    pub fn follow_up(jobs: Vec<Job>) -> Self {
+        Outcome::Done { follow_up: jobs, writes: vec![] }
+    }
+
+    /// Done, once `writes` are recorded with the job's own row.
+    pub fn done_with(writes: Vec<crate::sql::Stmt>) -> Self {
+        Outcome::Done { follow_up: vec![], writes }
     }
 
     /// Maps a failed call to a retry or a failure. `attempt` counts from 1.
@@ -142,7 +153,7 @@ impl Outcome {
 /// asked for it while it was reading.
 pub fn after_reread(changed: &[usize], job: &RereadJob) -> Outcome {
     match crate::sentry::reread::read_again(changed) {
-        true => Outcome::Done { follow_up: vec![Job::Reread(job.clone())] },
+        true => Outcome::follow_up(vec![Job::Reread(job.clone())]),
         false => Outcome::done(),
     }
 }
@@ -166,7 +177,7 @@ mod tests {
     fn a_request_made_while_reading_reads_once_more() {
         let job = RereadJob { issue: "42".into(), installation: None };
         assert_eq!(after_reread(&[1, 1, 0, 1], &job), Outcome::done());
-        assert_eq!(after_reread(&[1, 1, 1, 0], &job), Outcome::Done { follow_up: vec![Job::Reread(job.clone())] });
+        assert_eq!(after_reread(&[1, 1, 1, 0], &job), Outcome::follow_up(vec![Job::Reread(job.clone())]));
         assert_eq!(after_reread(&[], &job), Outcome::done());
     }
 

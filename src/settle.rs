@@ -45,6 +45,18 @@ pub struct Settlement {
     pub error: Option<String>,
     pub writes: Vec<Stmt>,
     pub ack: Ack,
+    /// What the queue is told when `writes` fail: the same as `ack`, unless
+    /// they carry what the job learnt, which a retry must not lose.
+    pub unrecorded: Ack,
+}
+
+/// The batch that starts an attempt of message `id`: its jobs row (which
+/// counts the attempt, first row `attempts`), then what the job reads
+/// before its first call (`github::prelude`).
+pub fn start(id: &str, job: &Job, now: &str) -> Vec<Stmt> {
+    let params = jobs_store::start_job_params(id, job.kind(), job.installation(), now);
+    let start = Stmt { sql: jobs_store::START_JOB, params };
+    std::iter::once(start).chain(github::prelude(job)).collect()
 }
 
 /// A done job whose follow-up jobs could not be queued is tried again soon:
@@ -55,7 +67,7 @@ pub fn follow_up_unqueued(error: String) -> Outcome {
 
 /// After attempt `attempt` of message `id` ended in `outcome` (its
 /// follow-ups already queued).
-pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, now: &str) -> Settlement {
+pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, policy: RetryPolicy, now: &str) -> Settlement {
     let kind = job.kind();
     let (status, error, ack) = match outcome {
         Outcome::Done { .. } => (JobStatus::Done, None, Ack::Ack),
@@ -66,7 +78,13 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, now: &str) -
         ),
         Outcome::Fail { error } => (JobStatus::Failed, Some(format!("{kind} failed: {error}")), Ack::Ack),
     };
-    let mut writes = jobs_store::finish_job(id, status.as_str(), error.as_deref(), now);
+    let (mut writes, unrecorded) = match outcome {
+        Outcome::Done { writes, .. } if !writes.is_empty() => {
+            (writes.clone(), Ack::Retry { delay_secs: crate::jobs::retry_delay(policy, attempt, None) })
+        }
+        _ => (vec![], ack),
+    };
+    writes.extend(jobs_store::finish_job(id, status.as_str(), error.as_deref(), now));
     writes.push(jobs_store::set_error(job.installation(), error.as_deref(), now));
     // A finished sync job wrote its own status; a failing one is shown here.
     if let (Some(key), Some(error)) = (job.github_key(), error.as_deref()) {
@@ -79,7 +97,7 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, now: &str) -
     if let (Job::Reread(j), JobStatus::Failed) = (job, status) {
         writes.push(rereads::forget(&j.issue));
     }
-    Settlement { status, error, writes, ack }
+    Settlement { status, error, writes, ack, unrecorded }
 }
 
 /// An error event whose own write failed (after its batch did): retried
@@ -90,7 +108,13 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, now: &str) -
 pub fn event_failed(id: &str, attempt: Option<u32>, error: &str, policy: RetryPolicy, now: &str) -> Settlement {
     let delay_secs = crate::jobs::retry_delay(policy, attempt.unwrap_or(1), None);
     let writes = jobs_store::finish_job(id, JobStatus::Retrying.as_str(), Some(error), now);
-    Settlement { status: JobStatus::Retrying, error: Some(error.to_string()), writes, ack: Ack::Retry { delay_secs } }
+    Settlement {
+        status: JobStatus::Retrying,
+        error: Some(error.to_string()),
+        writes,
+        ack: Ack::Retry { delay_secs },
+        unrecorded: Ack::Retry { delay_secs },
+    }
 }
 
 /// A message that could not even be started (no D1, or its jobs row not
@@ -148,7 +172,7 @@ pub fn bury(job: &Job, id: &str, last: &LastAttempt, now: &str) -> Settlement {
         Job::GithubReconcile(r) => writes.push(reconcile::finish(&r.run, "failed", &r.counts, Some(&error), now)),
         _ => {}
     }
-    Settlement { status: JobStatus::Dead, error: Some(error), writes, ack: Ack::Ack }
+    Settlement { status: JobStatus::Dead, error: Some(error), writes, ack: Ack::Ack, unrecorded: Ack::Ack }
 }
 
 /// A dead-lettered error event: counted as lost (on `/api/errors/stats`).
@@ -156,14 +180,14 @@ pub fn bury_event(record: &ErrorRecord, id: &str, now: &str) -> Settlement {
     let installation = record.installation.as_deref().unwrap_or("");
     let error = format!("error event {} for issue {} was not stored", record.event_id, record.issue_id);
     let writes = vec![jobs_store::dead_job(id, "error_event", installation, &error, now)];
-    Settlement { status: JobStatus::Dead, error: Some(error), writes, ack: Ack::Ack }
+    Settlement { status: JobStatus::Dead, error: Some(error), writes, ack: Ack::Ack, unrecorded: Ack::Ack }
 }
 
 /// A message that is not a job: nothing can ever run it, so it is recorded
 /// and dropped rather than delivered again and again.
 pub fn unreadable(id: &str, why: &str, now: &str) -> Settlement {
     let writes = vec![jobs_store::dead_job(id, "unreadable", "", why, now)];
-    Settlement { status: JobStatus::Dead, error: Some(why.to_string()), writes, ack: Ack::Ack }
+    Settlement { status: JobStatus::Dead, error: Some(why.to_string()), writes, ack: Ack::Ack, unrecorded: Ack::Ack }
 }
 
 #[cfg(test)]
@@ -173,6 +197,7 @@ mod tests {
     use crate::sentry::sync::PageJob;
 
     const NOW: &str = "2026-12-02T12:00:00.000Z";
+    const POLICY: RetryPolicy = RetryPolicy { base_secs: 10, max_secs: 3600 };
 
     fn reread() -> Job {
         Job::Reread(RereadJob { issue: "42".into(), installation: Some("u1".into()) })
@@ -184,16 +209,28 @@ mod tests {
 
     #[test]
     fn a_done_job_is_acknowledged_and_clears_the_installations_error() {
-        let s = settle(&reread(), "m1", 1, &Outcome::done(), NOW);
+        let s = settle(&reread(), "m1", 1, &Outcome::done(), POLICY, NOW);
         assert_eq!((s.status, s.error.as_deref(), s.ack), (JobStatus::Done, None, Ack::Ack));
         assert!(sqls(&s).contains(&jobs_store::set_error("u1", None, NOW).sql));
         assert!(!sqls(&s).contains(&rereads::forget("42").sql), "a done re-read finished its own row");
     }
 
     #[test]
+    fn what_a_done_job_learnt_lands_with_its_row_or_the_job_runs_again() {
+        let learnt = github::set_status(("d1", "abc"), "done", Some("created"), 2, NOW);
+        let s = settle(&reread(), "m1", 2, &Outcome::done_with(vec![learnt.clone()]), POLICY, NOW);
+        assert_eq!((s.status, s.ack), (JobStatus::Done, Ack::Ack));
+        assert_eq!(s.writes[0], learnt, "one batch: what it learnt, then the job's row");
+        assert!(sqls(&s).contains(&jobs_store::finish_job("m1", "done", None, NOW)[0].sql));
+        assert_eq!(s.unrecorded, Ack::Retry { delay_secs: 20 }, "the second attempt's backoff");
+        let plain = settle(&reread(), "m1", 2, &Outcome::done(), POLICY, NOW);
+        assert_eq!(plain.unrecorded, Ack::Ack, "a job that learnt nothing is done even if its row is not written");
+    }
+
+    #[test]
     fn a_retry_is_delivered_again_after_its_delay_and_says_which_attempt() {
         let outcome = Outcome::Retry { delay_secs: 30, error: "HTTP 502".into() };
-        let s = settle(&reread(), "m1", 3, &outcome, NOW);
+        let s = settle(&reread(), "m1", 3, &outcome, POLICY, NOW);
         assert_eq!(s.status, JobStatus::Retrying);
         assert_eq!(s.ack, Ack::Retry { delay_secs: 30 });
         assert_eq!(s.error.as_deref(), Some("reread attempt 3 failed, retrying: HTTP 502"));
@@ -202,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_failed_reread_lets_go_of_its_issue() {
-        let s = settle(&reread(), "m1", 1, &Outcome::Fail { error: "HTTP 404".into() }, NOW);
+        let s = settle(&reread(), "m1", 1, &Outcome::Fail { error: "HTTP 404".into() }, POLICY, NOW);
         assert_eq!((s.status, s.ack), (JobStatus::Failed, Ack::Ack));
         assert_eq!(s.error.as_deref(), Some("reread failed: HTTP 404"));
         assert!(sqls(&s).contains(&rereads::forget("42").sql));

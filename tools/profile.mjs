@@ -23,6 +23,13 @@ const n = Number(arg("n", "2000"));
 const c = Number(arg("c", "16"));
 const names = arg("names") ? JSON.parse(readFileSync(arg("names"), "utf8")) : {};
 const firstId = Number(arg("first-id", String(900_000_000 + (Date.now() % 1_000_000) * 100)));
+// `issue` (Sentry issue.created, the default) or `team` (GitHub team
+// created, from the octokit-derived fixture; --github-secret signs it).
+const kind = arg("kind", "issue");
+const githubSecret = arg("github-secret");
+const teamFixture = kind === "team"
+  ? JSON.parse(readFileSync(new URL("../tests/fixtures/github/team-created.json", import.meta.url), "utf8"))
+  : null;
 
 // Stages by the first matching frame from the leaf up; order matters (a
 // verify inside the hook is verify, not plan).
@@ -104,7 +111,24 @@ function body(i) {
   });
 }
 
+function teamRequest(i) {
+  const v = structuredClone(teamFixture);
+  Object.assign(v.team, { id: firstId + i, slug: `prof-team-${i}`, name: `prof-team-${i}` });
+  const b = JSON.stringify(v);
+  const sig = createHmac("sha256", githubSecret).update(b).digest("hex");
+  const headers = {
+    "content-type": "application/json", "x-github-event": "team", "x-github-delivery": `prof-${firstId}-${i}`,
+    "x-hub-signature-256": `sha256=${sig}`,
+  };
+  return [`${base}/api/webhooks/github`, { method: "POST", headers, body: b }];
+}
+
 async function deliver(i) {
+  if (kind === "team") {
+    const r = await fetch(...teamRequest(i));
+    await r.arrayBuffer();
+    return r.status;
+  }
   const b = body(i);
   const sig = createHmac("sha256", secret).update(b).digest("hex");
   const r = await fetch(`${base}/api/webhooks/sentry`, {
@@ -187,5 +211,5 @@ const run = await load(n);
 const { profile } = await send("Profiler.stop");
 ws.close();
 if (arg("save")) writeFileSync(arg("save"), JSON.stringify(profile)); // opens in DevTools
-console.log(`${n} issue.created at concurrency ${c}: ${(n / run.secs).toFixed(0)} req/s, ${run.bad} non-2xx`);
+console.log(`${n} ${kind === "team" ? "GitHub team" : "issue.created"} at concurrency ${c}: ${(n / run.secs).toFixed(0)} req/s, ${run.bad} non-2xx`);
 summarise(profile, n);

@@ -4,7 +4,7 @@
 # fresh state, an inspector port of its own), and runs tools/profile.mjs
 # against it: N signed issue.created deliveries at concurrency C under V8's
 # sampling profiler, summed by stage and by function. PROFILE_N (2000),
-# PROFILE_C (16); SK_SKIP_BUILD=1 profiles the worker as built.
+# PROFILE_C (16), PROFILE_KIND (issue, or team: GitHub team acks); SK_SKIP_BUILD=1 profiles the worker as built.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -21,6 +21,7 @@ SK_SKIP_BUILD=1 "${WRANGLER[@]}" dev --port "$port" --ip 127.0.0.1 --persist-to 
     --show-interactive-dev-session=false --inspector-port "$inspector" \
     --var "SENTRY_CLIENT_SECRET:$secret" --var "SENTRY_AUTH_TOKEN:profile-token" \
     --var "SENTRY_ORG_SLUG:profile-org" --var "SENTRY_API_BASE:http://127.0.0.1:9" \
+    --var "GITHUB_WEBHOOK_SECRET:$secret" --var "GITHUB_SYNC_DRY_RUN:true" \
     >"$dir/wrangler.log" 2>&1 </dev/null &
 pgid=$!
 trap 'kill -TERM -- -$pgid 2>/dev/null || true' EXIT
@@ -29,5 +30,6 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 "$NODE" tools/profile.mjs --base "http://127.0.0.1:$port" --inspector "$inspector" --secret "$secret" \
+    --kind "${PROFILE_KIND:-issue}" --github-secret "$secret" \
     --names "$dir/names.json" --n "${PROFILE_N:-2000}" --c "${PROFILE_C:-16}" --save "$dir/ack.cpuprofile"
 echo "profile: $dir/ack.cpuprofile (DevTools, Performance panel, load profile)"

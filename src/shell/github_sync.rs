@@ -8,22 +8,26 @@ use super::tokens::{access_token, storage};
 use crate::config::Config;
 use crate::github::job_run::{JobRun, Step, TeamRun};
 use crate::github::member_run::MemberRun;
-use crate::github::sync::{MappedTeam, MembershipJob, TeamJob};
+use crate::github::sync::{MembershipJob, TeamJob};
 use crate::github::target::{self, NoTarget, Target};
 use crate::jobs::Outcome;
 use crate::outbound::{CallError, HttpCall, HttpReply};
 use crate::sql::Stmt;
-use crate::store::github as store;
+use crate::store::github::{self as store, Prelude};
 use crate::time::format_millis;
 use worker::{D1Database, Date};
 
-pub async fn team(cfg: &Config, db: &D1Database, job: &TeamJob, attempt: u32) -> Result<Outcome, CallError> {
+/// `prelude`: what the batch that started the job read (`store::github::prelude`).
+pub async fn team(
+    cfg: &Config,
+    db: &D1Database,
+    job: &TeamJob,
+    attempt: u32,
+    prelude: Prelude,
+) -> Result<Outcome, CallError> {
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
-    let (mapped, superseded) = team_state(db, &job.team_id, key).await?;
-    let tried = d1::run_first_rows(db, &store::mark_tried(key)).await.map_err(storage)?;
-    let tried = tried.first().is_some_and(Option::is_some);
-    let mut run = TeamRun::new(cfg, job, &now()).tried(tried);
-    let first = run.start(mapped, superseded);
+    let mut run = TeamRun::new(cfg, job, &now()).tried(prelude.earlier);
+    let first = run.start(prelude.mapped, prelude.superseded);
     drive(cfg, db, key, attempt, &mut run, first).await
 }
 
@@ -32,12 +36,11 @@ pub async fn membership(
     db: &D1Database,
     job: &MembershipJob,
     attempt: u32,
+    prelude: Prelude,
 ) -> Result<Outcome, CallError> {
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
-    let (mapped, superseded) = team_state(db, &job.team_id, key).await?;
-    let pending = d1::exists(db, store::TEAM_PENDING, &[job.team_id.as_str().into()]).await.map_err(storage)?;
     let mut run = MemberRun::new(cfg, job, &now());
-    let first = run.start(mapped.as_ref(), superseded, pending);
+    let first = run.start(prelude.mapped.as_ref(), prelude.superseded, prelude.earlier);
     drive(cfg, db, key, attempt, &mut run, first).await
 }
 
@@ -52,7 +55,7 @@ async fn drive(
 ) -> Result<Outcome, CallError> {
     loop {
         step = match step {
-            Step::Finish(f) => return finish(db, key, f.status, &f.detail, attempt, f.writes).await,
+            Step::Finish(f) => return Ok(finish(key, f.status, &f.detail, attempt, f.writes)),
             Step::Retry(why) => return Err(CallError::Retryable { after: None, detail: why }),
             Step::Fail(why) => return Ok(Outcome::Fail { error: why }),
             Step::Target => run.targeted(target(cfg, db).await?),
@@ -64,18 +67,6 @@ async fn drive(
             Step::Send { to, call } => run.replied(&send_to(to, cfg, &call).await?)?,
         }
     }
-}
-
-/// The team's map entry, and whether a newer event for it (and the same
-/// login) arrived after this delivery.
-async fn team_state(
-    db: &D1Database,
-    team_id: &str,
-    key: (&str, &str),
-) -> Result<(Option<MappedTeam>, bool), CallError> {
-    let row = d1::first(db, store::TEAM, &[team_id.into()]).await.map_err(storage)?;
-    let superseded = d1::exists(db, store::SUPERSEDED, &[key.0.into(), key.1.into()]).await.map_err(storage)?;
-    Ok((row.as_ref().and_then(store::mapped_team), superseded))
 }
 
 async fn target(cfg: &Config, db: &D1Database) -> Result<Result<Target, NoTarget>, CallError> {
@@ -101,18 +92,11 @@ fn path_of(url: &str) -> &str {
     url.find("://").and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..])).unwrap_or(url)
 }
 
-/// The event's final status (and any map write) in one batch.
-async fn finish(
-    db: &D1Database,
-    key: (&str, &str),
-    status: &str,
-    detail: &str,
-    attempt: u32,
-    mut writes: Vec<Stmt>,
-) -> Result<Outcome, CallError> {
+/// The event's final status (and any map write), recorded in the batch
+/// that records the job done.
+fn finish(key: (&str, &str), status: &str, detail: &str, attempt: u32, mut writes: Vec<Stmt>) -> Outcome {
     writes.push(store::set_status(key, status, Some(detail), attempt, &now()));
-    d1::run(db, &writes).await.map_err(storage)?;
-    Ok(Outcome::done())
+    Outcome::done_with(writes)
 }
 
 fn now() -> String {

@@ -17,6 +17,7 @@ use crate::sentry::{members, token};
 use crate::settle;
 use crate::sql::Stmt;
 use crate::store::errors as errors_store;
+use crate::store::github::Prelude;
 use crate::store::installations as store;
 use crate::store::writeback as writeback_store;
 use crate::time::format_millis;
@@ -129,16 +130,18 @@ async fn bury_all(db: &D1Database, events: &[(RawMessage, ErrorRecord)], jobs: &
 
 async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job: &Job) {
     let id = msg.id();
-    let attempt = match start(db, &id, job).await {
-        Ok(n) => n,
+    let rows = match d1::run_first_rows(db, &settle::start(&id, job, &now())).await.map_err(storage) {
+        Ok(rows) => rows,
         Err(e) => {
             log("job_not_started", json!({ "id": id, "kind": job.kind(), "error": e.detail() }));
             tell(msg, settle::not_started(cfg.retry));
             return;
         }
     };
-    let outcome = run(cfg, env, db, job, attempt).await;
-    finish(env, db, msg, job, attempt, outcome).await;
+    let attempt = store::attempt_of(rows.first().and_then(Option::as_ref));
+    let prelude = crate::store::github::read_prelude(rows.get(1..).unwrap_or_default());
+    let outcome = run(cfg, env, db, job, attempt, prelude).await;
+    finish(cfg, env, db, msg, job, attempt, outcome).await;
 }
 
 fn parse(msg: &RawMessage) -> Result<Job, String> {
@@ -152,13 +155,13 @@ async fn start(db: &D1Database, id: &str, job: &Job) -> Result<u32, CallError> {
     Ok(store::attempt_of(row.as_ref()))
 }
 
-async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) -> Outcome {
+async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32, prelude: Prelude) -> Outcome {
     let result = match job {
         Job::ActivateInstallation { installation } => activate(cfg, db, installation).await,
         Job::VerifyInstallation { installation } => verify(cfg, db, installation).await,
         Job::SyncMembers { installation } => sync_members(cfg, db, installation).await,
-        Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt).await,
-        Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt).await,
+        Job::GithubTeam(j) => github_sync::team(cfg, db, j, attempt, prelude).await,
+        Job::GithubMembership(j) => github_sync::membership(cfg, db, j, attempt, prelude).await,
         Job::GithubReconcile(j) => github_reconcile::step(cfg, env, db, j).await,
         Job::SyncPage(j) => sentry_sync::page(cfg, env, db, j).await,
         Job::WriteBack(j) => write_back(cfg, db, j).await,
@@ -169,15 +172,15 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32) 
     result.unwrap_or_else(|e| Outcome::from_error(e, cfg.retry, attempt))
 }
 
-async fn finish(env: &Env, db: &D1Database, msg: &RawMessage, job: &Job, attempt: u32, outcome: Outcome) {
+async fn finish(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job: &Job, attempt: u32, outcome: Outcome) {
     let outcome = match outcome {
-        Outcome::Done { follow_up } if !follow_up.is_empty() => match enqueue(env, follow_up).await {
-            Ok(()) => Outcome::done(),
+        Outcome::Done { follow_up, writes } if !follow_up.is_empty() => match enqueue(env, follow_up).await {
+            Ok(()) => Outcome::done_with(writes),
             Err(e) => settle::follow_up_unqueued(e.to_string()),
         },
         other => other,
     };
-    let s = settle::settle(job, &msg.id(), attempt, &outcome, &now());
+    let s = settle::settle(job, &msg.id(), attempt, &outcome, cfg.retry, &now());
     let line = json!({ "id": msg.id(), "kind": job.kind(), "installation": job.installation(), "attempt": attempt,
         "status": s.status.as_str(), "error": s.error });
     apply(db, msg, s).await;
@@ -185,10 +188,12 @@ async fn finish(env: &Env, db: &D1Database, msg: &RawMessage, job: &Job, attempt
 }
 
 /// Writes the records, then tells the queue: a message is acknowledged
-/// only after what it leaves behind is recorded (or the write failed).
+/// only after what it leaves behind is recorded (or, when losing those
+/// writes loses nothing the job learnt, the write failed).
 async fn apply(db: &D1Database, msg: &RawMessage, s: settle::Settlement) {
     if let Err(e) = d1::run(db, &s.writes).await {
         log("job_record_failed", json!({ "id": msg.id(), "error": format!("{e:?}") }));
+        return tell(msg, s.unrecorded);
     }
     tell(msg, s.ack);
 }
@@ -224,14 +229,14 @@ async fn activate(cfg: &Config, db: &D1Database, uuid: &str) -> Result<Outcome, 
     let status = stored.as_ref().map(|(s, _)| s.status.clone()).unwrap_or_default();
     match install::activation(uuid, stored.as_ref().map(|(s, _)| s), has_token, cfg.internal.is_some()) {
         Activation::Nothing => Ok(Outcome::done()),
-        Activation::FollowUp(jobs) => Ok(Outcome::Done { follow_up: jobs }),
+        Activation::FollowUp(jobs) => Ok(Outcome::follow_up(jobs)),
         Activation::Fail(why) => Ok(Outcome::Fail { error: why }),
         Activation::Exchange(code) => {
             let call = token::exchange_call(cfg, uuid, &code)?;
             let reply = fetch::send("token exchange", &call, cfg.http_timeout_ms).await?;
             let fresh = token::parse("token exchange", &reply)?;
             d1::run(db, &store::save_token(uuid, &fresh, true, &now())).await.map_err(storage)?;
-            Ok(Outcome::Done { follow_up: install::follow_up(uuid, &status) })
+            Ok(Outcome::follow_up(install::follow_up(uuid, &status)))
         }
     }
 }

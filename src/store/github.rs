@@ -145,6 +145,45 @@ WHERE event = 'team' AND team_id = ?1 AND status IN ('queued', 'retrying') LIMIT
 
 pub const TEAM: &str = "SELECT sentry_slug, state, ownership FROM github_teams WHERE github_team_id = ?1";
 
+/// What a sync job reads before its first call, for the batch that starts
+/// it (one round trip, not four): the team's map entry, whether a newer
+/// event superseded this one, then for a team whether an earlier attempt
+/// started (marking this one started), for a membership whether its team's
+/// own event is still pending. Other jobs read nothing here.
+pub fn prelude(job: &Job) -> Vec<Stmt> {
+    let (team_id, key) = match job {
+        Job::GithubTeam(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str())),
+        Job::GithubMembership(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str())),
+        _ => return vec![],
+    };
+    let team = Stmt { sql: TEAM, params: vec![team_id.as_str().into()] };
+    let superseded = Stmt { sql: SUPERSEDED, params: vec![key.0.into(), key.1.into()] };
+    let last = match job {
+        Job::GithubTeam(_) => mark_tried(key).to_vec(),
+        _ => vec![Stmt { sql: TEAM_PENDING, params: vec![team_id.as_str().into()] }],
+    };
+    [team, superseded].into_iter().chain(last).collect()
+}
+
+/// The prelude's answers, from its statements' first rows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Prelude {
+    pub mapped: Option<MappedTeam>,
+    pub superseded: bool,
+    /// A team job: an earlier attempt started. A membership: its team's
+    /// event is still queued or retrying.
+    pub earlier: bool,
+}
+
+pub fn read_prelude(rows: &[Option<Row>]) -> Prelude {
+    let found = |i: usize| rows.get(i).is_some_and(Option::is_some);
+    Prelude {
+        mapped: rows.first().and_then(Option::as_ref).and_then(mapped_team),
+        superseded: found(1),
+        earlier: found(2),
+    }
+}
+
 /// The team a link answers with: a mapped team that is not deleted, else
 /// nothing was linked (404).
 pub fn linked(row: Option<&Row>) -> Result<MappedTeam, crate::error::AppError> {

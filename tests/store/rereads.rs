@@ -52,7 +52,7 @@ fn a_job_ends_the_request_or_reads_once_more() {
     let stmts = reread::statements(None, None, &job, &format_millis(T + 40), &format_millis(T + 60));
     let changed = support::db::run_counted(&conn, &stmts);
     let again = sentry_kanban::jobs::after_reread(&changed, &job);
-    assert_eq!(again, sentry_kanban::jobs::Outcome::Done { follow_up: vec![sentry_kanban::jobs::Job::Reread(job)] });
+    assert_eq!(again, sentry_kanban::jobs::Outcome::follow_up(vec![sentry_kanban::jobs::Job::Reread(job)]));
     assert_eq!(rows(&conn, "SELECT queued_at FROM rereads")[0]["queued_at"], format_millis(T + 60));
     assert!(!request(&conn, "1", false, T + 70), "the follow-up is the job in flight");
 }

@@ -64,7 +64,7 @@ pub fn serve(conn: &Connection, t: i64, mut api: impl FnMut(&str) -> Answer) -> 
         };
         let stmts = reread::statements(state.as_ref(), comments.as_deref(), &job, &started, &started);
         let changed = db::run_counted(conn, &stmts);
-        if let Outcome::Done { follow_up } = sentry_kanban::jobs::after_reread(&changed, &job) {
+        if let Outcome::Done { follow_up, .. } = sentry_kanban::jobs::after_reread(&changed, &job) {
             queue.extend(follow_up.into_iter().filter_map(reread_job));
         }
         queue.extend(take_reread_jobs());

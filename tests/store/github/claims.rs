@@ -273,3 +273,55 @@ fn an_attempt_knows_whether_an_earlier_one_started() {
     let row = db::query(&conn, "SELECT attempts FROM github_sync WHERE delivery_id = 'k-1'", &[]);
     assert_eq!(row[0]["attempts"], 1, "a started attempt counts once");
 }
+
+/// The batch that starts a sync job (`settle::start`) counts the attempt
+/// and reads, in the same round trip, what the job's first step needs: the
+/// same answers as the separate reads it replaced.
+#[test]
+fn a_sync_jobs_start_batch_counts_the_attempt_and_reads_its_prelude() {
+    use sentry_kanban::github::sync::{MembershipJob, TeamJob};
+    let conn = db::fresh_db();
+    claim_all(&conn, &[team_event("s-1", "created", "8"), membership("s-2", "added", "8", "octo")]);
+    db::run(&conn, &[gh::map_team("8", "gh-8", "acme", "team-8", Ownership::Owned, T0)]);
+    let team_job = Job::GithubTeam(TeamJob {
+        delivery: "s-1".into(),
+        body_sha256: digest("s-1"),
+        action: TeamAction::Created,
+        team_id: "8".into(),
+        slug: Some("slug-8".into()),
+    });
+    let start = |job: &Job, id: &str| {
+        let rows = db::try_run_first_rows(&conn, &sentry_kanban::settle::start(id, job, T1)).unwrap();
+        let attempt = sentry_kanban::store::installations::attempt_of(rows[0].as_ref());
+        (attempt, gh::read_prelude(&rows[1..]))
+    };
+    let (attempt, first) = start(&team_job, "msg-1");
+    assert_eq!(attempt, 1);
+    assert_eq!(first.mapped, team(&conn, "8"), "the map entry TEAM reads");
+    assert!(first.mapped.is_some());
+    assert!(!first.superseded && !first.earlier, "nothing newer; no attempt before: {first:?}");
+    let (attempt, again) = start(&team_job, "msg-1");
+    assert_eq!(attempt, 2, "the same message again: its second attempt");
+    assert!(again.earlier, "the first attempt started, even though it recorded nothing");
+    claim_all(&conn, &[team_event("s-3", "edited", "8")]);
+    assert!(start(&team_job, "msg-1").1.superseded, "a newer event for the team");
+
+    let member = Job::GithubMembership(MembershipJob {
+        delivery: "s-2".into(),
+        body_sha256: digest("s-2"),
+        action: MemberAction::Added,
+        team_id: "8".into(),
+        team_slug: Some("slug-8".into()),
+        login: "octo".into(),
+        org: Some("acme".into()),
+    });
+    let (_, m) = start(&member, "msg-2");
+    assert!(m.earlier, "the team's own events are still queued");
+    assert!(!m.superseded, "no newer event for this login");
+    for key in ["s-1", "s-3"] {
+        db::run(&conn, &[gh::set_status((key, &digest(key)), "done", None, 1, T2)]);
+    }
+    assert!(!start(&member, "msg-2").1.earlier, "the team's events are settled");
+    let plain = Job::Reread(sentry_kanban::sentry::reread::RereadJob { issue: "1".into(), installation: None });
+    assert_eq!(sentry_kanban::settle::start("msg-3", &plain, T1).len(), 1, "other jobs read nothing there");
+}
