@@ -59,6 +59,16 @@ pub fn start(id: &str, job: &Job, now: &str) -> Vec<Stmt> {
     std::iter::once(start).chain(github::prelude(job)).collect()
 }
 
+impl Settlement {
+    /// Whether the job gets its console line under `policy`: a job that
+    /// ended done has its row on the jobs page (`/api/jobs`), so by default
+    /// only a retry, a failure or a burial is logged (`LOG_DELIVERIES=all`:
+    /// every job).
+    pub fn logged(&self, policy: crate::log::LogDeliveries) -> bool {
+        policy == crate::log::LogDeliveries::All || self.status != JobStatus::Done
+    }
+}
+
 /// A done job whose follow-up jobs could not be queued is tried again soon:
 /// acknowledging it would lose them.
 pub fn follow_up_unqueued(error: String) -> Outcome {
@@ -225,6 +235,17 @@ mod tests {
         assert_eq!(s.unrecorded, Ack::Retry { delay_secs: 20 }, "the second attempt's backoff");
         let plain = settle(&reread(), "m1", 2, &Outcome::done(), POLICY, NOW);
         assert_eq!(plain.unrecorded, Ack::Ack, "a job that learnt nothing is done even if its row is not written");
+    }
+
+    #[test]
+    fn only_a_job_that_did_not_end_done_is_logged_by_default() {
+        use crate::log::LogDeliveries::{All, Problems};
+        let done = settle(&reread(), "m1", 1, &Outcome::done(), POLICY, NOW);
+        let retry = settle(&reread(), "m1", 1, &Outcome::Retry { delay_secs: 5, error: "502".into() }, POLICY, NOW);
+        let failed = settle(&reread(), "m1", 1, &Outcome::Fail { error: "404".into() }, POLICY, NOW);
+        assert_eq!([done.logged(Problems), retry.logged(Problems), failed.logged(Problems)], [false, true, true]);
+        assert!(done.logged(All));
+        assert!(unreadable("m1", "not a job", NOW).logged(Problems), "a burial is logged");
     }
 
     #[test]

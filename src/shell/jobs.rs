@@ -181,10 +181,12 @@ async fn finish(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job:
         other => other,
     };
     let s = settle::settle(job, &msg.id(), attempt, &outcome, cfg.retry, &now());
-    let line = json!({ "id": msg.id(), "kind": job.kind(), "installation": job.installation(), "attempt": attempt,
-        "status": s.status.as_str(), "error": s.error });
+    let line = s.logged(cfg.log_deliveries).then(|| {
+        json!({ "id": msg.id(), "kind": job.kind(), "installation": job.installation(), "attempt": attempt,
+            "status": s.status.as_str(), "error": s.error })
+    });
     apply(db, msg, s).await;
-    log("job", line);
+    line.into_iter().for_each(|line| log("job", line));
 }
 
 /// Writes the records, then tells the queue: a message is acknowledged

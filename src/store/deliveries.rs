@@ -8,7 +8,8 @@ use crate::sql::{SqlValue, Stmt};
 use serde_json::{Map, Value};
 
 /// How many verified deliveries are kept: older rows are trimmed inside
-/// every 16th insert (`migrations/0022_delivery_log_trim.sql`).
+/// every 16th insert, except each source's newest webhook
+/// (`migrations/0023_delivery_log_trim_keeps_newest.sql`).
 pub const DELIVERY_LOG_ROWS: i32 = 10_000;
 /// How many refused requests are kept (a ring: the newest overwrite the oldest).
 pub const REJECTION_SLOTS: i32 = 50;

@@ -111,3 +111,30 @@ fn the_log_keeps_its_newest_rows_whatever_the_bodies() {
         assert_eq!((high, high - low + 1), (n, count), "the newest, without gaps");
     }
 }
+
+/// The trim never takes the newest webhook of a source: after 10,000 newer
+/// GitHub deliveries, Sentry's last one still says when Sentry last sent
+/// (the health page's "last verified"), as retention's prune keeps it.
+#[test]
+fn the_trim_keeps_each_sources_newest_webhook() {
+    let bound = store::DELIVERY_LOG_ROWS as u64;
+    let conn = fresh_db();
+    run(&conn, &log(&ts(1), "older-sentry", 200));
+    run(&conn, &log(&ts(2), "newest-sentry", 200));
+    for i in 0..bound + 300 {
+        let github = DeliveryLog {
+            received_at: &ts(3),
+            source: "github",
+            resource: Some("team"),
+            verdict: "applied",
+            status: 200,
+            body_sha256: Some(&format!("{i:064x}")),
+            ..Default::default()
+        };
+        run(&conn, &store::record_delivery(&github));
+    }
+    let sentry = query(&conn, "SELECT body_sha256 FROM deliveries WHERE source = 'sentry'", &[]);
+    assert_eq!(sentry, vec![json!({"body_sha256": "newest-sentry"}).as_object().unwrap().clone()]);
+    let n = query(&conn, "SELECT COUNT(*) AS n FROM deliveries", &[])[0]["n"].as_u64().unwrap();
+    assert!((bound..bound + 17).contains(&n), "{n} rows kept");
+}
