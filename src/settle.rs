@@ -95,7 +95,10 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, policy: Retr
         _ => (vec![], ack),
     };
     writes.extend(jobs_store::finish_job(id, status.as_str(), error.as_deref(), now));
-    writes.push(jobs_store::set_error(job.installation(), error.as_deref(), now));
+    // GitHub jobs (and internal-mode ones) have no installation row to mark.
+    if !job.installation().is_empty() {
+        writes.push(jobs_store::set_error(job.installation(), error.as_deref(), now));
+    }
     // A finished sync job wrote its own status; a failing one is shown here.
     if let (Some(key), Some(error)) = (job.github_key(), error.as_deref()) {
         writes.push(github::set_status(key, status.as_str(), Some(error), attempt, now));

@@ -85,7 +85,7 @@ impl<'a> TeamRun<'a> {
     }
 
     /// Whether an earlier attempt of the event started, so a create it sent
-    /// may have landed (`store::github::mark_tried`).
+    /// may have landed (`store::github::prelude`).
     pub fn tried(mut self, tried: bool) -> Self {
         self.tried = tried;
         self

@@ -113,56 +113,50 @@ pub fn set_status(key: (&str, &str), status: &str, detail: Option<&str>, attempt
     }
 }
 
-/// Whether a newer delivery (by arrival) concerns the same team — and, for
-/// memberships, the same login — than the row `(?1, ?2)`.
-pub const SUPERSEDED: &str = "\
-SELECT 1 AS newer FROM github_sync AS me JOIN github_sync AS later
-    ON later.event = me.event AND later.team_id = me.team_id
-    AND COALESCE(later.login, '') = COALESCE(me.login, '') AND later.rowid > me.rowid
-WHERE me.delivery_id = ?1 AND me.body_sha256 = ?2 LIMIT 1";
-
-/// Whether an earlier attempt of event `key` started (first statement's
-/// row), then marks this one as started, in one batch: a create sent by an
-/// attempt that died before recording anything is known to the next.
-pub fn mark_tried(key: (&str, &str)) -> [Stmt; 2] {
-    let params = vec![key.0.into(), key.1.into()];
-    [
-        Stmt {
-            sql: "SELECT 1 AS tried FROM github_sync WHERE delivery_id = ?1 AND body_sha256 = ?2 AND attempts > 0",
-            params: params.clone(),
-        },
-        Stmt {
-            sql: "UPDATE github_sync SET attempts = MAX(attempts, 1) WHERE delivery_id = ?1 AND body_sha256 = ?2",
-            params,
-        },
-    ]
-}
-
-/// Whether an event for GitHub team `?1` itself is still queued or retrying.
-pub const TEAM_PENDING: &str = "\
-SELECT 1 AS pending FROM github_sync
-WHERE event = 'team' AND team_id = ?1 AND status IN ('queued', 'retrying') LIMIT 1";
+/// Marks an attempt of event `key` started, after the prelude read whether
+/// an earlier one did: a create sent by an attempt that died before
+/// recording anything is known to the next.
+const MARK_STARTED: &str =
+    "UPDATE github_sync SET attempts = MAX(attempts, 1) WHERE delivery_id = ?1 AND body_sha256 = ?2";
 
 pub const TEAM: &str = "SELECT sentry_slug, state, ownership FROM github_teams WHERE github_team_id = ?1";
+
+/// Team `?1`'s map entry (`TEAM`'s columns); `newer`: a later delivery (by
+/// arrival) concerns the same team, and for memberships the same login,
+/// as the row `(?2, ?3)`; `earlier`: for a team job (`?4`), an earlier
+/// attempt of that row started; for a membership, an event for the team
+/// itself is still queued or retrying. One statement, because each
+/// statement of a batch costs the local D1 a prepare of its own.
+const PRELUDE: &str = "\
+SELECT t.sentry_slug, t.state, t.ownership,
+    EXISTS (SELECT 1 FROM github_sync AS me JOIN github_sync AS later
+        ON later.event = me.event AND later.team_id = me.team_id
+        AND COALESCE(later.login, '') = COALESCE(me.login, '') AND later.rowid > me.rowid
+        WHERE me.delivery_id = ?2 AND me.body_sha256 = ?3) AS newer,
+    CASE WHEN ?4 THEN EXISTS (SELECT 1 FROM github_sync WHERE delivery_id = ?2 AND body_sha256 = ?3 AND attempts > 0)
+        ELSE EXISTS (SELECT 1 FROM github_sync WHERE event = 'team' AND team_id = ?1
+            AND status IN ('queued', 'retrying')) END AS earlier
+FROM (SELECT 1) AS one LEFT JOIN github_teams AS t ON t.github_team_id = ?1";
 
 /// What a sync job reads before its first call, for the batch that starts
 /// it (one round trip, not four): the team's map entry, whether a newer
 /// event superseded this one, then for a team whether an earlier attempt
-/// started (marking this one started), for a membership whether its team's
-/// own event is still pending. Other jobs read nothing here.
+/// started (and this one is marked started), for a membership whether its
+/// team's own event is still pending. Other jobs read nothing here.
 pub fn prelude(job: &Job) -> Vec<Stmt> {
-    let (team_id, key) = match job {
-        Job::GithubTeam(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str())),
-        Job::GithubMembership(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str())),
+    let (team_id, key, team) = match job {
+        Job::GithubTeam(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str()), true),
+        Job::GithubMembership(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str()), false),
         _ => return vec![],
     };
-    let team = Stmt { sql: TEAM, params: vec![team_id.as_str().into()] };
-    let superseded = Stmt { sql: SUPERSEDED, params: vec![key.0.into(), key.1.into()] };
-    let last = match job {
-        Job::GithubTeam(_) => mark_tried(key).to_vec(),
-        _ => vec![Stmt { sql: TEAM_PENDING, params: vec![team_id.as_str().into()] }],
-    };
-    [team, superseded].into_iter().chain(last).collect()
+    let mark = Stmt { sql: MARK_STARTED, params: vec![key.0.into(), key.1.into()] };
+    std::iter::once(prelude_read(team_id, key, team)).chain(team.then_some(mark)).collect()
+}
+
+/// The prelude's read alone (`team_job`: a team event's job, else a
+/// membership's), which marks nothing.
+pub fn prelude_read(team_id: &str, key: (&str, &str), team_job: bool) -> Stmt {
+    Stmt { sql: PRELUDE, params: vec![team_id.into(), key.0.into(), key.1.into(), team_job.into()] }
 }
 
 /// The prelude's answers, from its statements' first rows.
@@ -176,12 +170,9 @@ pub struct Prelude {
 }
 
 pub fn read_prelude(rows: &[Option<Row>]) -> Prelude {
-    let found = |i: usize| rows.get(i).is_some_and(Option::is_some);
-    Prelude {
-        mapped: rows.first().and_then(Option::as_ref).and_then(mapped_team),
-        superseded: found(1),
-        earlier: found(2),
-    }
+    let Some(Some(row)) = rows.first() else { return Prelude::default() };
+    let yes = |k: &str| row.get(k).and_then(Value::as_f64).is_some_and(|n| n != 0.0);
+    Prelude { mapped: mapped_team(row), superseded: yes("newer"), earlier: yes("earlier") }
 }
 
 /// The team a link answers with: a mapped team that is not deleted, else

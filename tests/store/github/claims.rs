@@ -248,7 +248,11 @@ fn the_claim_is_keyed_on_the_body_digest() {
 #[test]
 fn team_pending_sees_only_that_teams_own_unfinished_events() {
     let conn = db::fresh_db();
-    let pending = |team: &str| !db::query(&conn, gh::TEAM_PENDING, &[team.into()]).is_empty();
+    // A membership's prelude: whatever its own row, `earlier` is its team's.
+    let pending = |team: &str| {
+        let read = gh::prelude_read(team, ("none", "none"), false);
+        gh::read_prelude(&db::query(&conn, read.sql, &read.params).into_iter().map(Some).collect::<Vec<_>>()).earlier
+    };
     claim_all(&conn, &[team_event("t-1", "created", "1"), membership("m-1", "added", "2", "octo")]);
     assert!(pending("1"), "queued");
     assert!(!pending("2"), "a membership is not the team's own event");
@@ -265,8 +269,15 @@ fn an_attempt_knows_whether_an_earlier_one_started() {
     let conn = db::fresh_db();
     claim_all(&conn, &[team_event("k-1", "created", "8")]);
     let key = ("k-1", digest("k-1"));
+    let job = Job::GithubTeam(sentry_kanban::github::sync::TeamJob {
+        delivery: key.0.into(),
+        body_sha256: key.1.clone(),
+        action: TeamAction::Created,
+        team_id: "8".into(),
+        slug: None,
+    });
     let tried =
-        |conn: &Connection| db::try_run_first_rows(conn, &gh::mark_tried((key.0, &key.1))).unwrap()[0].is_some();
+        |conn: &Connection| gh::read_prelude(&db::try_run_first_rows(conn, &gh::prelude(&job)).unwrap()).earlier;
     assert!(!tried(&conn), "the first attempt: no create was sent before");
     assert!(tried(&conn), "a later attempt, even if the first died before recording anything");
     db::run(&conn, &[gh::set_status((key.0, &key.1), "retrying", Some("timed out"), 1, T0)]);

@@ -89,9 +89,23 @@ fn sync_row(conn: &Connection, delivery: &str) -> Option<Row> {
 }
 
 fn superseded(conn: &Connection, delivery: &str) -> bool {
-    let found = db::query(conn, gh::SUPERSEDED, &[delivery.into(), digest(delivery).into()]);
-    assert!(found.len() <= 1, "LIMIT 1");
-    !found.is_empty()
+    prelude_of(conn, delivery, &digest(delivery)).superseded
+}
+
+/// What the prelude of the job for row `(delivery, digest)` reads (marking nothing).
+fn prelude_of(conn: &Connection, delivery: &str, digest: &str) -> gh::Prelude {
+    let row = db::query(
+        conn,
+        "SELECT event, team_id FROM github_sync WHERE delivery_id = ?1 AND body_sha256 = ?2",
+        &[delivery.into(), digest.into()],
+    );
+    // An unknown delivery: any team, a membership's prelude.
+    let (team, team_job) =
+        row.first().map_or(("none", false), |r| (r["team_id"].as_str().unwrap(), r["event"] == "team"));
+    let read = gh::prelude_read(team, (delivery, digest), team_job);
+    let rows = db::query(conn, read.sql, &read.params);
+    assert_eq!(rows.len(), 1, "one row, whatever is mapped");
+    gh::read_prelude(&[rows.into_iter().next()])
 }
 
 fn team(conn: &Connection, id: &str) -> Option<MappedTeam> {

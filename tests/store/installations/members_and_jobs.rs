@@ -150,11 +150,12 @@ fn last_job_finds_by_id_or_by_a_retrying_job_of_the_same_kind() {
 }
 
 #[test]
-fn finish_job_trims_only_done_rows_beyond_the_kept_window() {
+fn the_jobs_trim_takes_only_done_rows_beyond_the_kept_window() {
     let conn = fresh_db();
     let top = 2 * i64::from(inst::JOB_ROWS);
     let boundary = top - i64::from(inst::JOB_ROWS);
-    // Explicit rowids stand in for thousands of jobs in between.
+    // Explicit rowids stand in for thousands of jobs in between; the
+    // newest insert (rowid 10,000, a multiple of 16) runs the trim.
     let jobs: [(i64, &str, &str); 7] = [
         (1, "old-done", "done"),
         (2, "old-failed", "failed"),
