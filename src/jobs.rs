@@ -84,6 +84,15 @@ impl Job {
         self.github_key().map(|(delivery, _)| delivery)
     }
 
+    /// The GitHub team a sync job concerns.
+    pub fn github_team(&self) -> Option<&str> {
+        match self {
+            Job::GithubTeam(j) => Some(&j.team_id),
+            Job::GithubMembership(j) => Some(&j.team_id),
+            _ => None,
+        }
+    }
+
     /// The key of that row: the delivery id and the body's SHA-256.
     pub fn github_key(&self) -> Option<(&str, &str)> {
         match self {
@@ -108,6 +117,24 @@ pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::s
         .collect();
     stmts.extend(digest.map(|d| crate::store::delivery_failed(d, "enqueue_failed", error)));
     stmts
+}
+
+/// A batch's GitHub sync jobs (in arrival order) as waves, by index: wave
+/// `k` holds the `k`-th job of each team, so a team's jobs run in arrival
+/// order (a team is created before a membership that needs it) while each
+/// wave starts, and records the wave before it, in one D1 round trip.
+pub fn waves(jobs: &[&Job]) -> Vec<Vec<usize>> {
+    let mut seen: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
+    let mut waves: Vec<Vec<usize>> = vec![];
+    for (i, job) in jobs.iter().enumerate() {
+        let k = seen.entry(job.github_team()).or_insert(0);
+        if waves.len() <= *k {
+            waves.push(vec![]);
+        }
+        waves[*k].push(i);
+        *k += 1;
+    }
+    waves
 }
 
 /// What the consumer does with a message after an attempt.
@@ -172,6 +199,27 @@ pub fn retry_delay(policy: RetryPolicy, attempt: u32, retry_after: Option<u32>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waves_keep_each_teams_jobs_in_arrival_order() {
+        let team = |delivery: &str, team: &str| {
+            Job::GithubTeam(crate::github::sync::TeamJob {
+                delivery: delivery.into(),
+                body_sha256: String::new(),
+                action: crate::github::sync::TeamAction::Created,
+                team_id: team.into(),
+                slug: None,
+            })
+        };
+        let jobs =
+            [team("a1", "A"), team("b1", "B"), team("a2", "A"), team("c1", "C"), team("a3", "A"), team("b2", "B")];
+        let refs: Vec<&Job> = jobs.iter().collect();
+        assert_eq!(waves(&refs), vec![vec![0, 1, 3], vec![2, 5], vec![4]]);
+        let distinct: Vec<Job> = (0..100).map(|i| team(&format!("d{i}"), &i.to_string())).collect();
+        let refs: Vec<&Job> = distinct.iter().collect();
+        assert_eq!(waves(&refs).len(), 1, "a batch of distinct teams is one wave");
+        assert!(waves(&[]).is_empty());
+    }
 
     #[test]
     fn a_request_made_while_reading_reads_once_more() {

@@ -62,12 +62,49 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
     // GitHub sync jobs run one after another in arrival order, so a team is
     // created before a membership in the same batch needs it.
     let (github, others): (Vec<_>, Vec<_>) = jobs.iter().partition(|(_, job)| job.github_delivery().is_some());
-    let in_order = async {
-        for (m, job) in github {
-            handle(&cfg, env, &db, m, job).await;
-        }
-    };
+    let in_order = in_waves(&cfg, env, &db, &github);
     join(join_all(others.into_iter().map(|(m, job)| handle(&cfg, env, &db, m, job))), in_order).await;
+}
+
+/// GitHub sync jobs one after another, in `jobs::waves`: one D1 batch
+/// records the wave before and starts the next (its jobs' rows and
+/// preludes), so a batch of distinct teams costs two round trips, not two
+/// a job. If a batch fails, what it carried is told to the queue as
+/// unrecorded and every job not yet run is retried (none runs out of order).
+async fn in_waves(cfg: &Config, env: &Env, db: &D1Database, jobs: &[&(RawMessage, Job)]) {
+    let waves = crate::jobs::waves(&jobs.iter().map(|(_, job)| job).collect::<Vec<_>>());
+    let mut done: Vec<(&RawMessage, settle::Settlement)> = vec![];
+    for (k, wave) in waves.iter().enumerate() {
+        let wave: Vec<&(RawMessage, Job)> = wave.iter().map(|&i| jobs[i]).collect();
+        let starts: Vec<Vec<Stmt>> = wave.iter().map(|(m, job)| settle::start(&m.id(), job, &now())).collect();
+        let recorded: Vec<Stmt> = done.iter().flat_map(|(_, s)| s.writes.iter().cloned()).collect();
+        let batch: Vec<Stmt> = recorded.iter().chain(starts.iter().flatten()).cloned().collect();
+        let rows = match d1::run_first_rows(db, &batch).await.map_err(storage) {
+            Ok(rows) => rows,
+            Err(e) => {
+                log("jobs_batch_failed", json!({ "jobs": done.len(), "error": e.detail() }));
+                done.into_iter().for_each(|(m, s)| tell(m, s.unrecorded));
+                let rest = waves[k..].iter().flatten().map(|&i| &jobs[i].0);
+                return rest.for_each(|m| tell(m, settle::not_started(cfg.retry)));
+            }
+        };
+        done.drain(..).for_each(|(m, s)| tell(m, s.ack));
+        let mut at = recorded.len();
+        for ((msg, job), start) in wave.into_iter().zip(&starts) {
+            let mine = rows.get(at..at + start.len()).unwrap_or_default();
+            at += start.len();
+            let attempt = store::attempt_of(mine.first().and_then(Option::as_ref));
+            let prelude = crate::store::github::read_prelude(mine.get(1..).unwrap_or_default());
+            let outcome = run(cfg, env, db, job, attempt, prelude).await;
+            done.push((msg, settled(cfg, env, msg, job, attempt, outcome).await));
+        }
+    }
+    let recorded: Vec<Stmt> = done.iter().flat_map(|(_, s)| s.writes.iter().cloned()).collect();
+    let ran = d1::run(db, &recorded).await;
+    if let Err(e) = &ran {
+        log("jobs_batch_failed", json!({ "jobs": done.len(), "error": format!("{e:?}") }));
+    }
+    done.into_iter().for_each(|(m, s)| tell(m, if ran.is_ok() { s.ack } else { s.unrecorded }));
 }
 
 /// A batch of error events in one D1 batch. If that fails, each event is
@@ -141,7 +178,8 @@ async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job:
     let attempt = store::attempt_of(rows.first().and_then(Option::as_ref));
     let prelude = crate::store::github::read_prelude(rows.get(1..).unwrap_or_default());
     let outcome = run(cfg, env, db, job, attempt, prelude).await;
-    finish(cfg, env, db, msg, job, attempt, outcome).await;
+    let s = settled(cfg, env, msg, job, attempt, outcome).await;
+    apply(db, msg, s).await;
 }
 
 fn parse(msg: &RawMessage) -> Result<Job, String> {
@@ -172,7 +210,15 @@ async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32, 
     result.unwrap_or_else(|e| Outcome::from_error(e, cfg.retry, attempt))
 }
 
-async fn finish(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job: &Job, attempt: u32, outcome: Outcome) {
+/// The attempt's settlement (its follow-up jobs queued first), and its log line.
+async fn settled(
+    cfg: &Config,
+    env: &Env,
+    msg: &RawMessage,
+    job: &Job,
+    attempt: u32,
+    outcome: Outcome,
+) -> settle::Settlement {
     let outcome = match outcome {
         Outcome::Done { follow_up, writes } if !follow_up.is_empty() => match enqueue(env, follow_up).await {
             Ok(()) => Outcome::done_with(writes),
@@ -181,12 +227,12 @@ async fn finish(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job:
         other => other,
     };
     let s = settle::settle(job, &msg.id(), attempt, &outcome, cfg.retry, &now());
-    let line = s.logged(cfg.log_deliveries).then(|| {
-        json!({ "id": msg.id(), "kind": job.kind(), "installation": job.installation(), "attempt": attempt,
-            "status": s.status.as_str(), "error": s.error })
-    });
-    apply(db, msg, s).await;
-    line.into_iter().for_each(|line| log("job", line));
+    if s.logged(cfg.log_deliveries) {
+        let line = json!({ "id": msg.id(), "kind": job.kind(), "installation": job.installation(), "attempt": attempt,
+            "status": s.status.as_str(), "error": s.error });
+        log("job", line);
+    }
+    s
 }
 
 /// Writes the records, then tells the queue: a message is acknowledged
