@@ -119,10 +119,16 @@ pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::s
     stmts
 }
 
+/// At most this many jobs in a wave: a job's prelude is read when its wave
+/// starts, so the jobs before it in the wave (one after another, with their
+/// API calls) bound how old that read is when the job runs.
+pub const WAVE_MAX: usize = 16;
+
 /// A batch's GitHub sync jobs (in arrival order) as waves, by index: wave
-/// `k` holds the `k`-th job of each team, so a team's jobs run in arrival
-/// order (a team is created before a membership that needs it) while each
-/// wave starts, and records the wave before it, in one D1 round trip.
+/// `k` holds the `k`-th job of each team (in chunks of `WAVE_MAX`), so a
+/// team's jobs run in arrival order (a team is created before a membership
+/// that needs it) while each wave starts, and records the wave before it,
+/// in one D1 round trip.
 pub fn waves(jobs: &[&Job]) -> Vec<Vec<usize>> {
     let mut seen: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
     let mut waves: Vec<Vec<usize>> = vec![];
@@ -134,7 +140,7 @@ pub fn waves(jobs: &[&Job]) -> Vec<Vec<usize>> {
         waves[*k].push(i);
         *k += 1;
     }
-    waves
+    waves.into_iter().flat_map(|w| w.chunks(WAVE_MAX).map(<[usize]>::to_vec).collect::<Vec<_>>()).collect()
 }
 
 /// What the consumer does with a message after an attempt.
@@ -217,7 +223,10 @@ mod tests {
         assert_eq!(waves(&refs), vec![vec![0, 1, 3], vec![2, 5], vec![4]]);
         let distinct: Vec<Job> = (0..100).map(|i| team(&format!("d{i}"), &i.to_string())).collect();
         let refs: Vec<&Job> = distinct.iter().collect();
-        assert_eq!(waves(&refs).len(), 1, "a batch of distinct teams is one wave");
+        let chunked = waves(&refs);
+        assert_eq!(chunked.len(), 100_usize.div_ceil(WAVE_MAX), "distinct teams: one wave, in chunks");
+        assert!(chunked.iter().all(|w| w.len() <= WAVE_MAX));
+        assert_eq!(chunked.concat(), (0..100).collect::<Vec<_>>(), "in arrival order");
         assert!(waves(&[]).is_empty());
     }
 

@@ -10,6 +10,7 @@ use crate::github::job_run::{JobRun, Step, TeamRun};
 use crate::github::member_run::MemberRun;
 use crate::github::sync::{MembershipJob, TeamJob};
 use crate::github::target::{self, NoTarget, Target};
+use crate::github::users::Mapping;
 use crate::jobs::Outcome;
 use crate::outbound::{CallError, HttpCall, HttpReply};
 use crate::sql::Stmt;
@@ -28,7 +29,7 @@ pub async fn team(
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
     let mut run = TeamRun::new(cfg, job, &now()).tried(prelude.earlier);
     let first = run.start(prelude.mapped, prelude.superseded);
-    drive(cfg, db, key, attempt, &mut run, first).await
+    drive(cfg, db, key, attempt, &mut run, first, None).await
 }
 
 pub async fn membership(
@@ -41,10 +42,11 @@ pub async fn membership(
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
     let mut run = MemberRun::new(cfg, job, &now());
     let first = run.start(prelude.mapped.as_ref(), prelude.superseded, prelude.earlier);
-    drive(cfg, db, key, attempt, &mut run, first).await
+    drive(cfg, db, key, attempt, &mut run, first, prelude.user).await
 }
 
-/// Carries out each step the job's machine asks for until it ends.
+/// Carries out each step the job's machine asks for until it ends; `known`:
+/// a login's mapping the prelude already read.
 async fn drive(
     cfg: &Config,
     db: &D1Database,
@@ -52,6 +54,7 @@ async fn drive(
     attempt: u32,
     run: &mut dyn JobRun,
     mut step: Step,
+    mut known: Option<(String, Option<Mapping>)>,
 ) -> Result<Outcome, CallError> {
     loop {
         step = match step {
@@ -60,10 +63,13 @@ async fn drive(
             Step::Fail(why) => return Ok(Outcome::Fail { error: why }),
             Step::Target => run.targeted(target(cfg, db).await?),
             Step::Bearer(target) => run.authorized(bearer(cfg, db, &target).await?),
-            Step::ReadUser(login) => {
-                let row = d1::first(db, store::USER, &[login.as_str().into()]).await.map_err(storage)?;
-                run.user(row.as_ref().map(store::mapping))
-            }
+            Step::ReadUser(login) => match known.take() {
+                Some((read, mapping)) if read.eq_ignore_ascii_case(&login) => run.user(mapping),
+                _ => {
+                    let row = d1::first(db, store::USER, &[login.as_str().into()]).await.map_err(storage)?;
+                    run.user(row.as_ref().map(store::mapping))
+                }
+            },
             Step::Send { to, call } => run.replied(&send_to(to, cfg, &call).await?)?,
         }
     }

@@ -68,8 +68,8 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
 
 /// GitHub sync jobs one after another, in `jobs::waves`: one D1 batch
 /// records the wave before and starts the next (its jobs' rows and
-/// preludes), so a batch of distinct teams costs two round trips, not two
-/// a job. If a batch fails, what it carried is told to the queue as
+/// preludes), so a wave of distinct teams (up to `jobs::WAVE_MAX`) costs
+/// one round trip, not two a job. If a batch fails, what it carried is told to the queue as
 /// unrecorded and every job not yet run is retried (none runs out of order).
 async fn in_waves(cfg: &Config, env: &Env, db: &D1Database, jobs: &[&(RawMessage, Job)]) {
     let waves = crate::jobs::waves(&jobs.iter().map(|(_, job)| job).collect::<Vec<_>>());

@@ -125,10 +125,12 @@ pub const TEAM: &str = "SELECT sentry_slug, state, ownership FROM github_teams W
 /// arrival) concerns the same team, and for memberships the same login,
 /// as the row `(?2, ?3)`; `earlier`: for a team job (`?4`), an earlier
 /// attempt of that row started; for a membership, an event for the team
-/// itself is still queued or retrying. One statement, because each
-/// statement of a batch costs the local D1 a prepare of its own.
+/// itself is still queued or retrying; `user_login` (`?5`, a membership's
+/// login) and its mapping (`USER`'s columns, `user_found`). One statement:
+/// each statement of a batch costs the local D1 a prepare of its own.
 const PRELUDE: &str = "\
-SELECT t.sentry_slug, t.state, t.ownership,
+SELECT t.sentry_slug, t.state, t.ownership, ?5 AS user_login, u.login IS NOT NULL AS user_found,
+    u.member_id, u.email,
     EXISTS (SELECT 1 FROM github_sync AS me JOIN github_sync AS later
         ON later.event = me.event AND later.team_id = me.team_id
         AND COALESCE(later.login, '') = COALESCE(me.login, '') AND later.rowid > me.rowid
@@ -136,7 +138,8 @@ SELECT t.sentry_slug, t.state, t.ownership,
     CASE WHEN ?4 THEN EXISTS (SELECT 1 FROM github_sync WHERE delivery_id = ?2 AND body_sha256 = ?3 AND attempts > 0)
         ELSE EXISTS (SELECT 1 FROM github_sync WHERE event = 'team' AND team_id = ?1
             AND status IN ('queued', 'retrying')) END AS earlier
-FROM (SELECT 1) AS one LEFT JOIN github_teams AS t ON t.github_team_id = ?1";
+FROM (SELECT 1) AS one LEFT JOIN github_teams AS t ON t.github_team_id = ?1
+    LEFT JOIN github_users AS u ON u.login = ?5";
 
 /// What a sync job reads before its first call, for the batch that starts
 /// it (one round trip, not four): the team's map entry, whether a newer
@@ -144,19 +147,21 @@ FROM (SELECT 1) AS one LEFT JOIN github_teams AS t ON t.github_team_id = ?1";
 /// started (and this one is marked started), for a membership whether its
 /// team's own event is still pending. Other jobs read nothing here.
 pub fn prelude(job: &Job) -> Vec<Stmt> {
-    let (team_id, key, team) = match job {
-        Job::GithubTeam(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str()), true),
-        Job::GithubMembership(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str()), false),
+    let (team_id, key, login) = match job {
+        Job::GithubTeam(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str()), None),
+        Job::GithubMembership(j) => (&j.team_id, (j.delivery.as_str(), j.body_sha256.as_str()), Some(&*j.login)),
         _ => return vec![],
     };
     let mark = Stmt { sql: MARK_STARTED, params: vec![key.0.into(), key.1.into()] };
-    std::iter::once(prelude_read(team_id, key, team)).chain(team.then_some(mark)).collect()
+    std::iter::once(prelude_read(team_id, key, login)).chain(login.is_none().then_some(mark)).collect()
 }
 
-/// The prelude's read alone (`team_job`: a team event's job, else a
-/// membership's), which marks nothing.
-pub fn prelude_read(team_id: &str, key: (&str, &str), team_job: bool) -> Stmt {
-    Stmt { sql: PRELUDE, params: vec![team_id.into(), key.0.into(), key.1.into(), team_job.into()] }
+/// The prelude's read alone, which marks nothing: a team event's job
+/// (`login` None), else a membership's.
+pub fn prelude_read(team_id: &str, key: (&str, &str), login: Option<&str>) -> Stmt {
+    let team_job = login.is_none();
+    let params = vec![team_id.into(), key.0.into(), key.1.into(), team_job.into(), login.map(str::to_string).into()];
+    Stmt { sql: PRELUDE, params }
 }
 
 /// The prelude's answers, from its statements' first rows.
@@ -167,12 +172,15 @@ pub struct Prelude {
     /// A team job: an earlier attempt started. A membership: its team's
     /// event is still queued or retrying.
     pub earlier: bool,
+    /// A membership: its login, and that login's mapping if there is one.
+    pub user: Option<(String, Option<Mapping>)>,
 }
 
 pub fn read_prelude(rows: &[Option<Row>]) -> Prelude {
     let Some(Some(row)) = rows.first() else { return Prelude::default() };
     let yes = |k: &str| row.get(k).and_then(Value::as_f64).is_some_and(|n| n != 0.0);
-    Prelude { mapped: mapped_team(row), superseded: yes("newer"), earlier: yes("earlier") }
+    let user = text(row, "user_login").map(|login| (login, yes("user_found").then(|| mapping(row))));
+    Prelude { mapped: mapped_team(row), superseded: yes("newer"), earlier: yes("earlier"), user }
 }
 
 /// The team a link answers with: a mapped team that is not deleted, else

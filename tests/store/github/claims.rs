@@ -250,7 +250,7 @@ fn team_pending_sees_only_that_teams_own_unfinished_events() {
     let conn = db::fresh_db();
     // A membership's prelude: whatever its own row, `earlier` is its team's.
     let pending = |team: &str| {
-        let read = gh::prelude_read(team, ("none", "none"), false);
+        let read = gh::prelude_read(team, ("none", "none"), Some("octo"));
         gh::read_prelude(&db::query(&conn, read.sql, &read.params).into_iter().map(Some).collect::<Vec<_>>()).earlier
     };
     claim_all(&conn, &[team_event("t-1", "created", "1"), membership("m-1", "added", "2", "octo")]);
@@ -327,6 +327,12 @@ fn a_sync_jobs_start_batch_counts_the_attempt_and_reads_its_prelude() {
         org: Some("acme".into()),
     });
     let (_, m) = start(&member, "msg-2");
+    assert_eq!(m.user, Some(("octo".to_string(), None)), "an unmapped login, read");
+    assert_eq!(first.user, None, "a team job reads no login");
+    db::run(&conn, &[gh::put_user("OCTO", &mapping(Some("m-7"), None), T1)]);
+    let (_, m) = start(&member, "msg-2");
+    assert_eq!(m.user, Some(("octo".to_string(), user(&conn, "octo"))), "the mapping USER reads, any case");
+    assert!(m.user.as_ref().unwrap().1.is_some());
     assert!(m.earlier, "the team's own events are still queued");
     assert!(!m.superseded, "no newer event for this login");
     for key in ["s-1", "s-3"] {

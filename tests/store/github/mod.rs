@@ -102,7 +102,7 @@ fn prelude_of(conn: &Connection, delivery: &str, digest: &str) -> gh::Prelude {
     // An unknown delivery: any team, a membership's prelude.
     let (team, team_job) =
         row.first().map_or(("none", false), |r| (r["team_id"].as_str().unwrap(), r["event"] == "team"));
-    let read = gh::prelude_read(team, (delivery, digest), team_job);
+    let read = gh::prelude_read(team, (delivery, digest), (!team_job).then_some("someone"));
     let rows = db::query(conn, read.sql, &read.params);
     assert_eq!(rows.len(), 1, "one row, whatever is mapped");
     gh::read_prelude(&[rows.into_iter().next()])
