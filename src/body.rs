@@ -9,6 +9,7 @@ use crate::error::AppError;
 pub struct Bounded {
     buf: Vec<u8>,
     limit: usize,
+    declared: bool,
 }
 
 impl Bounded {
@@ -17,7 +18,24 @@ impl Bounded {
     pub fn new(limit: usize, declared: Option<usize>) -> Result<Self, AppError> {
         match declared {
             Some(n) if n > limit => Err(AppError::PayloadTooLarge { limit }),
-            _ => Ok(Bounded { buf: Vec::with_capacity(declared.unwrap_or(0)), limit }),
+            _ => Ok(Bounded { buf: Vec::with_capacity(declared.unwrap_or(0)), limit, declared: declared.is_some() }),
+        }
+    }
+
+    /// Whether the body may be read in one piece: it declared a length
+    /// within the limit, and the runtime delivers no more than an HTTP
+    /// request's declared length, so one read is bounded as the stream is
+    /// (and costs one promise, not one a chunk). A body that declares no
+    /// length (chunked) is streamed and counted.
+    pub fn in_one_piece(&self) -> bool {
+        self.declared
+    }
+
+    /// The body read in one piece, held to the limit all the same.
+    pub fn whole(self, body: Vec<u8>) -> Result<Vec<u8>, AppError> {
+        match body.len() > self.limit {
+            true => Err(AppError::PayloadTooLarge { limit: self.limit }),
+            false => Ok(body),
         }
     }
 
@@ -41,6 +59,16 @@ mod tests {
     use super::*;
 
     const TOO_LARGE: AppError = AppError::PayloadTooLarge { limit: 10 };
+
+    #[test]
+    fn only_a_declared_length_within_the_limit_is_read_in_one_piece() {
+        assert!(Bounded::new(10, Some(10)).unwrap().in_one_piece());
+        assert!(!Bounded::new(10, None).unwrap().in_one_piece(), "chunked: streamed and counted");
+        assert_eq!(Bounded::new(10, Some(11)).unwrap_err(), TOO_LARGE);
+        assert_eq!(Bounded::new(10, Some(3)).unwrap().whole(b"abc".to_vec()).unwrap(), b"abc");
+        let lied = Bounded::new(10, Some(3)).unwrap().whole(vec![0; 11]);
+        assert_eq!(lied.unwrap_err(), TOO_LARGE, "more than the limit is refused even so");
+    }
 
     #[test]
     fn chunks_up_to_the_limit_are_kept_whole() {

@@ -10,10 +10,11 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-/// Reads the raw body, refusing anything over `limit` bytes. The body is
-/// streamed and counted as it arrives, so neither a declared length over
-/// the limit nor a chunked upload that declares none is ever buffered past
-/// it: reading stops at the first chunk over the limit (the rest is
+/// Reads the raw body, refusing anything over `limit` bytes. A declared
+/// length over the limit is refused before reading; one within it is read
+/// in one piece (`Bounded::in_one_piece`). A chunked upload that declares
+/// none is streamed and counted as it arrives, so it is never buffered
+/// past the limit: reading stops at the first chunk over it (the rest is
 /// cancelled) and the answer is 413.
 pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, AppError> {
     let declared = header(req, "Content-Length").and_then(|v| v.trim().parse::<usize>().ok());
@@ -23,6 +24,9 @@ pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<V
         return Ok(body.finish());
     }
     let unreadable = |e: worker::Error| AppError::BadRequest(format!("unreadable body: {e}"));
+    if body.in_one_piece() {
+        return body.whole(req.bytes().await.map_err(unreadable)?);
+    }
     let mut stream = req.stream().map_err(unreadable)?;
     while let Some(chunk) = stream.next().await {
         body.push(&chunk.map_err(unreadable)?)?;
