@@ -5,6 +5,16 @@
 
 use crate::error::AppError;
 
+/// The length a request declares, if it is to be trusted: `Content-Length`
+/// only, never beside a `Transfer-Encoding` (HTTP/1.1 then ignores the
+/// length, so the body is streamed and counted).
+pub fn declared_length(content_length: Option<&str>, transfer_encoding: Option<&str>) -> Option<usize> {
+    match transfer_encoding {
+        Some(_) => None,
+        None => content_length.and_then(|v| v.trim().parse::<usize>().ok()),
+    }
+}
+
 #[derive(Debug)]
 pub struct Bounded {
     buf: Vec<u8>,
@@ -18,7 +28,7 @@ impl Bounded {
     pub fn new(limit: usize, declared: Option<usize>) -> Result<Self, AppError> {
         match declared {
             Some(n) if n > limit => Err(AppError::PayloadTooLarge { limit }),
-            _ => Ok(Bounded { buf: Vec::with_capacity(declared.unwrap_or(0)), limit, declared: declared.is_some() }),
+            _ => Ok(Bounded { buf: Vec::new(), limit, declared: declared.is_some() }),
         }
     }
 
@@ -59,6 +69,15 @@ mod tests {
     use super::*;
 
     const TOO_LARGE: AppError = AppError::PayloadTooLarge { limit: 10 };
+
+    #[test]
+    fn a_length_beside_a_transfer_encoding_is_not_trusted() {
+        assert_eq!(declared_length(Some(" 42 "), None), Some(42));
+        assert_eq!(declared_length(Some("42"), Some("chunked")), None);
+        assert_eq!(declared_length(None, None), None);
+        assert_eq!(declared_length(Some("4x"), None), None);
+        assert!(!Bounded::new(10, declared_length(Some("5"), Some("chunked"))).unwrap().in_one_piece());
+    }
 
     #[test]
     fn only_a_declared_length_within_the_limit_is_read_in_one_piece() {

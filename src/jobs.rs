@@ -124,21 +124,29 @@ pub fn unqueued(jobs: &[Job], digest: Option<&str>, error: &str) -> Vec<crate::s
 /// API calls) bound how old that read is when the job runs.
 pub const WAVE_MAX: usize = 16;
 
-/// A batch's GitHub sync jobs (in arrival order) as waves, by index: wave
-/// `k` holds the `k`-th job of each team (in chunks of `WAVE_MAX`), so a
-/// team's jobs run in arrival order (a team is created before a membership
-/// that needs it) while each wave starts, and records the wave before it,
-/// in one D1 round trip.
+/// A batch's GitHub sync jobs (in arrival order) as waves, by index. Waves
+/// run one after another and a wave's jobs in arrival order, so a job is
+/// put in the first wave that keeps what it must follow before it: every
+/// earlier job of its team (a team is created before a membership that
+/// needs it), and for a team event every earlier team event of any team
+/// (Sentry's slugs are the organization's: "A deleted foo" must run before
+/// "B created foo"). Each wave starts, and records the wave before it, in
+/// one D1 round trip; waves are cut in chunks of `WAVE_MAX`.
 pub fn waves(jobs: &[&Job]) -> Vec<Vec<usize>> {
-    let mut seen: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
+    let mut next: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
+    let mut last_team_event = 0;
     let mut waves: Vec<Vec<usize>> = vec![];
     for (i, job) in jobs.iter().enumerate() {
-        let k = seen.entry(job.github_team()).or_insert(0);
-        if waves.len() <= *k {
-            waves.push(vec![]);
+        let mut k = next.get(&job.github_team()).copied().unwrap_or(0);
+        if matches!(job, Job::GithubTeam(_)) {
+            k = k.max(last_team_event);
+            last_team_event = k;
         }
-        waves[*k].push(i);
-        *k += 1;
+        next.insert(job.github_team(), k + 1);
+        if waves.len() <= k {
+            waves.resize(k + 1, vec![]);
+        }
+        waves[k].push(i);
     }
     waves.into_iter().flat_map(|w| w.chunks(WAVE_MAX).map(<[usize]>::to_vec).collect::<Vec<_>>()).collect()
 }
@@ -217,10 +225,57 @@ mod tests {
                 slug: None,
             })
         };
+        let member = |delivery: &str, team: &str| {
+            Job::GithubMembership(crate::github::sync::MembershipJob {
+                delivery: delivery.into(),
+                body_sha256: String::new(),
+                action: crate::github::sync::MemberAction::Added,
+                team_id: team.into(),
+                team_slug: None,
+                login: "octo".into(),
+                org: None,
+            })
+        };
+        let run_order = |jobs: &[Job]| waves(&jobs.iter().collect::<Vec<_>>()).concat();
+        let position = |order: &[usize], i: usize| order.iter().position(|&j| j == i).unwrap();
+        // Memberships of different teams interleave; a team's jobs stay in order.
+        let jobs = [member("a1", "A"), member("b1", "B"), member("a2", "A"), member("c1", "C"), member("a3", "A")];
+        assert_eq!(waves(&jobs.iter().collect::<Vec<_>>()), vec![vec![0, 1, 3], vec![2], vec![4]]);
+        // Team events of different teams keep their arrival order too.
         let jobs =
             [team("a1", "A"), team("b1", "B"), team("a2", "A"), team("c1", "C"), team("a3", "A"), team("b2", "B")];
-        let refs: Vec<&Job> = jobs.iter().collect();
-        assert_eq!(waves(&refs), vec![vec![0, 1, 3], vec![2, 5], vec![4]]);
+        assert_eq!(waves(&jobs.iter().collect::<Vec<_>>()), vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
+        // "A created", "A deleted foo", then "B created foo": B's create runs after A's delete.
+        let jobs = [team("a1", "A"), team("a2", "A"), team("b1", "B"), member("b2", "B"), member("c1", "C")];
+        let order = run_order(&jobs);
+        assert!(position(&order, 1) < position(&order, 2), "team events keep their arrival order: {order:?}");
+        assert!(position(&order, 2) < position(&order, 3), "a membership follows its team's event: {order:?}");
+        assert_eq!(waves(&jobs.iter().collect::<Vec<_>>())[0], vec![0, 4], "an unrelated membership need not wait");
+        // Property: over every mix of 3 teams' team and membership events, the
+        // order run keeps each team's order and the team events' order.
+        for mask in 0u32..6u32.pow(6) {
+            let jobs: Vec<Job> = (0..6)
+                .map(|i| {
+                    let code = (mask / 6u32.pow(i)) % 6;
+                    let (t, kind) = (code % 3, code / 3);
+                    let (d, t) = (format!("j{i}"), t.to_string());
+                    if kind == 0 {
+                        team(&d, &t)
+                    } else {
+                        member(&d, &t)
+                    }
+                })
+                .collect();
+            let order = run_order(&jobs);
+            assert_eq!(order.len(), jobs.len());
+            for (i, j) in (0..6).flat_map(|i| (i + 1..6).map(move |j| (i, j))) {
+                let same_team = jobs[i].github_team() == jobs[j].github_team();
+                let both_team_events = matches!((&jobs[i], &jobs[j]), (Job::GithubTeam(_), Job::GithubTeam(_)));
+                if same_team || both_team_events {
+                    assert!(position(&order, i) < position(&order, j), "case {mask}: {i} before {j} in {order:?}");
+                }
+            }
+        }
         let distinct: Vec<Job> = (0..100).map(|i| team(&format!("d{i}"), &i.to_string())).collect();
         let refs: Vec<&Job> = distinct.iter().collect();
         let chunked = waves(&refs);

@@ -88,12 +88,17 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, policy: Retr
         ),
         Outcome::Fail { error } => (JobStatus::Failed, Some(format!("{kind} failed: {error}")), Ack::Ack),
     };
-    let (mut writes, unrecorded) = match outcome {
-        Outcome::Done { writes, .. } if !writes.is_empty() => {
-            (writes.clone(), Ack::Retry { delay_secs: crate::jobs::retry_delay(policy, attempt, None) })
-        }
-        _ => (vec![], ack),
+    // What a job learnt, and a sync event's status (its team's memberships
+    // wait on it), must land: if they cannot, the message runs again.
+    let learnt = match outcome {
+        Outcome::Done { writes, .. } => writes.clone(),
+        _ => vec![],
     };
+    let unrecorded = match !learnt.is_empty() || job.github_key().is_some() {
+        true => Ack::Retry { delay_secs: crate::jobs::retry_delay(policy, attempt, None) },
+        false => ack,
+    };
+    let mut writes = learnt;
     writes.extend(jobs_store::finish_job(id, status.as_str(), error.as_deref(), now));
     // GitHub jobs (and internal-mode ones) have no installation row to mark.
     if !job.installation().is_empty() {
@@ -238,6 +243,16 @@ mod tests {
         assert_eq!(s.unrecorded, Ack::Retry { delay_secs: 20 }, "the second attempt's backoff");
         let plain = settle(&reread(), "m1", 2, &Outcome::done(), POLICY, NOW);
         assert_eq!(plain.unrecorded, Ack::Ack, "a job that learnt nothing is done even if its row is not written");
+        let sync = Job::GithubTeam(crate::github::sync::TeamJob {
+            delivery: "d1".into(),
+            body_sha256: "abc".into(),
+            action: crate::github::sync::TeamAction::Created,
+            team_id: "7".into(),
+            slug: None,
+        });
+        let failed = settle(&sync, "m2", 1, &Outcome::Fail { error: "HTTP 400".into() }, POLICY, NOW);
+        assert_eq!(failed.ack, Ack::Ack);
+        assert_eq!(failed.unrecorded, Ack::Retry { delay_secs: 10 }, "a sync event's lost status: run again");
     }
 
     #[test]

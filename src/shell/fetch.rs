@@ -7,7 +7,18 @@
 use crate::outbound::{unreachable, CallError, HttpCall, HttpReply};
 use worker::{AbortSignal, Date, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
+thread_local! {
+    static SENT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many calls this isolate has begun to send: a job whose run moved it
+/// made a call (or a job beside it did, which only costs a round trip).
+pub fn sent() -> u64 {
+    SENT.with(std::cell::Cell::get)
+}
+
 pub async fn send(what: &str, call: &HttpCall, timeout_ms: u32) -> Result<HttpReply, CallError> {
+    SENT.with(|n| n.set(n.get() + 1));
     let request = build(call).map_err(|e| CallError::Permanent { detail: format!("{what}: bad request: {e}") })?;
     // One deadline covers connecting, the headers and the body.
     let signal = AbortSignal::from(worker::web_sys::AbortSignal::timeout_with_u32(timeout_ms));

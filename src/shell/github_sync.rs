@@ -24,8 +24,9 @@ pub async fn team(
     db: &D1Database,
     job: &TeamJob,
     attempt: u32,
-    prelude: Prelude,
+    prelude: Option<Prelude>,
 ) -> Result<Outcome, CallError> {
+    let prelude = prelude.ok_or_else(unread)?;
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
     let mut run = TeamRun::new(cfg, job, &now()).tried(prelude.earlier);
     let first = run.start(prelude.mapped, prelude.superseded);
@@ -37,12 +38,17 @@ pub async fn membership(
     db: &D1Database,
     job: &MembershipJob,
     attempt: u32,
-    prelude: Prelude,
+    prelude: Option<Prelude>,
 ) -> Result<Outcome, CallError> {
+    let prelude = prelude.ok_or_else(unread)?;
     let key = (job.delivery.as_str(), job.body_sha256.as_str());
     let mut run = MemberRun::new(cfg, job, &now());
     let first = run.start(prelude.mapped.as_ref(), prelude.superseded, prelude.earlier);
     drive(cfg, db, key, attempt, &mut run, first, prelude.user).await
+}
+
+fn unread() -> CallError {
+    CallError::Retryable { after: None, detail: "D1 answered the job's prelude without its row".into() }
 }
 
 /// Carries out each step the job's machine asks for until it ends; `known`:

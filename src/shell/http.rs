@@ -17,7 +17,10 @@ pub fn header(req: &Request, name: &str) -> Option<String> {
 /// past the limit: reading stops at the first chunk over it (the rest is
 /// cancelled) and the answer is 413.
 pub async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, AppError> {
-    let declared = header(req, "Content-Length").and_then(|v| v.trim().parse::<usize>().ok());
+    let declared = crate::body::declared_length(
+        header(req, "Content-Length").as_deref(),
+        header(req, "Transfer-Encoding").as_deref(),
+    );
     let mut body = Bounded::new(limit, declared)?;
     // A GET (Sentry's select options) has no body stream at all.
     if req.inner().body().is_none() {

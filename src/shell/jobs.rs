@@ -69,8 +69,10 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) {
 /// GitHub sync jobs one after another, in `jobs::waves`: one D1 batch
 /// records the wave before and starts the next (its jobs' rows and
 /// preludes), so a wave of distinct teams (up to `jobs::WAVE_MAX`) costs
-/// one round trip, not two a job. If a batch fails, what it carried is told to the queue as
-/// unrecorded and every job not yet run is retried (none runs out of order).
+/// one round trip, not two a job. A job that sent a call is recorded at
+/// once, on its own: what a create did is never left waiting on other
+/// jobs. If a batch fails, each of its settlements is recorded on its own
+/// and the jobs not yet run go the one-by-one way (`handle`), in order.
 async fn in_waves(cfg: &Config, env: &Env, db: &D1Database, jobs: &[&(RawMessage, Job)]) {
     let waves = crate::jobs::waves(&jobs.iter().map(|(_, job)| job).collect::<Vec<_>>());
     let mut done: Vec<(&RawMessage, settle::Settlement)> = vec![];
@@ -82,10 +84,15 @@ async fn in_waves(cfg: &Config, env: &Env, db: &D1Database, jobs: &[&(RawMessage
         let rows = match d1::run_first_rows(db, &batch).await.map_err(storage) {
             Ok(rows) => rows,
             Err(e) => {
-                log("jobs_batch_failed", json!({ "jobs": done.len(), "error": e.detail() }));
-                done.into_iter().for_each(|(m, s)| tell(m, s.unrecorded));
-                let rest = waves[k..].iter().flatten().map(|&i| &jobs[i].0);
-                return rest.for_each(|m| tell(m, settle::not_started(cfg.retry)));
+                let ids: Vec<String> = done.iter().map(|(m, _)| m.id()).collect();
+                log("jobs_batch_failed", json!({ "recording": ids, "error": e.detail() }));
+                for (m, s) in done {
+                    apply(db, m, s).await;
+                }
+                for &i in waves[k..].iter().flatten() {
+                    handle(cfg, env, db, &jobs[i].0, &jobs[i].1).await;
+                }
+                return;
             }
         };
         done.drain(..).for_each(|(m, s)| tell(m, s.ack));
@@ -95,16 +102,38 @@ async fn in_waves(cfg: &Config, env: &Env, db: &D1Database, jobs: &[&(RawMessage
             at += start.len();
             let attempt = store::attempt_of(mine.first().and_then(Option::as_ref));
             let prelude = crate::store::github::read_prelude(mine.get(1..).unwrap_or_default());
+            let calls = fetch::sent();
             let outcome = run(cfg, env, db, job, attempt, prelude).await;
-            done.push((msg, settled(cfg, env, msg, job, attempt, outcome).await));
+            let s = settled(cfg, env, msg, job, attempt, outcome).await;
+            match fetch::sent() == calls {
+                true => done.push((msg, s)),
+                false => apply(db, msg, s).await,
+            }
         }
     }
-    let recorded: Vec<Stmt> = done.iter().flat_map(|(_, s)| s.writes.iter().cloned()).collect();
-    let ran = d1::run(db, &recorded).await;
-    if let Err(e) = &ran {
-        log("jobs_batch_failed", json!({ "jobs": done.len(), "error": format!("{e:?}") }));
+    for (m, s) in done_in_one(db, done).await {
+        apply(db, m, s).await;
     }
-    done.into_iter().for_each(|(m, s)| tell(m, if ran.is_ok() { s.ack } else { s.unrecorded }));
+}
+
+/// Records the last wave's settlements in one batch; those it could not
+/// record, to be recorded one by one.
+async fn done_in_one<'a>(
+    db: &D1Database,
+    done: Vec<(&'a RawMessage, settle::Settlement)>,
+) -> Vec<(&'a RawMessage, settle::Settlement)> {
+    let recorded: Vec<Stmt> = done.iter().flat_map(|(_, s)| s.writes.iter().cloned()).collect();
+    match d1::run(db, &recorded).await {
+        Ok(()) => {
+            done.into_iter().for_each(|(m, s)| tell(m, s.ack));
+            vec![]
+        }
+        Err(e) => {
+            let ids: Vec<String> = done.iter().map(|(m, _)| m.id()).collect();
+            log("jobs_batch_failed", json!({ "recording": ids, "error": format!("{e:?}") }));
+            done
+        }
+    }
 }
 
 /// A batch of error events in one D1 batch. If that fails, each event is
@@ -193,7 +222,7 @@ async fn start(db: &D1Database, id: &str, job: &Job) -> Result<u32, CallError> {
     Ok(store::attempt_of(row.as_ref()))
 }
 
-async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32, prelude: Prelude) -> Outcome {
+async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32, prelude: Option<Prelude>) -> Outcome {
     let result = match job {
         Job::ActivateInstallation { installation } => activate(cfg, db, installation).await,
         Job::VerifyInstallation { installation } => verify(cfg, db, installation).await,

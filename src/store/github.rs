@@ -176,11 +176,13 @@ pub struct Prelude {
     pub user: Option<(String, Option<Mapping>)>,
 }
 
-pub fn read_prelude(rows: &[Option<Row>]) -> Prelude {
-    let Some(Some(row)) = rows.first() else { return Prelude::default() };
+/// `None` when the read's row is missing: nothing is known, so the job
+/// must not run on guesses.
+pub fn read_prelude(rows: &[Option<Row>]) -> Option<Prelude> {
+    let Some(Some(row)) = rows.first() else { return None };
     let yes = |k: &str| row.get(k).and_then(Value::as_f64).is_some_and(|n| n != 0.0);
     let user = text(row, "user_login").map(|login| (login, yes("user_found").then(|| mapping(row))));
-    Prelude { mapped: mapped_team(row), superseded: yes("newer"), earlier: yes("earlier"), user }
+    Some(Prelude { mapped: mapped_team(row), superseded: yes("newer"), earlier: yes("earlier"), user })
 }
 
 /// The team a link answers with: a mapped team that is not deleted, else

@@ -133,7 +133,7 @@ fn a_recorded_correction_is_an_event_the_sync_and_its_sweep_know() {
     let add = fix(Kind::MemberMissing, "42", Some("ann"), T1);
     assert!(claimed(&conn, &add, T1));
     let read = gh::prelude_read("42", (add.record.delivery.as_str(), ""), Some("ann"));
-    let newer = || gh::read_prelude(&[db::query(&conn, read.sql, &read.params).pop()]).superseded;
+    let newer = || gh::read_prelude(&[db::query(&conn, read.sql, &read.params).pop()]).unwrap().superseded;
     assert!(!newer());
     received(&conn, &webhook("w1", "membership", "removed", "42", Some("ann")), T2, "queued");
     assert!(newer(), "a later webhook supersedes it");

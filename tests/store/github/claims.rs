@@ -251,7 +251,9 @@ fn team_pending_sees_only_that_teams_own_unfinished_events() {
     // A membership's prelude: whatever its own row, `earlier` is its team's.
     let pending = |team: &str| {
         let read = gh::prelude_read(team, ("none", "none"), Some("octo"));
-        gh::read_prelude(&db::query(&conn, read.sql, &read.params).into_iter().map(Some).collect::<Vec<_>>()).earlier
+        gh::read_prelude(&db::query(&conn, read.sql, &read.params).into_iter().map(Some).collect::<Vec<_>>())
+            .unwrap()
+            .earlier
     };
     claim_all(&conn, &[team_event("t-1", "created", "1"), membership("m-1", "added", "2", "octo")]);
     assert!(pending("1"), "queued");
@@ -276,8 +278,9 @@ fn an_attempt_knows_whether_an_earlier_one_started() {
         team_id: "8".into(),
         slug: None,
     });
-    let tried =
-        |conn: &Connection| gh::read_prelude(&db::try_run_first_rows(conn, &gh::prelude(&job)).unwrap()).earlier;
+    let tried = |conn: &Connection| {
+        gh::read_prelude(&db::try_run_first_rows(conn, &gh::prelude(&job)).unwrap()).unwrap().earlier
+    };
     assert!(!tried(&conn), "the first attempt: no create was sent before");
     assert!(tried(&conn), "a later attempt, even if the first died before recording anything");
     db::run(&conn, &[gh::set_status((key.0, &key.1), "retrying", Some("timed out"), 1, T0)]);
@@ -304,7 +307,7 @@ fn a_sync_jobs_start_batch_counts_the_attempt_and_reads_its_prelude() {
     let start = |job: &Job, id: &str| {
         let rows = db::try_run_first_rows(&conn, &sentry_kanban::settle::start(id, job, T1)).unwrap();
         let attempt = sentry_kanban::store::installations::attempt_of(rows[0].as_ref());
-        (attempt, gh::read_prelude(&rows[1..]))
+        (attempt, gh::read_prelude(&rows[1..]).expect("the prelude row"))
     };
     let (attempt, first) = start(&team_job, "msg-1");
     assert_eq!(attempt, 1);
@@ -339,6 +342,8 @@ fn a_sync_jobs_start_batch_counts_the_attempt_and_reads_its_prelude() {
         db::run(&conn, &[gh::set_status((key, &digest(key)), "done", None, 1, T2)]);
     }
     assert!(!start(&member, "msg-2").1.earlier, "the team's events are settled");
+    assert_eq!(gh::read_prelude(&[]), None, "no row: nothing known");
+    assert_eq!(gh::read_prelude(&[None]), None);
     let plain = Job::Reread(sentry_kanban::sentry::reread::RereadJob { issue: "1".into(), installation: None });
     assert_eq!(sentry_kanban::settle::start("msg-3", &plain, T1).len(), 1, "other jobs read nothing there");
 }

@@ -105,7 +105,7 @@ fn prelude_of(conn: &Connection, delivery: &str, digest: &str) -> gh::Prelude {
     let read = gh::prelude_read(team, (delivery, digest), (!team_job).then_some("someone"));
     let rows = db::query(conn, read.sql, &read.params);
     assert_eq!(rows.len(), 1, "one row, whatever is mapped");
-    gh::read_prelude(&[rows.into_iter().next()])
+    gh::read_prelude(&[rows.into_iter().next()]).expect("the prelude row")
 }
 
 fn team(conn: &Connection, id: &str) -> Option<MappedTeam> {
