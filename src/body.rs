@@ -23,8 +23,7 @@ pub struct Bounded {
 }
 
 impl Bounded {
-    /// Refuses at once a body that declares more than `limit`; otherwise
-    /// reserves what it declares (never more than the limit).
+    /// Refuses at once a body that declares more than `limit`.
     pub fn new(limit: usize, declared: Option<usize>) -> Result<Self, AppError> {
         match declared {
             Some(n) if n > limit => Err(AppError::PayloadTooLarge { limit }),

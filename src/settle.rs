@@ -94,9 +94,10 @@ pub fn settle(job: &Job, id: &str, attempt: u32, outcome: &Outcome, policy: Retr
         Outcome::Done { writes, .. } => writes.clone(),
         _ => vec![],
     };
-    let unrecorded = match !learnt.is_empty() || job.github_key().is_some() {
-        true => Ack::Retry { delay_secs: crate::jobs::retry_delay(policy, attempt, None) },
-        false => ack,
+    // A retry keeps its own delay (a server's Retry-After among them).
+    let unrecorded = match (ack, !learnt.is_empty() || job.github_key().is_some()) {
+        (Ack::Ack, true) => Ack::Retry { delay_secs: crate::jobs::retry_delay(policy, attempt, None) },
+        _ => ack,
     };
     let mut writes = learnt;
     writes.extend(jobs_store::finish_job(id, status.as_str(), error.as_deref(), now));
@@ -253,6 +254,8 @@ mod tests {
         let failed = settle(&sync, "m2", 1, &Outcome::Fail { error: "HTTP 400".into() }, POLICY, NOW);
         assert_eq!(failed.ack, Ack::Ack);
         assert_eq!(failed.unrecorded, Ack::Retry { delay_secs: 10 }, "a sync event's lost status: run again");
+        let limited = settle(&sync, "m2", 1, &Outcome::Retry { delay_secs: 900, error: "429".into() }, POLICY, NOW);
+        assert_eq!(limited.unrecorded, Ack::Retry { delay_secs: 900 }, "a rate limit's wait is kept");
     }
 
     #[test]
