@@ -69,6 +69,13 @@ impl Settlement {
     }
 }
 
+/// What `start`'s batch answered (its rows, in order): the attempt, and
+/// the job's prelude if it has one (`github::read_prelude`).
+pub fn started(rows: &[Option<serde_json::Map<String, serde_json::Value>>]) -> (u32, Option<github::Prelude>) {
+    let attempt = jobs_store::attempt_of(rows.first().and_then(Option::as_ref));
+    (attempt, github::read_prelude(rows.get(1..).unwrap_or_default()))
+}
+
 /// A done job whose follow-up jobs could not be queued is tried again soon:
 /// acknowledging it would lose them.
 pub fn follow_up_unqueued(error: String) -> Outcome {

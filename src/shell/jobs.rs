@@ -79,13 +79,12 @@ async fn in_waves(cfg: &Config, env: &Env, db: &D1Database, jobs: &[&(RawMessage
     for (k, wave) in waves.iter().enumerate() {
         let wave: Vec<&(RawMessage, Job)> = wave.iter().map(|&i| jobs[i]).collect();
         let starts: Vec<Vec<Stmt>> = wave.iter().map(|(m, job)| settle::start(&m.id(), job, &now())).collect();
-        let recorded: Vec<Stmt> = done.iter().flat_map(|(_, s)| s.writes.iter().cloned()).collect();
+        let recorded = writes_of(&done);
         let batch: Vec<Stmt> = recorded.iter().chain(starts.iter().flatten()).cloned().collect();
         let rows = match d1::run_first_rows(db, &batch).await.map_err(storage) {
             Ok(rows) => rows,
             Err(e) => {
-                let ids: Vec<String> = done.iter().map(|(m, _)| m.id()).collect();
-                log("jobs_batch_failed", json!({ "recording": ids, "error": e.detail() }));
+                unrecorded(&done, e.detail());
                 for (m, s) in done {
                     apply(db, m, s).await;
                 }
@@ -100,8 +99,7 @@ async fn in_waves(cfg: &Config, env: &Env, db: &D1Database, jobs: &[&(RawMessage
         for ((msg, job), start) in wave.into_iter().zip(&starts) {
             let mine = rows.get(at..at + start.len()).unwrap_or_default();
             at += start.len();
-            let attempt = store::attempt_of(mine.first().and_then(Option::as_ref));
-            let prelude = crate::store::github::read_prelude(mine.get(1..).unwrap_or_default());
+            let (attempt, prelude) = settle::started(mine);
             let calls = fetch::sent();
             let outcome = run(cfg, env, db, job, attempt, prelude).await;
             let s = settled(cfg, env, msg, job, attempt, outcome).await;
@@ -122,18 +120,26 @@ async fn done_in_one<'a>(
     db: &D1Database,
     done: Vec<(&'a RawMessage, settle::Settlement)>,
 ) -> Vec<(&'a RawMessage, settle::Settlement)> {
-    let recorded: Vec<Stmt> = done.iter().flat_map(|(_, s)| s.writes.iter().cloned()).collect();
-    match d1::run(db, &recorded).await {
+    match d1::run(db, &writes_of(&done)).await {
         Ok(()) => {
             done.into_iter().for_each(|(m, s)| tell(m, s.ack));
             vec![]
         }
         Err(e) => {
-            let ids: Vec<String> = done.iter().map(|(m, _)| m.id()).collect();
-            log("jobs_batch_failed", json!({ "recording": ids, "error": format!("{e:?}") }));
+            unrecorded(&done, &format!("{e:?}"));
             done
         }
     }
+}
+
+fn writes_of(done: &[(&RawMessage, settle::Settlement)]) -> Vec<Stmt> {
+    done.iter().flat_map(|(_, s)| s.writes.iter().cloned()).collect()
+}
+
+/// The line of a batch that could not record these settlements.
+fn unrecorded(done: &[(&RawMessage, settle::Settlement)], error: &str) {
+    let ids: Vec<String> = done.iter().map(|(m, _)| m.id()).collect();
+    log("jobs_batch_failed", json!({ "recording": ids, "error": error }));
 }
 
 /// A batch of error events in one D1 batch. If that fails, each event is
@@ -204,8 +210,7 @@ async fn handle(cfg: &Config, env: &Env, db: &D1Database, msg: &RawMessage, job:
             return;
         }
     };
-    let attempt = store::attempt_of(rows.first().and_then(Option::as_ref));
-    let prelude = crate::store::github::read_prelude(rows.get(1..).unwrap_or_default());
+    let (attempt, prelude) = settle::started(&rows);
     let outcome = run(cfg, env, db, job, attempt, prelude).await;
     let s = settled(cfg, env, msg, job, attempt, outcome).await;
     apply(db, msg, s).await;
@@ -217,9 +222,8 @@ fn parse(msg: &RawMessage) -> Result<Job, String> {
 }
 
 async fn start(db: &D1Database, id: &str, job: &Job) -> Result<u32, CallError> {
-    let params = store::start_job_params(id, job.kind(), job.installation(), &now());
-    let row = d1::first(db, store::START_JOB, &params).await.map_err(storage)?;
-    Ok(store::attempt_of(row.as_ref()))
+    let rows = d1::run_first_rows(db, &settle::start(id, job, &now())).await.map_err(storage)?;
+    Ok(settle::started(&rows).0)
 }
 
 async fn run(cfg: &Config, env: &Env, db: &D1Database, job: &Job, attempt: u32, prelude: Option<Prelude>) -> Outcome {
