@@ -18,6 +18,7 @@ pub mod outbound;
 pub mod percent;
 pub mod plan;
 pub mod prior;
+pub mod request_url;
 pub mod routes;
 pub mod schedule;
 pub mod sentry;

@@ -38,6 +38,31 @@ pub fn decode(s: &str) -> Option<String> {
     String::from_utf8(decode_bytes(s.as_bytes())?).ok()
 }
 
+/// As a form decoder reads a query (WHATWG `application/x-www-form-urlencoded`):
+/// a broken escape is kept as it is, and bytes that are not UTF-8 become
+/// U+FFFD, so a malformed query still reads (the filters then refuse it).
+pub fn decode_lossy(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| Some(hex_digit(bytes.get(i + 1)?)? << 4 | hex_digit(bytes.get(i + 2)?)?))
+            .flatten();
+        match (bytes[i], escaped) {
+            (_, Some(b)) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (b'+', None) => out.push(b' '),
+            (b, None) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn hex_digit(b: &u8) -> Option<u8> {
     (*b as char).to_digit(16).map(|d| d as u8)
 }

@@ -28,7 +28,7 @@ pub fn spawn_rust() -> App {
 pub struct Baseline {
     pub base: String,
     pub log: PathBuf,
-    pgid: u32,
+    pub pgid: u32,
 }
 
 impl Drop for Baseline {
@@ -181,6 +181,10 @@ fn drain(app: &App, queued: Queued, errors_target: i64) {
 
 pub struct Side {
     pub rounds: Vec<Load>,
+    /// CPU time of the worker's whole process group (wrangler's Node and
+    /// workerd, the local D1 with it) during each round: a figure the load
+    /// on the machine's other processes moves far less than req/s.
+    pub cpu: Vec<Duration>,
 }
 
 impl Side {
@@ -205,6 +209,38 @@ impl Side {
     pub fn non_2xx(&self) -> usize {
         self.rounds.iter().map(|l| l.non_2xx).sum()
     }
+
+    /// The median round's CPU per request.
+    pub fn cpu_per_request(&self) -> Duration {
+        let mut v: Vec<Duration> =
+            self.rounds.iter().zip(&self.cpu).map(|(l, c)| *c / l.lat.len().max(1) as u32).collect();
+        v.sort();
+        v[v.len() / 2]
+    }
+
+    fn drive(&mut self, pgid: u32, n: usize, c: usize, send: impl Fn(usize) -> u16 + Sync) {
+        let before = group_cpu(pgid);
+        self.rounds.push(drive(n, c, send));
+        self.cpu.push(group_cpu(pgid).saturating_sub(before));
+    }
+}
+
+/// User + system CPU of every live process in the group, from /proc
+/// (clock ticks of 10 ms; a round's thousands of requests make that fine).
+fn group_cpu(pgid: u32) -> Duration {
+    let ticks: u64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter_map(|stat| {
+            // Fields after the command's closing parenthesis: state is 3rd, pgrp 5th, utime 14th, stime 15th.
+            let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            (f.get(2)?.parse::<u32>().ok()? == pgid)
+                .then(|| f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0))
+        })
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 pub struct Compared {
@@ -234,7 +270,7 @@ pub fn compare(
     c: usize,
     rounds: usize,
 ) -> Compared {
-    let (mut rust, mut js_side) = (Side { rounds: vec![] }, Side { rounds: vec![] });
+    let (mut rust, mut js_side) = (Side { rounds: vec![], cpu: vec![] }, Side { rounds: vec![], cpu: vec![] });
     // One untimed delivery each: the isolate and the D1 file are warm.
     let warm = base_index + rounds * n;
     let before = errors::stored(app);
@@ -244,9 +280,9 @@ pub fn compare(
     for r in 0..rounds {
         let first = base_index + r * n;
         let target = errors::stored(app) + n as i64;
-        rust.rounds.push(drive(n, c, |i| (kind.send)(&app.base, first + i)));
+        rust.drive(app.pgid, n, c, |i| (kind.send)(&app.base, first + i));
         drain(app, kind.queued, target);
-        js_side.rounds.push(drive(n, c, |i| (kind.send)(&js.base, first + i)));
+        js_side.drive(js.pgid, n, c, |i| (kind.send)(&js.base, first + i));
     }
     Compared { kind: kind.name, rust, js: js_side }
 }
@@ -283,6 +319,12 @@ pub fn rounds(c: &Compared) -> String {
         .zip(&c.js.rounds)
         .enumerate()
         .map(|(i, (r, j))| format!("  round {}: rust {}  js {}", i + 1, one(r), one(j)))
+        .chain(std::iter::once(format!(
+            "  CPU per request (wrangler + workerd + local D1, median round): rust {:.2} ms, js {:.2} ms, rust/js {:.2}",
+            c.rust.cpu_per_request().as_secs_f64() * 1000.0,
+            c.js.cpu_per_request().as_secs_f64() * 1000.0,
+            c.rust.cpu_per_request().as_secs_f64() / c.js.cpu_per_request().as_secs_f64().max(1e-9),
+        )))
         .collect::<Vec<_>>()
         .join("\n")
 }

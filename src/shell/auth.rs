@@ -31,7 +31,7 @@ pub async fn check(req: &Request, env: &Env, gate: Gate) -> std::result::Result<
 }
 
 fn mode(req: &Request, cfg: &Config) -> Mode {
-    let host = req.url().ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let host = http::with_url(req, |u| u.host().to_string()).unwrap_or_default();
     Mode::of(cfg, &host, auth::forwarded(|name| http::header(req, name)))
 }
 
@@ -44,7 +44,7 @@ fn misconfigured(cfg: &Config) -> AppError {
 }
 
 fn same_origin(req: &Request) -> bool {
-    let own = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let own = http::with_url(req, |u| u.origin()).unwrap_or_default();
     auth::same_origin(&own, http::header(req, "Origin").as_deref(), http::header(req, "Sec-Fetch-Site").as_deref())
 }
 
@@ -99,7 +99,7 @@ pub fn refused(route: &Route, req: &Request, env: &Env, e: &AppError) -> Result<
         RefusalPage::Json => http::error_response(e),
         RefusalPage::Notice => notice(e),
         RefusalPage::LoginForm => {
-            let next = req.url().map(|u| path_and_query(&u)).unwrap_or_else(|_| "/".into());
+            let next = http::with_url(req, |u| u.path_and_query()).unwrap_or_else(|_| "/".into());
             redirect(&format!("/login?next={}", crate::percent::encode(&next)), None)
         }
     }
@@ -122,13 +122,6 @@ fn form_error(req: &Request, e: &AppError) -> Result<Response> {
         notice(e)
     } else {
         http::error_response(e)
-    }
-}
-
-fn path_and_query(u: &worker::Url) -> String {
-    match u.query() {
-        Some(q) => format!("{}?{q}", u.path()),
-        None => u.path().to_string(),
     }
 }
 

@@ -23,8 +23,7 @@ use worker::{console_log, Date, Env, Headers, Request, Response, Result};
 /// The comments are only counted and fingerprinted on the cards; the board
 /// loads them per card (`comments`) when it shows them.
 pub async fn items(req: &Request, env: &Env) -> Result<Response> {
-    let pairs: Vec<(String, String)> =
-        req.url().map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()).unwrap_or_default();
+    let pairs = http::with_url(req, |u| u.query_pairs()).unwrap_or_default();
     let filter = match ItemFilter::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         Ok(f) => f,
         Err(e) => return http::error_response(&e),

@@ -10,8 +10,8 @@ use worker::{console_log, Date, Env, Request, Response, Result};
 
 pub async fn list(req: &Request, env: &Env) -> Result<Response> {
     let result = async {
-        let url = req.url().map_err(|e| AppError::BadRequest(format!("bad URL: {e}")))?;
-        let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let pairs = http::with_url(req, |u| u.query_pairs())?;
+        let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let filter = Filter {
             status: param("status"),
             level: param("level"),

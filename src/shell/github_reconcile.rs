@@ -39,8 +39,8 @@ pub async fn scheduled(cron: &str, cfg: &Config, env: &Env) {
 pub async fn trigger(req: Request, env: &Env) -> Result<Response> {
     let result = async {
         let cfg = cron_caller(&req, env)?;
-        let url = req.url().map_err(|e| AppError::BadRequest(e.to_string()))?;
-        start(&cfg, env, &db(env)?, "manual", reconcile::dry_run_param(url.query())).await
+        let dry_run = http::with_url(&req, |u| reconcile::dry_run_param(u.query()))?;
+        start(&cfg, env, &db(env)?, "manual", dry_run).await
     };
     http::json_or_error(result.await)
 }

@@ -3,11 +3,24 @@
 use crate::body::Bounded;
 use crate::error::AppError;
 use crate::plan::Reply;
+use crate::request_url::RequestUrl;
 use futures_util::StreamExt;
 use worker::{Request, Response, Result};
 
 pub fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
+}
+
+/// The request's absolute URL as workerd serialised it; read with
+/// `RequestUrl::parse` (not `Request::url`, which pulls the `url` crate in).
+pub fn url(req: &Request) -> String {
+    req.inner().url()
+}
+
+/// The request's URL, split; a 400 if it is not absolute.
+pub fn with_url<T>(req: &Request, read: impl FnOnce(RequestUrl) -> T) -> std::result::Result<T, AppError> {
+    let raw = url(req);
+    RequestUrl::parse(&raw).map(read).ok_or_else(|| AppError::BadRequest(format!("bad URL: {raw}")))
 }
 
 /// Reads the raw body, refusing anything over `limit` bytes. A declared

@@ -10,7 +10,7 @@ use crate::sentry::ui::{self, LinkAction, Options};
 use crate::sql::SqlValue;
 use crate::store::{self, installations as inst};
 use crate::time::format_millis;
-use worker::{console_log, Date, Env, Request, Response, Result, Url};
+use worker::{console_log, Date, Env, Request, Response, Result};
 
 /// Reads and authenticates a UI-component request; the raw body is returned.
 async fn signed_body(req: &mut Request, env: &Env) -> std::result::Result<Vec<u8>, AppError> {
@@ -27,8 +27,8 @@ pub async fn options(mut req: Request, env: &Env, kind: Options) -> Result<Respo
     let started = Date::now().as_millis();
     let result = async {
         signed_body(&mut req, env).await?;
-        let url = req.url().map_err(|e| AppError::BadRequest(format!("bad URL: {e}")))?;
-        let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let pairs = http::with_url(&req, |u| u.query_pairs())?;
+        let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let installation = param("installationId").unwrap_or_default();
         let pattern = inst::like_pattern(param("query").as_deref());
         let sql = match kind {
@@ -50,7 +50,7 @@ pub async fn issue_link(mut req: Request, env: &Env, action: LinkAction) -> Resu
         let target = ui::link_target(action, &link)?;
         let db = db(env)?;
         let exists = d1::exists(&db, inst::CARD_EXISTS, &[SqlValue::from(target)]).await?;
-        let origin = req.url().map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let origin = http::with_url(&req, |u| u.origin()).unwrap_or_default();
         let plan = ui::plan_issue_link(action, &link, exists, &origin, &now())?;
         d1::run(&db, &plan.statements).await?;
         Ok(plan.reply)
@@ -90,8 +90,10 @@ async fn finish(
 }
 
 pub async fn setup_page(req: Request, env: &Env) -> Result<Response> {
-    let url: Url = req.url()?;
-    let q = SetupQuery::parse(url.query().unwrap_or(""));
+    let q = match http::with_url(&req, |u| SetupQuery::parse(u.query().unwrap_or(""))) {
+        Ok(q) => q,
+        Err(e) => return http::error_response(&e),
+    };
     let known = match (&q.installation_id, db(env)) {
         (Some(id), Ok(db)) => d1::first(&db, inst::INSTALLATION_VIEW, &[id.as_str().into()]).await.ok().flatten(),
         _ => None,

@@ -10,4 +10,5 @@ mod github_webhook;
 mod hostile_webhooks;
 mod integration_schema;
 mod link_header;
+mod request_url;
 mod signature_vectors;
