@@ -95,6 +95,14 @@ fn post(base: &str, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
     })
 }
 
+fn get(base: &str, path: &str) -> u16 {
+    AGENT.with(|agent| match agent.get(&format!("{base}{path}")).timeout(Duration::from_secs(30)).call() {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(s, _)) => s,
+        Err(_) => 0,
+    })
+}
+
 fn now_secs() -> String {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string()
 }
@@ -143,7 +151,7 @@ pub struct Kind {
     pub queued: Queued,
 }
 
-pub const KINDS: [Kind; 4] = [
+pub const KINDS: [Kind; 5] = [
     Kind {
         name: "Sentry issue.created",
         send: |b, i| send_sentry(b, "issue", &bodies::sentry_issue(i)),
@@ -164,6 +172,9 @@ pub const KINDS: [Kind; 4] = [
         send: |b, i| send_github(b, "membership", &format!("cmp-member-{i}"), &bodies::github_membership(i)),
         queued: Queued::GithubJobs,
     },
+    // Neither D1 nor a body: what each worker costs before any of its work
+    // (wrangler's proxy, the isolate's entry, routing, the answer).
+    Kind { name: "health GET (no D1)", send: |b, _| get(b, "/api/health"), queued: Queued::Nothing },
 ];
 
 /// Waits until the Rust worker has done the work `queued` left.
