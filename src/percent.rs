@@ -87,6 +87,15 @@ mod tests {
     }
 
     #[test]
+    fn the_lossy_reading_keeps_broken_escapes_and_replaces_non_utf8() {
+        assert_eq!(decode_lossy("a%20b+c%2Fd"), "a b c/d");
+        assert_eq!(decode_lossy("%zz%4"), "%zz%4");
+        assert_eq!(decode_lossy("100%"), "100%");
+        assert_eq!(decode_lossy("%ff%E2%9C%93"), "\u{fffd}✓");
+        assert_eq!(decode_lossy("%2B+"), "+ ");
+    }
+
+    #[test]
     fn a_broken_escape_or_non_utf8_is_refused() {
         for bad in ["%", "%4", "%zz", "%+1", "%-1", "a%2"] {
             assert_eq!(decode(bad), None, "{bad}");
