@@ -372,14 +372,17 @@ fn baseline_section() -> String {
          verify with the key imported once per isolate, `JSON.parse`, one prepared D1 insert, 200/401), \
          each in its own `wrangler dev` on 127.0.0.1 under the same wrangler, loaded by the same driver \
          ({c} sender threads, one keep-alive connection each). Per webhook type {rounds} alternating \
-         rounds of {n} distinct signed deliveries, rust then js; the Rust worker's queue is let drain \
-         after each of its rounds. Medians of the rounds; the ratio is rust req/s over js req/s \
-         (`make bench` prints the same, per round).\n"
+         rounds of {n} distinct signed deliveries, rust then each baseline; the Rust worker's queue is \
+         let drain after each of its rounds. The baseline runs twice: as is (`js`), and behind \
+         wrangler's assets router as the Rust worker is (`js+assets`: the same worker with an \
+         `[assets]` directory and run_worker_first, benches/baseline/wrangler.assets.toml). Medians of \
+         the rounds; the ratio is rust req/s over js req/s; the CPU ratio is that of each worker's \
+         process group per request (`make bench` prints the same, per round).\n"
     );
     s += compare::HEADER;
     s += "\n";
     let app = compare::spawn_rust();
-    let js = compare::spawn_baseline();
+    let js = compare::spawn_baselines();
     let mut rows = vec![];
     for (k, kind) in compare::KINDS.iter().enumerate() {
         progress(&format!("baseline: {} × {n} × {rounds} rounds per worker", kind.name));

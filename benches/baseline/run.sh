@@ -7,7 +7,7 @@ set -u
 parent=$1 port=$2 state=$3 secret=$4 github_secret=$5 log=$6
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/env.sh"
 cd "$ROOT"
-config=benches/baseline/wrangler.toml
+config=${BASELINE_CONFIG:-benches/baseline/wrangler.toml}
 "${WRANGLER[@]}" d1 migrations apply DB --local -c "$config" --persist-to "$state" >"$log" 2>&1 </dev/null || exit 1
 "${WRANGLER[@]}" dev -c "$config" --port "$port" --ip 127.0.0.1 --persist-to "$state" \
     --show-interactive-dev-session=false --inspector-port 0 \

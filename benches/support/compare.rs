@@ -26,6 +26,7 @@ pub fn spawn_rust() -> App {
 
 /// The JS baseline under `wrangler dev` (its own config, D1 and state).
 pub struct Baseline {
+    pub label: &'static str,
     pub base: String,
     pub log: PathBuf,
     pub pgid: u32,
@@ -41,9 +42,22 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Starts the baseline on a free port of 127.0.0.1 with the e2e secrets,
+/// The baseline as the issue defines it, and the same worker behind
+/// wrangler's assets router (`[assets]` with the worker run first), as
+/// every request to the Rust worker is: the router is a JS worker of its
+/// own in front of the user's, so the second one shows what the Rust
+/// worker's own code costs. `BENCH_BASELINE=plain` runs the first alone.
+const BASELINES: [(&str, &str); 2] =
+    [("js", "benches/baseline/wrangler.toml"), ("js+assets", "benches/baseline/wrangler.assets.toml")];
+
+pub fn spawn_baselines() -> Vec<Baseline> {
+    let plain_only = std::env::var("BENCH_BASELINE").is_ok_and(|v| v == "plain");
+    BASELINES.iter().take(if plain_only { 1 } else { 2 }).map(|(label, config)| spawn_baseline(label, config)).collect()
+}
+
+/// Starts a baseline on a free port of 127.0.0.1 with the e2e secrets,
 /// in a process group of its own that ends with this process at the latest.
-pub fn spawn_baseline() -> Baseline {
+fn spawn_baseline(label: &'static str, config: &str) -> Baseline {
     let port = free_port();
     let dir = root().join("target/bench-baseline").join(format!("run-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -59,10 +73,11 @@ pub fn spawn_baseline() -> Baseline {
             log.to_str().unwrap(),
         ])
         .current_dir(root())
+        .env("BASELINE_CONFIG", config)
         .stdin(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let pgid = cmd.spawn().expect("the baseline's wrangler dev starts").id();
-    let b = Baseline { base: format!("http://127.0.0.1:{port}"), log, pgid };
+    let b = Baseline { label, base: format!("http://127.0.0.1:{port}"), log, pgid };
     let start = Instant::now();
     loop {
         let up = ureq::get(&format!("{}/api/health", b.base)).timeout(Duration::from_secs(2)).call();
@@ -257,84 +272,103 @@ fn group_cpu(pgid: u32) -> Duration {
 pub struct Compared {
     pub kind: &'static str,
     pub rust: Side,
-    pub js: Side,
+    /// One side per baseline, in `spawn_baselines`' order (the plain one first).
+    pub js: Vec<(&'static str, Side)>,
 }
 
 impl Compared {
+    /// Rust req/s over the plain baseline's: the issue's figure.
     pub fn ratio(&self) -> f64 {
-        self.rust.rps() / self.js.rps()
+        self.rust.rps() / self.js[0].1.rps()
     }
 
     pub fn p99_ok(&self) -> bool {
-        self.rust.p99() <= self.js.p99()
+        self.rust.p99() <= self.js[0].1.p99()
     }
 }
 
 /// `rounds` alternating rounds of `n` deliveries of `kind` at concurrency
-/// `c` on each worker; every delivery index is used once per worker.
+/// `c` on each worker (rust, then each baseline); every delivery index is
+/// used once per worker.
 pub fn compare(
     app: &App,
-    js: &Baseline,
+    js: &[Baseline],
     kind: &Kind,
     base_index: usize,
     n: usize,
     c: usize,
     rounds: usize,
 ) -> Compared {
-    let (mut rust, mut js_side) = (Side { rounds: vec![], cpu: vec![] }, Side { rounds: vec![], cpu: vec![] });
+    let side = || Side { rounds: vec![], cpu: vec![] };
+    let (mut rust, mut js_sides) = (side(), js.iter().map(|b| (b.label, side())).collect::<Vec<_>>());
     // One untimed delivery each: the isolate and the D1 file are warm.
     let warm = base_index + rounds * n;
     let before = errors::stored(app);
     assert!((200..300).contains(&(kind.send)(&app.base, warm)), "{}: rust warm-up refused", kind.name);
-    assert!((200..300).contains(&(kind.send)(&js.base, warm)), "{}: baseline warm-up refused", kind.name);
+    for b in js {
+        assert!((200..300).contains(&(kind.send)(&b.base, warm)), "{}: {} warm-up refused", kind.name, b.label);
+    }
     drain(app, kind.queued, before + 1);
     for r in 0..rounds {
         let first = base_index + r * n;
         let target = errors::stored(app) + n as i64;
         rust.drive(app.pgid, n, c, |i| (kind.send)(&app.base, first + i));
         drain(app, kind.queued, target);
-        js_side.drive(js.pgid, n, c, |i| (kind.send)(&js.base, first + i));
+        for (b, (_, s)) in js.iter().zip(js_sides.iter_mut()) {
+            s.drive(b.pgid, n, c, |i| (kind.send)(&b.base, first + i));
+        }
     }
-    Compared { kind: kind.name, rust, js: js_side }
+    Compared { kind: kind.name, rust, js: js_sides }
 }
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// The table row of one kind (markdown).
+fn cpu_ms(s: &Side) -> f64 {
+    s.cpu_per_request().as_secs_f64() * 1000.0
+}
+
+/// The table row of one kind (markdown): against the plain baseline, then
+/// the CPU ratios against each baseline.
 pub fn row(c: &Compared) -> String {
+    let js = &c.js[0].1;
+    let cpu: Vec<String> = c.js.iter().map(|(_, s)| format!("{:.2}", cpu_ms(&c.rust) / cpu_ms(s).max(1e-9))).collect();
+    let routed = c.js.get(1).map_or("—".to_string(), |(_, s)| format!("{:.2}×", c.rust.rps() / s.rps()));
     format!(
-        "| {} | {:.0} | {:.0} | **{:.2}×** | {} | {} | {} | {} | {} | {} |",
+        "| {} | {:.0} | {:.0} | **{:.2}×** | {} | {} | {} | {} | {} | {} | {} | {} |",
         c.kind,
         c.rust.rps(),
-        c.js.rps(),
+        js.rps(),
         c.ratio(),
         ms(c.rust.p50()),
-        ms(c.js.p50()),
+        ms(js.p50()),
         ms(c.rust.p99()),
-        ms(c.js.p99()),
+        ms(js.p99()),
         if c.p99_ok() { "yes" } else { "no" },
-        c.rust.non_2xx() + c.js.non_2xx(),
+        routed,
+        cpu.join(" / "),
+        c.rust.non_2xx() + c.js.iter().map(|(_, s)| s.non_2xx()).sum::<usize>(),
     )
 }
 
-pub const HEADER: &str = "| webhook | rust req/s | js req/s | rust/js | rust p50 | js p50 | rust p99 | js p99 | p99 ≤ js | non-2xx |\n|---|---|---|---|---|---|---|---|---|---|";
+pub const HEADER: &str = "| webhook | rust req/s | js req/s | rust/js | rust p50 | js p50 | rust p99 | js p99 | p99 ≤ js | rust/(js+assets) | rust/js CPU (plain / +assets) | non-2xx |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 /// Each round's figures, for the log.
 pub fn rounds(c: &Compared) -> String {
     let one = |l: &Load| format!("{:.0} req/s p99 {}", l.rps(), ms(percentile(&l.lat, 0.99)));
-    c.rust
-        .rounds
-        .iter()
-        .zip(&c.js.rounds)
-        .enumerate()
-        .map(|(i, (r, j))| format!("  round {}: rust {}  js {}", i + 1, one(r), one(j)))
+    let per_round = (0..c.rust.rounds.len()).map(|i| {
+        let js: Vec<String> = c.js.iter().map(|(label, s)| format!("{label} {}", one(&s.rounds[i]))).collect();
+        format!("  round {}: rust {}  {}", i + 1, one(&c.rust.rounds[i]), js.join("  "))
+    });
+    let cpu = c.js.iter().map(|(label, s)| {
+        format!("{label} {:.2} ms (rust/{label} {:.2})", cpu_ms(s), cpu_ms(&c.rust) / cpu_ms(s).max(1e-9))
+    });
+    per_round
         .chain(std::iter::once(format!(
-            "  CPU per request (wrangler + workerd + local D1, median round): rust {:.2} ms, js {:.2} ms, rust/js {:.2}",
-            c.rust.cpu_per_request().as_secs_f64() * 1000.0,
-            c.js.cpu_per_request().as_secs_f64() * 1000.0,
-            c.rust.cpu_per_request().as_secs_f64() / c.js.cpu_per_request().as_secs_f64().max(1e-9),
+            "  CPU per request (wrangler + workerd + local D1, median round): rust {:.2} ms, {}",
+            cpu_ms(&c.rust),
+            cpu.collect::<Vec<_>>().join(", ")
         )))
         .collect::<Vec<_>>()
         .join("\n")
