@@ -52,7 +52,11 @@ const BASELINES: [(&str, &str); 2] =
 
 pub fn spawn_baselines() -> Vec<Baseline> {
     let plain_only = std::env::var("BENCH_BASELINE").is_ok_and(|v| v == "plain");
-    BASELINES.iter().take(if plain_only { 1 } else { 2 }).map(|(label, config)| spawn_baseline(label, config)).collect()
+    BASELINES
+        .iter()
+        .take(if plain_only { 1 } else { BASELINES.len() })
+        .map(|(label, config)| spawn_baseline(label, config))
+        .collect()
 }
 
 /// Starts a baseline on a free port of 127.0.0.1 with the e2e secrets,
@@ -329,11 +333,16 @@ fn cpu_ms(s: &Side) -> f64 {
     s.cpu_per_request().as_secs_f64() * 1000.0
 }
 
+/// Rust's CPU per request over a baseline's.
+fn cpu_ratio(rust: &Side, js: &Side) -> f64 {
+    cpu_ms(rust) / cpu_ms(js).max(1e-9)
+}
+
 /// The table row of one kind (markdown): against the plain baseline, then
 /// the CPU ratios against each baseline.
 pub fn row(c: &Compared) -> String {
     let js = &c.js[0].1;
-    let cpu: Vec<String> = c.js.iter().map(|(_, s)| format!("{:.2}", cpu_ms(&c.rust) / cpu_ms(s).max(1e-9))).collect();
+    let cpu: Vec<String> = c.js.iter().map(|(_, s)| format!("{:.2}", cpu_ratio(&c.rust, s))).collect();
     let routed = c.js.get(1).map_or("—".to_string(), |(_, s)| format!("{:.2}×", c.rust.rps() / s.rps()));
     format!(
         "| {} | {:.0} | {:.0} | **{:.2}×** | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -361,9 +370,9 @@ pub fn rounds(c: &Compared) -> String {
         let js: Vec<String> = c.js.iter().map(|(label, s)| format!("{label} {}", one(&s.rounds[i]))).collect();
         format!("  round {}: rust {}  {}", i + 1, one(&c.rust.rounds[i]), js.join("  "))
     });
-    let cpu = c.js.iter().map(|(label, s)| {
-        format!("{label} {:.2} ms (rust/{label} {:.2})", cpu_ms(s), cpu_ms(&c.rust) / cpu_ms(s).max(1e-9))
-    });
+    let cpu =
+        c.js.iter()
+            .map(|(label, s)| format!("{label} {:.2} ms (rust/{label} {:.2})", cpu_ms(s), cpu_ratio(&c.rust, s)));
     per_round
         .chain(std::iter::once(format!(
             "  CPU per request (wrangler + workerd + local D1, median round): rust {:.2} ms, {}",
